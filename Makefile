@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dirtybit: kernel module, CLI, tests and the VM rig.
+#
+#   make            module (against KDIR), CLI, selftests, host tests
+#   make check      host unit tests + the in-VM suite on both Debian kernels
+#   make demo       boot a kernel in QEMU and show dirtybit at work
+#   make bench      host micro-benchmarks (and, later, in-VM ratios)
+#   make fuzz       a longer run of the differential hbitmap fuzzer
+#   make checkpatch kernel style check of kmod/ and uapi/
+#
+# KDIR selects the kernel tree the module builds against; by default the
+# running kernel's headers, else bookworm's 6.1 installed by `make deps`.
+
+VERSION := $(shell cat VERSION)
+B := build
+STATE := /var/lib/dirtybit
+KVER ?= $(shell uname -r)
+KERNELS = $(shell cat $(STATE)/kernels 2>/dev/null)
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
+	$(patsubst %,/lib/modules/%/build,$(word 2,$(KERNELS))))
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes
+USER_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Iuapi -Iuser/lib \
+	-DDIRTYBIT_VERSION='"$(VERSION)"'
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+HARNESS := $(STATE)/linux-6.1/tools/testing/selftests
+SELFTEST_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-shadow -Wno-unused-parameter -Wno-sign-compare -Iuapi -Iselftests \
+	-I$(HARNESS) -DDIRTYBIT_VERSION='"$(VERSION)"' -static -pthread
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+CLI_SRCS := $(wildcard user/*.c)
+USER_HDRS := $(wildcard user/*.h user/lib/*.h) uapi/linux/dirtybit.h
+SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
+SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
+HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
+
+.PHONY: all all-kmods deps module user selftests host-tests check check-host check-vm \
+	demo bench fuzz checkpatch clean
+
+all: module user selftests host-tests
+
+deps:
+	@tools/deps.sh
+
+module: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+user: $(B)/dirtybit
+selftests: deps $(SELFTESTS)
+host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress
+
+$(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) -o $@ $(CLI_SRCS) $(LIB_SRCS) -lmnl
+
+$(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
+
+HOST_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Itests/host -Ikmod $(SAN) -pthread
+
+$(B)/host/hbitmap_test: tests/host/hbitmap_test.c tests/host/hbitmap_ref.h $(HB_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/host/hbitmap_test.c kmod/hbitmap.c
+
+$(B)/host/hbitmap_stress: tests/host/hbitmap_stress.c $(HB_SRCS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/host/hbitmap_stress.c kmod/hbitmap.c
+
+$(B)/host/hbitmap_fuzz: tests/host/hbitmap_fuzz.c tests/host/hbitmap_ref.h $(HB_SRCS)
+	@mkdir -p $(@D)
+	clang -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Itests/host -Ikmod \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/host/hbitmap_fuzz.c kmod/hbitmap.c
+
+$(B)/host/hbitmap_bench: tests/host/hbitmap_bench.c $(HB_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Itests/host -Ikmod -pthread \
+		-o $@ tests/host/hbitmap_bench.c kmod/hbitmap.c
+
+# One copy of the module sources per Debian kernel, so both builds coexist.
+$(B)/k/%/kmod/dirtybit.ko: Kbuild VERSION $(wildcard kmod/*) uapi/linux/dirtybit.h | deps
+	@rm -rf $(B)/k/$* && mkdir -p $(B)/k/$*
+	@cp -r Kbuild VERSION kmod uapi $(B)/k/$*/
+	$(MAKE) -s -C /lib/modules/$*/build M=$(CURDIR)/$(B)/k/$* W=1 modules
+
+ABIS = $(shell awk '{ print $$2 }' $(STATE)/kernels 2>/dev/null)
+KMODS = $(foreach abi,$(ABIS),$(B)/k/$(abi)/kmod/dirtybit.ko)
+VM_KERNELS = 6.1 6.12
+
+check: deps
+	@$(MAKE) -s all-kmods user selftests host-tests $(B)/host/hbitmap_fuzz
+	@tools/check.sh $(VM_KERNELS)
+
+all-kmods: deps
+	@$(MAKE) -s $(KMODS)
+
+demo: deps
+	@$(MAKE) -s all-kmods user selftests
+	@tools/vm/run --kernel 6.12 --demo
+
+bench: deps $(B)/host/hbitmap_bench
+	$(B)/host/hbitmap_bench
+
+fuzz: deps $(B)/host/hbitmap_fuzz
+	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus
+
+checkpatch: deps
+	@tools/checkpatch.sh
+
+clean:
+	rm -rf $(B)
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit: module init/exit ladder.  Everything else lives in its own file.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <net/genetlink.h>
+
+#include "dirtybit.h"
+
+static int __init dirtybit_init(void)
+{
+	int ret;
+
+	ret = dirtybit_genl_init();
+	if (ret)
+		goto err_genl;
+
+	ret = dirtybit_cdev_init();
+	if (ret)
+		goto err_cdev;
+
+	pr_info("version %s loaded\n", DIRTYBIT_VERSION);
+	return 0;
+
+err_cdev:
+	dirtybit_genl_exit();
+err_genl:
+	return ret;
+}
+
+static void __exit dirtybit_exit(void)
+{
+	dirtybit_cdev_exit();
+	dirtybit_genl_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(dirtybit_init);
+module_exit(dirtybit_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Dirty bitmaps for block devices and memory regions");
+MODULE_VERSION(DIRTYBIT_VERSION);
+MODULE_ALIAS_GENL_FAMILY(DIRTYBIT_GENL_NAME);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading and unloading dirtybit.ko from the selftests, by system call.
+ */
+#ifndef _DIRTYBIT_SELFTEST_MODULE_H
+#define _DIRTYBIT_SELFTEST_MODULE_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+/* The module under test: $DIRTYBIT_KO, else where the rig installs it. */
+static inline const char *dirtybit_ko_path(void)
+{
+	static char path[256];
+	struct utsname u;
+	const char *env = getenv("DIRTYBIT_KO");
+
+	if (env)
+		return env;
+	uname(&u);
+	snprintf(path, sizeof(path), "/lib/modules/%s/extra/dirtybit.ko", u.release);
+	return path;
+}
+
+static inline int dirtybit_loaded(void)
+{
+	return access("/sys/module/dirtybit", F_OK) == 0;
+}
+
+/* Loads the module if it is not loaded.  0 or -errno. */
+static inline int dirtybit_load(void)
+{
+	int fd, ret;
+
+	if (dirtybit_loaded())
+		return 0;
+	fd = open(dirtybit_ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = ret ? -errno : 0;
+	close(fd);
+	return ret == -EEXIST ? 0 : ret;
+}
+
+/* Unloads the module if it is loaded.  0 or -errno. */
+static inline int dirtybit_unload(void)
+{
+	if (!dirtybit_loaded())
+		return 0;
+	return syscall(SYS_delete_module, "dirtybit", O_NONBLOCK) ? -errno : 0;
+}
+
+#endif /* _DIRTYBIT_SELFTEST_MODULE_H */

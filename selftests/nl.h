@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Minimal generic netlink client for the selftests: statically linked, no
+ * libraries, so the tests can also build malformed messages on purpose.
+ */
+#ifndef _DIRTYBIT_SELFTEST_NL_H
+#define _DIRTYBIT_SELFTEST_NL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
+
+#define NL_BUF 65536
+
+struct nl {
+	int fd;
+	unsigned int seq;
+	char extack[256];	/* last error's message, "" if none */
+	unsigned char buf[NL_BUF];
+};
+
+struct nl_msg {
+	unsigned char data[4096];
+	size_t len;
+};
+
+static inline int nl_open(struct nl *nl)
+{
+	int one = 1;
+
+	memset(nl, 0, sizeof(*nl));
+	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+	if (nl->fd < 0)
+		return -errno;
+	setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return 0;
+}
+
+static inline void nl_close(struct nl *nl)
+{
+	if (nl->fd >= 0)
+		close(nl->fd);
+	nl->fd = -1;
+}
+
+/* Starts a message: nlmsghdr + genlmsghdr. */
+static inline void nl_msg_init(struct nl_msg *m, unsigned short family,
+			       unsigned char cmd, unsigned char version)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
+	struct genlmsghdr *g = NLMSG_DATA(h);
+
+	memset(m->data, 0, sizeof(m->data));
+	h->nlmsg_type = family;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	g->cmd = cmd;
+	g->version = version;
+	m->len = NLMSG_HDRLEN + GENL_HDRLEN;
+}
+
+static inline struct nlattr *nl_put(struct nl_msg *m, unsigned short type,
+				    const void *data, size_t size)
+{
+	struct nlattr *a = (struct nlattr *)(m->data + m->len);
+
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + size;
+	if (size)
+		memcpy((unsigned char *)a + NLA_HDRLEN, data, size);
+	m->len += NLA_ALIGN(a->nla_len);
+	return a;
+}
+
+static inline struct genlmsghdr *nl_genl(struct nl_msg *m)
+{
+	return NLMSG_DATA((struct nlmsghdr *)m->data);
+}
+
+/* Parses the extack message of an NLMSG_ERROR into nl->extack. */
+static inline void nl_parse_extack(struct nl *nl, struct nlmsghdr *h)
+{
+	struct nlmsgerr *e = NLMSG_DATA(h);
+	unsigned char *p = (unsigned char *)e + sizeof(*e);
+	unsigned char *end = (unsigned char *)h + h->nlmsg_len;
+
+	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(h->nlmsg_flags & NLM_F_CAPPED))
+		p += NLMSG_ALIGN(e->msg.nlmsg_len) - sizeof(e->msg);
+	while (p + NLA_HDRLEN <= end) {
+		struct nlattr *a = (struct nlattr *)p;
+
+		if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+			break;
+		if ((a->nla_type & NLA_TYPE_MASK) == NLMSGERR_ATTR_MSG)
+			snprintf(nl->extack, sizeof(nl->extack), "%.*s",
+				 (int)(a->nla_len - NLA_HDRLEN), (char *)a + NLA_HDRLEN);
+		p += NLA_ALIGN(a->nla_len);
+	}
+}
+
+/*
+ * Sends @m and waits for its ACK.  The first reply message (if any) is
+ * copied to @reply.  Returns the reply's length (0 if none) or -errno.
+ */
+static inline int nl_send(struct nl *nl, struct nl_msg *m, void *reply,
+			  size_t reply_size)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
+	int got = 0;
+
+	h->nlmsg_len = m->len;
+	h->nlmsg_seq = ++nl->seq;
+	nl->extack[0] = '\0';
+	if (send(nl->fd, m->data, m->len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
+		struct nlmsghdr *r;
+
+		if (n < 0)
+			return -errno;
+		for (r = (struct nlmsghdr *)nl->buf; NLMSG_OK(r, n); r = NLMSG_NEXT(r, n)) {
+			if (r->nlmsg_seq != nl->seq)
+				continue;
+			if (r->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(r);
+
+				nl_parse_extack(nl, r);
+				return e->error ? e->error : got;
+			}
+			if (!got && reply) {
+				got = r->nlmsg_len < reply_size ? r->nlmsg_len : reply_size;
+				memcpy(reply, r, got);
+			}
+		}
+	}
+}
+
+/* First attribute of @type in a genl reply, or NULL. */
+static inline struct nlattr *nl_attr(void *reply, int len, unsigned short type)
+{
+	struct nlmsghdr *h = reply;
+	unsigned char *p = (unsigned char *)NLMSG_DATA(h) + GENL_HDRLEN;
+	unsigned char *end = (unsigned char *)reply + len;
+
+	while (p + NLA_HDRLEN <= end) {
+		struct nlattr *a = (struct nlattr *)p;
+
+		if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end)
+			return NULL;
+		if ((a->nla_type & NLA_TYPE_MASK) == type)
+			return a;
+		p += NLA_ALIGN(a->nla_len);
+	}
+	return NULL;
+}
+
+static inline void *nl_attr_data(struct nlattr *a)
+{
+	return (unsigned char *)a + NLA_HDRLEN;
+}
+
+/* Resolves a generic netlink family id; -ENOENT when it does not exist. */
+static inline int nl_family(struct nl *nl, const char *name)
+{
+	static unsigned char reply[4096];
+	struct nl_msg m;
+	struct nlattr *a;
+	int ret;
+
+	nl_msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
+	nl_put(&m, CTRL_ATTR_FAMILY_NAME, name, strlen(name) + 1);
+	ret = nl_send(nl, &m, reply, sizeof(reply));
+	if (ret < 0)
+		return ret;
+	a = nl_attr(reply, ret, CTRL_ATTR_FAMILY_ID);
+	return a ? *(unsigned short *)nl_attr_data(a) : -ENOENT;
+}
+
+#endif /* _DIRTYBIT_SELFTEST_NL_H */
