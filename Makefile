@@ -59,7 +59,8 @@ $(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
 
-HOST_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Itests/host -Ikmod $(SAN) -pthread
+HOST_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-unused-parameter -Wno-sign-compare \
+	-Itests/host -Ikmod -I$(HARNESS) $(SAN) -pthread
 
 $(B)/host/hbitmap_test: tests/host/hbitmap_test.c tests/host/hbitmap_ref.h $(HB_SRCS)
 	@mkdir -p $(@D)

@@ -1,0 +1,55 @@
+#!/bin/bash
+# make check: the host unit tests, then the whole in-VM suite on each kernel
+# named on the command line.  Ends with one line "N passed, N failed" (and
+# ", N skipped"); exits non-zero when anything failed.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+B=build
+results=$B/results.txt
+: >"$results"
+
+# Host programs print TAP like the selftests; judge them the same way.
+host_log=$B/host.log
+: >"$host_log"
+host_run() {
+	local name=$1
+	shift
+	echo "DIRTYBIT-RIG: begin $name" >>"$host_log"
+	"$@" >>"$host_log" 2>&1
+	echo "DIRTYBIT-RIG: end $name rc=$?" >>"$host_log"
+}
+host_tests=
+echo "== host unit tests"
+for t in $B/host/hbitmap_test $B/host/hbitmap_stress; do
+	[ -x "$t" ] || continue
+	host_tests="$host_tests ${t##*/}"
+	host_run "${t##*/}" "$t"
+done
+# A bounded, seeded run of the differential fuzzer (make fuzz runs longer).
+if [ -x $B/host/hbitmap_fuzz ]; then
+	host_tests="$host_tests hbitmap_fuzz"
+	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=200000 -max_len=4096
+fi
+tools/vm/judge --kernel host --mode host --log "$host_log" --tests "$host_tests" \
+	--results "$results"
+grep ' host ' "$results" | sed 's/^/  /'
+
+for k in "$@"; do
+	echo "== VM suite on Debian $k"
+	tools/vm/run --kernel "$k" --results "$results" --quiet
+	grep " $k " "$results" | sed 's/^/  /'
+done
+
+passed=$(grep -c '^PASS' "$results")
+failed=$(grep -c '^FAIL' "$results")
+skipped=$(grep -c '^SKIP' "$results")
+if [ "$failed" -gt 0 ]; then
+	echo "Failures:"
+	grep '^FAIL' "$results" | sed 's/^/  /'
+fi
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+[ "$failed" -eq 0 ]

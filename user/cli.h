@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The dirtybit command line: shared state and the command table.
+ */
+#ifndef _DIRTYBIT_CLI_H
+#define _DIRTYBIT_CLI_H
+
+#include <stdbool.h>
+
+#include "json.h"
+#include "libdirtybit.h"
+
+/* Exit codes scripts can rely on (see docs/dirtybit.8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,	/* the operation failed; the reason is on stderr */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_NO_MODULE = 3,	/* dirtybit.ko is not loaded */
+};
+
+struct cli {
+	bool json;
+	const char *prog;
+	struct json js;
+};
+
+struct cli_cmd {
+	const char *name;
+	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* Opens the kernel connection; on failure prints the reason, returns the
+ * exit code to use (EXIT_NO_MODULE when the module is absent).
+ */
+int cli_open(struct cli *cli, struct dirtybit_ctx *ctx);
+int cli_error(struct cli *cli, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+int cmd_version(struct cli *cli, int argc, char **argv);
+
+#endif /* _DIRTYBIT_CLI_H */

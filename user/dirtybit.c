@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit: the command line.  Global options, then a command in the style
+ * of iproute2; each command lives in its own file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "version", cmd_version, "", "show the CLI's and the kernel module's versions" },
+};
+
+int cli_error(struct cli *cli, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int cli_open(struct cli *cli, struct dirtybit_ctx *ctx)
+{
+	int ret = dirtybit_open(ctx);
+
+	if (ret == -ENOENT)
+		return cli_error(cli, EXIT_NO_MODULE, "%s", ctx->err);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "%s", ctx->err);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out,
+		"Usage: dirtybit [OPTIONS] COMMAND [ARGS...]\n"
+		"\n"
+		"Track which parts of block devices and memory regions were written.\n"
+		"\n"
+		"Options:\n"
+		"  -j, --json      print machine-readable JSON\n"
+		"  -V, --version   print the CLI version and exit\n"
+		"  -h, --help      print this help and exit\n"
+		"\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+	fprintf(out,
+		"\n"
+		"Exit status: 0 success, 1 operation failed, 2 usage error,\n"
+		"3 kernel module not loaded.  See dirtybit(8).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli cli = { .prog = "dirtybit" };
+	size_t i;
+	int c;
+
+	json_init(&cli.js, stdout);
+	/* '+': options after the command belong to the command. */
+	while ((c = getopt_long(argc, argv, "+jVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			cli.json = true;
+			break;
+		case 'V':
+			printf("dirtybit %s\n", DIRTYBIT_VERSION);
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[0], commands[i].name))
+			return commands[i].run(&cli, argc, argv);
+	return cli_error(&cli, EXIT_USAGE, "unknown command '%s' (try 'dirtybit help')",
+			 argv[0]);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libdirtybit internals: generic netlink requests over libmnl.
+ */
+#ifndef _LIBDIRTYBIT_NL_H
+#define _LIBDIRTYBIT_NL_H
+
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+
+/* Large enough for any message the kernel sends, dump batches included. */
+#define DB_RECV_SIZE 32768
+
+#include "libdirtybit.h"
+
+/* Called for each reply message; returns MNL_CB_OK/STOP/ERROR. */
+typedef int (*db_reply_fn)(const struct nlmsghdr *nlh, void *data);
+
+struct nlmsghdr *db_msg_start(struct dirtybit_ctx *ctx, char *buf,
+			      uint8_t cmd, uint16_t flags);
+int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
+	       db_reply_fn cb, void *data);
+int db_fail(struct dirtybit_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* _LIBDIRTYBIT_NL_H */
