@@ -194,17 +194,16 @@ static void hb_set_parents(struct hbitmap *hb, u64 i)
 }
 
 /*
- * Upper levels of a clear: called after leaf word @i became zero.  Each
- * ancestor bit is cleared, then (after the full barrier of the RMW) the
- * child word is read again; a marker that refilled it meanwhile either saw
- * the parent bit still set (and stopped) or will set it after us, so the bit
- * is set back and the walk ends.  Clearers are serialized by the caller.
+ * Upper levels of a clear: called after word @i of level @lvl became zero
+ * (or was found zero under a set parent bit).  Each ancestor bit is cleared,
+ * then (after the full barrier of the RMW) the child word is read again; a
+ * marker that refilled it meanwhile either saw the parent bit still set (and
+ * stopped) or will set it after us, so the bit is set back and the walk
+ * ends.  Clearers are serialized by the caller.
  */
-static void hb_clear_parents(struct hbitmap *hb, u64 i)
+static void hb_clear_parents(struct hbitmap *hb, int lvl, u64 i)
 {
-	int lvl;
-
-	for (lvl = hb->depth - 2; lvl >= 0; lvl--) {
+	for (lvl--; lvl >= 0; lvl--) {
 		const struct hbitmap_level *child = &hb->levels[lvl + 1];
 		atomic64_t *w = hb_word(&hb->levels[lvl], i >> 6);
 		u64 bit = 1ULL << (i & 63);
@@ -272,17 +271,19 @@ static u64 hb_clear_word(struct hbitmap *hb, u64 i, u64 mask)
 		return 0;
 	atomic64_sub(hweight64(taken), &hb->count);
 	if (!(old & ~mask))
-		hb_clear_parents(hb, i);
+		hb_clear_parents(hb, hb->depth - 1, i);
 	return taken;
 }
 
 /*
  * First set bit at flat index >= @b of level @lvl, or HBITMAP_NONE.  When the
  * rest of @b's word is empty, the parent level names the next non-zero word.
- * A parent bit over an empty word (left for a moment by a concurrent clear)
- * only moves the search on.  Recursion depth is bounded by HBITMAP_MAX_LEVELS.
+ * A parent bit over an empty word only moves the search on.  Such a stale
+ * bit is left when a marker, delayed between its leaf and parent updates,
+ * races two clears; with @repair (clearers only, which are serialized) the
+ * search clears it.  Recursion depth is bounded by HBITMAP_MAX_LEVELS.
  */
-static u64 hb_find(const struct hbitmap *hb, int lvl, u64 b)
+static u64 hb_find(struct hbitmap *hb, int lvl, u64 b, bool repair)
 {
 	const struct hbitmap_level *l = &hb->levels[lvl];
 	u64 w, pw;
@@ -295,18 +296,28 @@ static u64 hb_find(const struct hbitmap *hb, int lvl, u64 b)
 	if (lvl == 0)
 		return HBITMAP_NONE;
 	for (pw = (b >> 6) + 1;; pw++) {
-		pw = hb_find(hb, lvl - 1, pw);
+		pw = hb_find(hb, lvl - 1, pw, repair);
 		if (pw == HBITMAP_NONE)
 			return HBITMAP_NONE;
 		w = hb_read(l, pw);
 		if (w)
 			return (pw << 6) + __ffs64(w);
+		if (repair)
+			hb_clear_parents(hb, lvl, pw);
 	}
 }
 
+/* Readers never repair, so they never write through the cast. */
 static u64 hb_next_set_bit(const struct hbitmap *hb, u64 bit)
 {
-	u64 found = hb_find(hb, hb->depth - 1, bit);
+	u64 found = hb_find((struct hbitmap *)hb, hb->depth - 1, bit, false);
+
+	return found < hb->nbits ? found : HBITMAP_NONE;
+}
+
+static u64 hb_next_set_bit_repair(struct hbitmap *hb, u64 bit)
+{
+	u64 found = hb_find(hb, hb->depth - 1, bit, true);
 
 	return found < hb->nbits ? found : HBITMAP_NONE;
 }
@@ -380,15 +391,20 @@ bool hbitmap_next_extent(const struct hbitmap *hb, u64 *cursor, u64 end,
 	u64 start, stop;
 
 	end = min(end, hb->size);
-	if (*cursor >= end)
-		return false;
-	start = hbitmap_next_dirty(hb, *cursor);
-	if (start >= end) {
-		*cursor = end;
-		return false;
+	for (;;) {
+		if (*cursor >= end)
+			return false;
+		start = hbitmap_next_dirty(hb, *cursor);
+		if (start >= end) {
+			*cursor = end;
+			return false;
+		}
+		stop = min(hbitmap_next_clean(hb, start), end);
+		if (stop > start)
+			break;
+		/* Cleared under a concurrent reader: look past that granule. */
+		*cursor = (start | (hbitmap_granularity(hb) - 1)) + 1;
 	}
-	stop = hbitmap_next_clean(hb, start);
-	stop = min(stop, end);
 	ext->start = start;
 	ext->length = stop - start;
 	*cursor = stop;
@@ -419,7 +435,7 @@ static int hb_clear_range(struct hbitmap *hb, u64 start, u64 length,
 		unsigned int hi;
 		u64 bits;
 
-		i = hb_next_set_bit(hb, i);
+		i = hb_next_set_bit_repair(hb, i);
 		if (i == HBITMAP_NONE || i > last)
 			break;
 		hi = (i >> 6) == (last >> 6) ? last & 63 : 63;

@@ -30,7 +30,7 @@ done
 # A bounded, seeded run of the differential fuzzer (make fuzz runs longer).
 if [ -x $B/host/hbitmap_fuzz ]; then
 	host_tests="$host_tests hbitmap_fuzz"
-	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=200000 -max_len=4096
+	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=15000 -max_len=4096
 fi
 tools/vm/judge --kernel host --mode host --log "$host_log" --tests "$host_tests" \
 	--results "$results"
