@@ -36,6 +36,7 @@
 
 #ifdef __KERNEL__
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/types.h>
 #else
 #include "hbitmap_shim.h"
@@ -44,10 +45,10 @@
 #define HBITMAP_MIN_GRANULARITY_SHIFT	9	/* 512 bytes */
 #define HBITMAP_MAX_GRANULARITY_SHIFT	31	/* 2 GiB, like QEMU */
 #define HBITMAP_MAX_BITS_SHIFT		40	/* 2^40 granules */
-#define HBITMAP_MAX_BITS		(1ULL << HBITMAP_MAX_BITS_SHIFT)
+#define HBITMAP_MAX_BITS		BIT_ULL(HBITMAP_MAX_BITS_SHIFT)
 #define HBITMAP_MAX_LEVELS		8	/* 64^7 >= 2^40 */
 #define HBITMAP_CHUNK_SHIFT		16	/* 64 Ki words = 512 KiB */
-#define HBITMAP_CHUNK_WORDS		(1ULL << HBITMAP_CHUNK_SHIFT)
+#define HBITMAP_CHUNK_WORDS		BIT_ULL(HBITMAP_CHUNK_SHIFT)
 #define HBITMAP_NONE			(~0ULL)
 
 struct hbitmap_level {

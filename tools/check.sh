@@ -32,6 +32,13 @@ if [ -x $B/host/hbitmap_fuzz ]; then
 	host_tests="$host_tests hbitmap_fuzz"
 	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=15000 -max_len=4096
 fi
+# The uapi header stands alone, in C99 (pedantic) and in C++.
+host_tests="$host_tests uapi_standalone"
+host_run uapi_standalone sh -c 'gcc -Wall -Wextra -Werror -pedantic -std=c99 -fsyntax-only -x c uapi/linux/dirtybit.h &&
+	g++ -Wall -Wextra -Werror -fsyntax-only -x c++ uapi/linux/dirtybit.h'
+# Kernel style is part of the suite: checkpatch --strict on kmod/ and uapi/.
+host_tests="$host_tests checkpatch"
+host_run checkpatch tools/checkpatch.sh
 tools/vm/judge --kernel host --mode host --log "$host_log" --tests "$host_tests" \
 	--results "$results"
 grep ' host ' "$results" | sed 's/^/  /'

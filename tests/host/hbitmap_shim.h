@@ -67,6 +67,7 @@ static inline s64 atomic64_xchg(atomic64_t *v, s64 i)
 #define ilog2(x) (63 - __builtin_clzll((u64)(x)))
 #define is_power_of_2(x) ((x) != 0 && (((x) & ((x) - 1)) == 0))
 /* Each argument evaluated once, as the kernel's: they may be racy reads. */
+#define BIT_ULL(n) (1ULL << (n))
 #define min(a, b) ({ __typeof__(a) _a = (a); __typeof__(b) _b = (b); _a < _b ? _a : _b; })
 #define min_t(t, a, b) ({ t _a = (a); t _b = (b); _a < _b ? _a : _b; })
 #define max_t(t, a, b) ({ t _a = (a); t _b = (b); _a > _b ? _a : _b; })
