@@ -6,12 +6,155 @@
 #define _DIRTYBIT_H
 
 #include <linux/dirtybit.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
 
+#include "hbitmap.h"
+
+struct netlink_ext_ack;
+struct net;
+
+/*
+ * dirtybit_lock serializes every control operation: attach/detach, bitmap
+ * changes, transactions, dumps.  The marking paths never take it: they find
+ * what to mark through RCU (struct db_rec).
+ *
+ * Lock order: the block layer's locks (disk->open_mutex, the block class
+ * mutex held around device removal callbacks) come before dirtybit_lock, so
+ * nothing may open or close a block device, or register with the block
+ * class, while holding dirtybit_lock.
+ */
+extern struct mutex dirtybit_lock;
+
+/*
+ * What the marking path records into: the recording bitmaps of one track,
+ * published with RCU and replaced as a whole at every change.  @gen counts
+ * the replacements; in-flight writes are accounted to the generation they
+ * were marked under, so a cut can wait for exactly the writes before it.
+ */
+struct db_rec {
+	struct rcu_head rcu;
+	u32 gen;
+	unsigned int n;
+	struct hbitmap *hb[];
+};
+
+struct db_track;
+
+struct db_track_ops {
+	/* After a new rec is published and every marker of the old one has
+	 * finished: wait until the writes marked under @old_gen completed
+	 * (or make sure they are also in @rec).  Called under dirtybit_lock.
+	 */
+	void (*drain)(struct db_track *tr, u32 old_gen, struct db_rec *rec);
+};
+
+/* Anything with named bitmaps: a block target now, a memory region later. */
+struct db_track {
+	struct list_head node;		/* db_tracks */
+	struct list_head bitmaps;	/* struct db_bitmap */
+	struct db_rec __rcu *rec;
+	const struct db_track_ops *ops;
+	u64 size;			/* bytes tracked */
+	u32 id;
+	bool gone;			/* nothing more will be marked */
+	u32 tx_id;			/* transaction bookkeeping */
+	bool tx_touched;
+};
+
+struct db_bitmap {
+	struct list_head node;		/* track->bitmaps */
+	struct list_head frozen_node;	/* db_frozen, under db_owner_lock */
+	struct db_track *track;
+	char name[DIRTYBIT_NAME_MAX];
+	struct hbitmap *hb;
+	struct hbitmap *successor;	/* non-NULL while frozen */
+	bool enabled;
+	bool inconsistent;
+	u64 seq;			/* bumped on every change of its bits but marks */
+	/* The freeze's owner: a netlink socket. */
+	const struct net *owner_net;
+	u32 owner_portid;
+	bool owner_dead;		/* under db_owner_lock */
+	/* Transaction view: valid while tx_id == the running transaction's. */
+	u32 tx_id;
+	bool tx_removed, tx_frozen, tx_enabled;
+};
+
+/* bitmap.c */
+int db_bitmap_init(void);
+void db_bitmap_exit(void);
+void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops);
+int db_track_publish_empty(struct db_track *tr);
+void db_track_release(struct db_track *tr);
+struct db_track *db_track_find(u32 id);
+struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name);
+u32 db_bitmap_flags(const struct db_bitmap *bm);
+u64 db_next_seq(void);
+u64 db_current_seq(void);
+
+/* One action of a transaction (a single bitmap command is a transaction of
+ * one), as parsed from netlink.
+ */
+struct db_source {
+	struct db_track *track;
+	char name[DIRTYBIT_NAME_MAX];
+	struct db_bitmap *bm;		/* resolved */
+	struct hbitmap *hb;		/* its bits at the cut */
+};
+
+struct db_action {
+	u32 cmd;			/* DIRTYBIT_CMD_BITMAP_* */
+	struct db_track *track;
+	char name[DIRTYBIT_NAME_MAX];
+	u32 granularity;
+	bool disabled;
+	bool force;
+	unsigned int nsources;
+	struct db_source *sources;
+	/* prepared and applied */
+	struct db_bitmap *bm;
+	struct hbitmap *new_hb;
+	struct hbitmap *old_hb;
+	struct hbitmap *dst_hb;
+};
+
+struct db_requester {
+	const struct net *net;
+	u32 portid;
+};
+
+int db_transaction(struct db_action *acts, unsigned int n,
+		   const struct db_requester *who, struct netlink_ext_ack *extack);
+void db_track_cut(struct db_track **tracks, unsigned int n);
+
+/* blk.c */
+int db_blk_init(void);
+void db_blk_exit(void);
+int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack);
+int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack);
+int db_blk_resolve(const char *path, struct db_track **tr, struct netlink_ext_ack *extack);
+bool db_track_is_blk(const struct db_track *tr);
+
+struct db_blk_info {
+	u32 dev;
+	char name[32];
+	u64 start;
+	u64 overflows;
+};
+
+void db_blk_info(const struct db_track *tr, struct db_blk_info *info);
+extern struct list_head db_tracks;
+
+/* genl.c */
 extern struct genl_family dirtybit_genl_family;
-
 int dirtybit_genl_init(void);
 void dirtybit_genl_exit(void);
+void db_notify(u32 event, const struct db_track *tr, const char *bitmap);
 
+/* cdev.c */
 int dirtybit_cdev_init(void);
 void dirtybit_cdev_exit(void);
 

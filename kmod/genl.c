@@ -1,58 +1,686 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The generic netlink control plane: family, policies and handlers.
+ * The generic netlink control plane: family, policies, handlers, dumps and
+ * events.  Every handler that touches state runs under dirtybit_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/limits.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 #include <net/genetlink.h>
 
+#include "compat.h"
 #include "dirtybit.h"
+
+/* ---- policies ------------------------------------------------------------ */
 
 /* The version query takes no attributes: an all-NLA_UNSPEC policy makes
  * strict validation refuse every one with "Unsupported attribute".
  */
-static const struct nla_policy dirtybit_no_attr_policy[DIRTYBIT_A_MAX + 1] = {};
+static const struct nla_policy db_no_attr_policy[DIRTYBIT_A_MAX + 1] = {};
 
-static int dirtybit_nl_get_version(struct sk_buff *skb, struct genl_info *info)
+static const struct nla_policy db_attach_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+};
+
+static const struct nla_policy db_target_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+};
+
+static const struct nla_policy db_source_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+};
+
+/* Each bitmap command admits exactly its own attributes. */
+static const struct nla_policy db_add_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
+	[DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG },
+};
+
+static const struct nla_policy db_name_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+};
+
+static const struct nla_policy db_merge_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy),
+};
+
+static const struct nla_policy db_reclaim_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_FORCE] = { .type = NLA_FLAG },
+};
+
+/* An ACTION nest: ACTION_CMD and the attributes of any bitmap command. */
+static const struct nla_policy db_action_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
+	[DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG },
+	[DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy),
+	[DIRTYBIT_A_FORCE] = { .type = NLA_FLAG },
+	[DIRTYBIT_A_ACTION_CMD] = NLA_POLICY_RANGE(NLA_U32, DIRTYBIT_CMD_BITMAP_ADD,
+						   DIRTYBIT_CMD_BITMAP_RECLAIM),
+};
+
+static const struct nla_policy db_transaction_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_ACTIONS] = NLA_POLICY_NESTED_ARRAY(db_action_policy),
+};
+
+static const struct nla_policy db_extents_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
+	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
+};
+
+/* ---- requests ------------------------------------------------------------ */
+
+static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
+			struct netlink_ext_ack *extack)
 {
-	struct sk_buff *msg;
+	struct nlattr *id = attrs[DIRTYBIT_A_TARGET_ID];
+	struct nlattr *path = attrs[DIRTYBIT_A_TARGET_PATH];
+
+	if (id && path) {
+		NL_SET_ERR_MSG_MOD(extack, "give TARGET_ID or TARGET_PATH, not both");
+		return -EINVAL;
+	}
+	if (path)
+		return db_blk_resolve(nla_data(path), tr, extack);
+	if (!id) {
+		NL_SET_ERR_MSG_MOD(extack, "missing TARGET_ID or TARGET_PATH");
+		return -EINVAL;
+	}
+	*tr = db_track_find(nla_get_u32(id));
+	if (!*tr) {
+		NL_SET_ERR_MSG_ATTR(extack, id, "no target with this id");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int db_nl_name(struct nlattr *attr, char *name, struct netlink_ext_ack *extack)
+{
+	const char *s;
+
+	if (!attr) {
+		NL_SET_ERR_MSG_MOD(extack, "missing BITMAP_NAME");
+		return -EINVAL;
+	}
+	s = nla_data(attr);
+	if (!*s) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "bitmap name is empty");
+		return -EINVAL;
+	}
+	for (; *s; s++) {
+		if (!isalnum(*s) && !strchr("_.:-", *s)) {
+			NL_SET_ERR_MSG_ATTR(extack, attr,
+					    "bitmap names are made of A-Z a-z 0-9 _ . : -");
+			return -EINVAL;
+		}
+	}
+	strscpy(name, nla_data(attr), DIRTYBIT_NAME_MAX);
+	return 0;
+}
+
+static int db_nl_sources(struct nlattr *nest, struct db_action *a,
+			 struct netlink_ext_ack *extack)
+{
+	struct nlattr *tb[DIRTYBIT_A_MAX + 1];
+	struct nlattr *src;
+	unsigned int n = 0;
+	int rem, ret;
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(extack, "merge needs BITMAP_SOURCES");
+		return -EINVAL;
+	}
+	nla_for_each_nested(src, nest, rem)
+		n++;
+	if (!n || n > DIRTYBIT_MAX_SOURCES) {
+		NL_SET_ERR_MSG_ATTR(extack, nest, "merge takes 1 to 64 sources");
+		return -EINVAL;
+	}
+	a->sources = kcalloc(n, sizeof(*a->sources), GFP_KERNEL);
+	if (!a->sources)
+		return -ENOMEM;
+	nla_for_each_nested(src, nest, rem) {
+		struct db_source *s = &a->sources[a->nsources];
+
+		ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, src, db_source_policy, extack);
+		if (ret)
+			return ret;
+		s->track = a->track;
+		if (tb[DIRTYBIT_A_TARGET_ID]) {
+			s->track = db_track_find(nla_get_u32(tb[DIRTYBIT_A_TARGET_ID]));
+			if (!s->track) {
+				NL_SET_ERR_MSG_ATTR(extack, tb[DIRTYBIT_A_TARGET_ID],
+						    "no target with this id");
+				return -ENOENT;
+			}
+		}
+		ret = db_nl_name(tb[DIRTYBIT_A_BITMAP_NAME], s->name, extack);
+		if (ret)
+			return ret;
+		a->nsources++;
+	}
+	return 0;
+}
+
+/* Fills one action from a request's (or an ACTION nest's) attributes. */
+static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
+			struct netlink_ext_ack *extack)
+{
+	int ret;
+
+	a->cmd = cmd;
+	ret = db_nl_target(attrs, &a->track, extack);
+	if (ret)
+		return ret;
+	ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], a->name, extack);
+	if (ret)
+		return ret;
+	a->granularity = attrs[DIRTYBIT_A_BITMAP_GRANULARITY] ?
+		nla_get_u32(attrs[DIRTYBIT_A_BITMAP_GRANULARITY]) :
+		DIRTYBIT_DEFAULT_GRANULARITY;
+	a->disabled = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_DISABLED]);
+	a->force = nla_get_flag(attrs[DIRTYBIT_A_FORCE]);
+	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE)
+		return db_nl_sources(attrs[DIRTYBIT_A_BITMAP_SOURCES], a, extack);
+	return 0;
+}
+
+static void db_nl_free_actions(struct db_action *acts, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		kfree(acts[i].sources);
+	kfree(acts);
+}
+
+static void db_nl_requester(struct genl_info *info, struct db_requester *who)
+{
+	who->net = genl_info_net(info);
+	who->portid = info->snd_portid;
+}
+
+static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
+{
+	struct db_action *a = kzalloc(sizeof(*a), GFP_KERNEL);
+	struct db_requester who;
+	int ret;
+
+	if (!a)
+		return -ENOMEM;
+	db_nl_requester(info, &who);
+	mutex_lock(&dirtybit_lock);
+	ret = db_nl_action(info->attrs, info->genlhdr->cmd, a, info->extack);
+	if (!ret)
+		ret = db_transaction(a, 1, &who, info->extack);
+	mutex_unlock(&dirtybit_lock);
+	db_nl_free_actions(a, 1);
+	return ret;
+}
+
+static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *tb[DIRTYBIT_A_MAX + 1];
+	struct nlattr *nest = info->attrs[DIRTYBIT_A_ACTIONS];
+	struct db_action *acts;
+	struct db_requester who;
+	struct nlattr *act;
+	unsigned int n = 0;
+	int rem, ret;
+
+	if (!nest) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing ACTIONS");
+		return -EINVAL;
+	}
+	nla_for_each_nested(act, nest, rem)
+		n++;
+	if (!n || n > DIRTYBIT_MAX_ACTIONS) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest, "a transaction takes 1 to 64 actions");
+		return -EINVAL;
+	}
+	acts = kcalloc(n, sizeof(*acts), GFP_KERNEL);
+	if (!acts)
+		return -ENOMEM;
+	db_nl_requester(info, &who);
+	n = 0;
+	mutex_lock(&dirtybit_lock);
+	nla_for_each_nested(act, nest, rem) {
+		ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, act, db_action_policy, info->extack);
+		if (ret)
+			goto out;
+		if (!tb[DIRTYBIT_A_ACTION_CMD]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, act, "action without ACTION_CMD");
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = db_nl_action(tb, nla_get_u32(tb[DIRTYBIT_A_ACTION_CMD]), &acts[n++],
+				   info->extack);
+		if (ret)
+			goto out;
+	}
+	ret = db_transaction(acts, n, &who, info->extack);
+out:
+	mutex_unlock(&dirtybit_lock);
+	db_nl_free_actions(acts, n);
+	return ret;
+}
+
+/* ---- replies -------------------------------------------------------------- */
+
+static int db_put_target(struct sk_buff *msg, const struct db_track *tr)
+{
+	struct db_blk_info bi;
+
+	db_blk_info(tr, &bi);
+	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, bi.dev) ||
+	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, bi.name) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_START, bi.start, DIRTYBIT_A_PAD) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_SIZE, tr->size, DIRTYBIT_A_PAD) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_STATE,
+			tr->gone ? DIRTYBIT_TARGET_GONE : DIRTYBIT_TARGET_LIVE) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_OVERFLOWS, bi.overflows, DIRTYBIT_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int db_put_bitmap(struct sk_buff *msg, const struct db_bitmap *bm)
+{
+	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, bm->track->id) ||
+	    nla_put_string(msg, DIRTYBIT_A_BITMAP_NAME, bm->name) ||
+	    nla_put_u32(msg, DIRTYBIT_A_BITMAP_GRANULARITY, hbitmap_granularity(bm->hb)) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_BITMAP_COUNT, hbitmap_count(bm->hb),
+			      DIRTYBIT_A_PAD) ||
+	    nla_put_u32(msg, DIRTYBIT_A_BITMAP_FLAGS, db_bitmap_flags(bm)))
+		return -EMSGSIZE;
+	if (bm->successor &&
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_BITMAP_SUCCESSOR_COUNT,
+			      hbitmap_count(bm->successor), DIRTYBIT_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Builds and sends a one-object reply to @info. */
+static int db_reply(struct genl_info *info, u8 cmd,
+		    int (*put)(struct sk_buff *, const void *), const void *obj)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	void *hdr;
 
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-
-	hdr = genlmsg_put_reply(msg, info, &dirtybit_genl_family, 0,
-				DIRTYBIT_CMD_GET_VERSION);
-	if (!hdr)
-		goto err_free;
-
-	if (nla_put_string(msg, DIRTYBIT_A_VERSION_MODULE, DIRTYBIT_VERSION) ||
-	    nla_put_u32(msg, DIRTYBIT_A_VERSION_PROTOCOL, DIRTYBIT_GENL_VERSION))
-		goto err_cancel;
-
+	hdr = genlmsg_put_reply(msg, info, &dirtybit_genl_family, 0, cmd);
+	if (!hdr || put(msg, obj)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
 
-err_cancel:
-	genlmsg_cancel(msg, hdr);
-err_free:
-	nlmsg_free(msg);
-	return -EMSGSIZE;
+static int db_put_version(struct sk_buff *msg, const void *unused)
+{
+	if (nla_put_string(msg, DIRTYBIT_A_VERSION_MODULE, DIRTYBIT_VERSION) ||
+	    nla_put_u32(msg, DIRTYBIT_A_VERSION_PROTOCOL, DIRTYBIT_GENL_VERSION))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int db_put_target_obj(struct sk_buff *msg, const void *tr)
+{
+	return db_put_target(msg, tr);
+}
+
+static int db_put_bitmap_obj(struct sk_buff *msg, const void *bm)
+{
+	return db_put_bitmap(msg, bm);
+}
+
+static int db_nl_get_version(struct sk_buff *skb, struct genl_info *info)
+{
+	return db_reply(info, DIRTYBIT_CMD_GET_VERSION, db_put_version, NULL);
+}
+
+/* ---- targets --------------------------------------------------------------- */
+
+static int db_nl_attach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *path = info->attrs[DIRTYBIT_A_TARGET_PATH];
+	struct db_track *tr;
+	u32 id;
+	int ret;
+
+	if (!path) {
+		NL_SET_ERR_MSG_MOD(info->extack, "missing TARGET_PATH");
+		return -EINVAL;
+	}
+	ret = db_blk_attach(nla_data(path), &id, info->extack);
+	if (ret)
+		return ret;
+	mutex_lock(&dirtybit_lock);
+	tr = db_track_find(id);
+	ret = tr ? db_reply(info, DIRTYBIT_CMD_TARGET_ATTACH, db_put_target_obj, tr) : 0;
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+static int db_nl_detach(struct sk_buff *skb, struct genl_info *info)
+{
+	struct db_track *tr;
+	int ret;
+
+	mutex_lock(&dirtybit_lock);
+	ret = db_nl_target(info->attrs, &tr, info->extack);
+	if (!ret)
+		ret = db_blk_detach(tr, info->extack);
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+static int db_nl_target_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct db_track *tr;
+	int ret;
+
+	mutex_lock(&dirtybit_lock);
+	ret = db_nl_target(info->attrs, &tr, info->extack);
+	if (!ret)
+		ret = db_reply(info, DIRTYBIT_CMD_TARGET_GET, db_put_target_obj, tr);
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+static void *db_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
+{
+	void *hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				&dirtybit_genl_family, NLM_F_MULTI, cmd);
+
+	if (hdr)
+		genl_dump_check_consistent(cb, hdr);
+	return hdr;
+}
+
+/* Dumps resume after the last target id sent (cb->args[0]). */
+static int db_nl_target_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct db_track *tr;
+	int ret = 0;
+
+	mutex_lock(&dirtybit_lock);
+	cb->seq = db_current_seq() + 1;
+	list_for_each_entry(tr, &db_tracks, node) {
+		void *hdr;
+
+		if (tr->id <= cb->args[0])
+			continue;
+		hdr = db_dump_put(skb, cb, DIRTYBIT_CMD_TARGET_GET);
+		if (!hdr || db_put_target(skb, tr)) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			ret = skb->len ? skb->len : -EMSGSIZE;
+			goto out;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = tr->id;
+	}
+	ret = skb->len;
+out:
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/* ---- bitmaps --------------------------------------------------------------- */
+
+static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
+{
+	char name[DIRTYBIT_NAME_MAX];
+	struct db_track *tr;
+	struct db_bitmap *bm;
+	int ret;
+
+	mutex_lock(&dirtybit_lock);
+	ret = db_nl_target(info->attrs, &tr, info->extack);
+	if (!ret)
+		ret = db_nl_name(info->attrs[DIRTYBIT_A_BITMAP_NAME], name, info->extack);
+	if (!ret) {
+		bm = db_bitmap_find(tr, name);
+		if (bm) {
+			ret = db_reply(info, DIRTYBIT_CMD_BITMAP_GET, db_put_bitmap_obj, bm);
+		} else {
+			NL_SET_ERR_MSG_MOD(info->extack, "no bitmap of that name on the target");
+			ret = -ENOENT;
+		}
+	}
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/* Resumes at (target id cb->args[0], bitmap index cb->args[1]). */
+static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nlattr **attrs = db_dump_attrs(cb);
+	struct db_track *tr, *only = NULL;
+	int ret;
+
+	mutex_lock(&dirtybit_lock);
+	if (attrs[DIRTYBIT_A_TARGET_ID] || attrs[DIRTYBIT_A_TARGET_PATH]) {
+		ret = db_nl_target(attrs, &only, cb->extack);
+		if (ret)
+			goto out;
+	}
+	list_for_each_entry(tr, &db_tracks, node) {
+		struct db_bitmap *bm;
+		long idx = 0;
+
+		if ((only && tr != only) || tr->id < cb->args[0])
+			continue;
+		if (tr->id > cb->args[0]) {
+			cb->args[0] = tr->id;
+			cb->args[1] = 0;
+		}
+		list_for_each_entry(bm, &tr->bitmaps, node) {
+			void *hdr;
+
+			if (idx++ < cb->args[1])
+				continue;
+			hdr = db_dump_put(skb, cb, DIRTYBIT_CMD_BITMAP_GET);
+			if (!hdr || db_put_bitmap(skb, bm)) {
+				if (hdr)
+					genlmsg_cancel(skb, hdr);
+				ret = skb->len ? skb->len : -EMSGSIZE;
+				goto out;
+			}
+			genlmsg_end(skb, hdr);
+			cb->args[1] = idx;
+		}
+	}
+	ret = skb->len;
+out:
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/*
+ * Extents of one bitmap from cursor cb->args[0] (bytes), as many per message
+ * as fit.  cb->args[1] is set when the walk is done.  cb->seq follows the
+ * bitmap's change count, so a clear/merge/freeze/... between two parts
+ * flags the next part NLM_F_DUMP_INTR.
+ */
+static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct nlattr **attrs = db_dump_attrs(cb);
+	char name[DIRTYBIT_NAME_MAX];
+	struct hbitmap_extent e;
+	struct nlattr *nest;
+	struct db_bitmap *bm;
+	struct db_track *tr;
+	u64 cursor, end;
+	void *hdr;
+	int ret, n = 0;
+
+	if (cb->args[1])
+		return 0;
+	mutex_lock(&dirtybit_lock);
+	ret = db_nl_target(attrs, &tr, cb->extack);
+	if (!ret)
+		ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], name, cb->extack);
+	if (ret)
+		goto out;
+	bm = db_bitmap_find(tr, name);
+	if (!bm) {
+		NL_SET_ERR_MSG_MOD(cb->extack, "no bitmap of that name on the target");
+		ret = -ENOENT;
+		goto out;
+	}
+	cursor = attrs[DIRTYBIT_A_RANGE_START] ?
+		nla_get_u64(attrs[DIRTYBIT_A_RANGE_START]) : 0;
+	end = tr->size;
+	if (attrs[DIRTYBIT_A_RANGE_LENGTH] &&
+	    nla_get_u64(attrs[DIRTYBIT_A_RANGE_LENGTH]) < end - min(cursor, end))
+		end = cursor + nla_get_u64(attrs[DIRTYBIT_A_RANGE_LENGTH]);
+	if (cb->args[0])
+		cursor = cb->args[0];
+	cb->seq = bm->seq + 1;
+
+	hdr = db_dump_put(skb, cb, DIRTYBIT_CMD_EXTENTS_GET);
+	if (!hdr)
+		goto full;
+	if (nla_put_u32(skb, DIRTYBIT_A_TARGET_ID, tr->id) ||
+	    nla_put_string(skb, DIRTYBIT_A_BITMAP_NAME, bm->name))
+		goto cancel;
+	nest = nla_nest_start(skb, DIRTYBIT_A_EXTENTS);
+	if (!nest)
+		goto cancel;
+	for (;;) {
+		u64 at = cursor;
+		struct nlattr *ext;
+
+		if (!hbitmap_next_extent(bm->hb, &at, end, &e)) {
+			cb->args[1] = 1;
+			break;
+		}
+		ext = nla_nest_start(skb, DIRTYBIT_A_EXTENT);
+		if (!ext || nla_put_u64_64bit(skb, DIRTYBIT_A_EXTENT_START, e.start,
+					      DIRTYBIT_A_PAD) ||
+		    nla_put_u64_64bit(skb, DIRTYBIT_A_EXTENT_LENGTH, e.length,
+				      DIRTYBIT_A_PAD)) {
+			if (ext)
+				nla_nest_cancel(skb, ext);
+			break;
+		}
+		nla_nest_end(skb, ext);
+		cursor = at;
+		n++;
+	}
+	if (!n && !cb->args[1])
+		goto cancel;
+	nla_nest_end(skb, nest);
+	genlmsg_end(skb, hdr);
+	cb->args[0] = cursor;
+	ret = skb->len;
+	goto out;
+cancel:
+	genlmsg_cancel(skb, hdr);
+full:
+	ret = skb->len ? skb->len : -EMSGSIZE;
+out:
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
+{
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	void *hdr;
+
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &dirtybit_genl_family, 0, DIRTYBIT_CMD_EVENT);
+	if (!hdr || nla_put_u32(msg, DIRTYBIT_A_EVENT, event) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
+	    (bitmap && nla_put_string(msg, DIRTYBIT_A_BITMAP_NAME, bitmap))) {
+		nlmsg_free(msg);
+		return;
+	}
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&dirtybit_genl_family, msg, 0, 0, GFP_KERNEL);
+}
+
+/* ---- the family ---------------------------------------------------------------- */
+
+#define DB_OP(_cmd, _doit, _policy) {					\
+	.cmd = _cmd, .doit = _doit, .policy = _policy,			\
+	.maxattr = DIRTYBIT_A_MAX, .flags = GENL_ADMIN_PERM,		\
 }
 
 static const struct genl_ops dirtybit_genl_ops[] = {
 	{
 		.cmd = DIRTYBIT_CMD_GET_VERSION,
-		.doit = dirtybit_nl_get_version,
-		.policy = dirtybit_no_attr_policy,
+		.doit = db_nl_get_version,
+		.policy = db_no_attr_policy,
 		.maxattr = DIRTYBIT_A_MAX,
+	},
+	DB_OP(DIRTYBIT_CMD_TARGET_ATTACH, db_nl_attach, db_attach_policy),
+	DB_OP(DIRTYBIT_CMD_TARGET_DETACH, db_nl_detach, db_target_policy),
+	{
+		.cmd = DIRTYBIT_CMD_TARGET_GET,
+		.doit = db_nl_target_get,
+		.dumpit = db_nl_target_dump,
+		.policy = db_target_policy,
+		.maxattr = DIRTYBIT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	DB_OP(DIRTYBIT_CMD_BITMAP_ADD, db_nl_bitmap_cmd, db_add_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_REMOVE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_CLEAR, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_ENABLE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_DISABLE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_MERGE, db_nl_bitmap_cmd, db_merge_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_FREEZE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_ABDICATE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_RECLAIM, db_nl_bitmap_cmd, db_reclaim_policy),
+	{
+		.cmd = DIRTYBIT_CMD_BITMAP_GET,
+		.doit = db_nl_bitmap_get,
+		.dumpit = db_nl_bitmap_dump,
+		.policy = db_name_policy,
+		.maxattr = DIRTYBIT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	DB_OP(DIRTYBIT_CMD_TRANSACTION, db_nl_transaction, db_transaction_policy),
+	{
+		.cmd = DIRTYBIT_CMD_EXTENTS_GET,
+		.dumpit = db_nl_extents_dump,
+		.policy = db_extents_policy,
+		.maxattr = DIRTYBIT_A_MAX,
+		.flags = GENL_ADMIN_PERM,
 	},
 };
 
 static const struct genl_multicast_group dirtybit_mcgrps[] = {
-	{ .name = DIRTYBIT_MCGRP_EVENTS, },
+	{ .name = DIRTYBIT_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
 };
 
 struct genl_family dirtybit_genl_family __ro_after_init = {

@@ -13,6 +13,14 @@ static int __init dirtybit_init(void)
 {
 	int ret;
 
+	ret = db_bitmap_init();
+	if (ret)
+		goto err_bitmap;
+
+	ret = db_blk_init();
+	if (ret)
+		goto err_blk;
+
 	ret = dirtybit_genl_init();
 	if (ret)
 		goto err_genl;
@@ -27,6 +35,10 @@ static int __init dirtybit_init(void)
 err_cdev:
 	dirtybit_genl_exit();
 err_genl:
+	db_blk_exit();
+err_blk:
+	db_bitmap_exit();
+err_bitmap:
 	return ret;
 }
 
@@ -34,6 +46,8 @@ static void __exit dirtybit_exit(void)
 {
 	dirtybit_cdev_exit();
 	dirtybit_genl_exit();
+	db_blk_exit();
+	db_bitmap_exit();
 	pr_info("unloaded\n");
 }
 

@@ -18,8 +18,77 @@
  *
  *   DIRTYBIT_CMD_GET_VERSION            (do)
  *     request:  no attributes
- *     reply:    DIRTYBIT_A_VERSION_MODULE    NLA_NUL_STRING  "0.1.0"
- *               DIRTYBIT_A_VERSION_PROTOCOL  NLA_U32         DIRTYBIT_GENL_VERSION
+ *     reply:    VERSION_MODULE    NLA_NUL_STRING  "0.1.0"
+ *               VERSION_PROTOCOL  NLA_U32         DIRTYBIT_GENL_VERSION
+ *
+ * Targets.  A target is a tracked block device (a whole disk, or a partition
+ * tracked as a range of its disk).  It is named in requests by TARGET_ID or
+ * by TARGET_PATH (a block device node, resolved in the caller's namespace).
+ *
+ *   DIRTYBIT_CMD_TARGET_ATTACH          (do, admin)
+ *     request:  TARGET_PATH
+ *     reply:    a target (below)
+ *   DIRTYBIT_CMD_TARGET_DETACH          (do, admin)
+ *     request:  TARGET_ID | TARGET_PATH
+ *   DIRTYBIT_CMD_TARGET_GET             (do: TARGET_ID | TARGET_PATH; dump: all)
+ *     reply:    TARGET_ID        NLA_U32
+ *               TARGET_DEV       NLA_U32   dev_t, new_encode_dev()
+ *               TARGET_NAME      NLA_NUL_STRING  kernel name, "vdb1"
+ *               TARGET_START     NLA_U64   byte offset in the whole disk
+ *               TARGET_SIZE      NLA_U64   bytes tracked
+ *               TARGET_STATE     NLA_U32   enum dirtybit_target_state
+ *               TARGET_OVERFLOWS NLA_U64   writes the cut could not account
+ *                                          for individually (see docs)
+ *
+ * Bitmaps.  Named per target (BITMAP_NAME, at most DIRTYBIT_NAME_MAX - 1
+ * bytes of [A-Za-z0-9_.:-]).  Requests name the target as above.
+ *
+ *   DIRTYBIT_CMD_BITMAP_ADD        TARGET, BITMAP_NAME,
+ *                                  [BITMAP_GRANULARITY u32, default 65536],
+ *                                  [BITMAP_DISABLED flag]
+ *   DIRTYBIT_CMD_BITMAP_REMOVE     TARGET, BITMAP_NAME
+ *   DIRTYBIT_CMD_BITMAP_CLEAR      TARGET, BITMAP_NAME           (a cut)
+ *   DIRTYBIT_CMD_BITMAP_ENABLE     TARGET, BITMAP_NAME
+ *   DIRTYBIT_CMD_BITMAP_DISABLE    TARGET, BITMAP_NAME
+ *   DIRTYBIT_CMD_BITMAP_MERGE      TARGET, BITMAP_NAME, BITMAP_SOURCES
+ *                                  (nest of SOURCE nests: [TARGET_ID],
+ *                                  BITMAP_NAME; default target: the request's)
+ *   DIRTYBIT_CMD_BITMAP_FREEZE     TARGET, BITMAP_NAME           (a cut)
+ *   DIRTYBIT_CMD_BITMAP_ABDICATE   TARGET, BITMAP_NAME
+ *   DIRTYBIT_CMD_BITMAP_RECLAIM    TARGET, BITMAP_NAME, [FORCE flag]
+ *     all (do, admin); reply: none (ACK)
+ *   DIRTYBIT_CMD_BITMAP_GET        (do: TARGET, BITMAP_NAME;
+ *                                   dump: [TARGET] or all targets, admin)
+ *     reply:    TARGET_ID, BITMAP_NAME,
+ *               BITMAP_GRANULARITY NLA_U32
+ *               BITMAP_COUNT       NLA_U64   dirty bytes
+ *               BITMAP_FLAGS       NLA_U32   DIRTYBIT_BITMAP_F_*
+ *               BITMAP_SUCCESSOR_COUNT NLA_U64 (frozen: bytes since the cut)
+ *   DIRTYBIT_CMD_TRANSACTION       (do, admin)
+ *     request:  ACTIONS: nest of ACTION nests, each ACTION_CMD (one of the
+ *               BITMAP_* commands above except GET) and that command's
+ *               attributes.  All are validated first; then all apply at one
+ *               cut, or none does.
+ *   DIRTYBIT_CMD_EXTENTS_GET       (dump, admin)
+ *     request:  TARGET, BITMAP_NAME, [RANGE_START u64], [RANGE_LENGTH u64]
+ *     reply:    per message: TARGET_ID, BITMAP_NAME, EXTENTS: nest of
+ *               EXTENT nests { EXTENT_START u64, EXTENT_LENGTH u64 } in
+ *               bytes, coalesced, in order.  Resumable; NLM_F_DUMP_INTR when
+ *               the bitmap was cleared, merged, frozen, abdicated or
+ *               reclaimed between two parts.
+ *
+ * Freezes are owned by the netlink socket that made them: when it closes
+ * (the agent exited or was killed) without ABDICATE or RECLAIM, the module
+ * reclaims.  ABDICATE and RECLAIM are refused (-EPERM) from any other socket
+ * unless RECLAIM carries FORCE.
+ *
+ * A cut (CLEAR, FREEZE, a TRANSACTION, and ADD so a new bitmap starts at a
+ * known point) is exact: when the command returns, every write submitted to
+ * the target before the cut has completed and is in the old epoch; every
+ * write submitted later is in the new one.
+ *
+ * Events (multicast group "events"): DIRTYBIT_CMD_EVENT with EVENT (enum
+ * dirtybit_event), TARGET_ID, [BITMAP_NAME]; only on state changes.
  *
  * /dev/dirtybit
  * -------------
@@ -49,6 +118,22 @@
 enum dirtybit_cmd {
 	DIRTYBIT_CMD_UNSPEC,
 	DIRTYBIT_CMD_GET_VERSION,
+	DIRTYBIT_CMD_TARGET_ATTACH,
+	DIRTYBIT_CMD_TARGET_DETACH,
+	DIRTYBIT_CMD_TARGET_GET,
+	DIRTYBIT_CMD_BITMAP_ADD,
+	DIRTYBIT_CMD_BITMAP_REMOVE,
+	DIRTYBIT_CMD_BITMAP_CLEAR,
+	DIRTYBIT_CMD_BITMAP_ENABLE,
+	DIRTYBIT_CMD_BITMAP_DISABLE,
+	DIRTYBIT_CMD_BITMAP_MERGE,
+	DIRTYBIT_CMD_BITMAP_FREEZE,
+	DIRTYBIT_CMD_BITMAP_ABDICATE,
+	DIRTYBIT_CMD_BITMAP_RECLAIM,
+	DIRTYBIT_CMD_BITMAP_GET,
+	DIRTYBIT_CMD_TRANSACTION,
+	DIRTYBIT_CMD_EXTENTS_GET,
+	DIRTYBIT_CMD_EVENT,
 
 	__DIRTYBIT_CMD_MAX,
 	DIRTYBIT_CMD_MAX = __DIRTYBIT_CMD_MAX - 1
@@ -59,9 +144,63 @@ enum dirtybit_attr {
 	DIRTYBIT_A_PAD,
 	DIRTYBIT_A_VERSION_MODULE,	/* string */
 	DIRTYBIT_A_VERSION_PROTOCOL,	/* u32 */
+	DIRTYBIT_A_TARGET_ID,		/* u32 */
+	DIRTYBIT_A_TARGET_PATH,		/* string */
+	DIRTYBIT_A_TARGET_DEV,		/* u32 */
+	DIRTYBIT_A_TARGET_NAME,		/* string */
+	DIRTYBIT_A_TARGET_START,	/* u64 */
+	DIRTYBIT_A_TARGET_SIZE,		/* u64 */
+	DIRTYBIT_A_TARGET_STATE,	/* u32, enum dirtybit_target_state */
+	DIRTYBIT_A_TARGET_OVERFLOWS,	/* u64 */
+	DIRTYBIT_A_BITMAP_NAME,		/* string */
+	DIRTYBIT_A_BITMAP_GRANULARITY,	/* u32 */
+	DIRTYBIT_A_BITMAP_DISABLED,	/* flag */
+	DIRTYBIT_A_BITMAP_COUNT,	/* u64 */
+	DIRTYBIT_A_BITMAP_FLAGS,	/* u32, DIRTYBIT_BITMAP_F_* */
+	DIRTYBIT_A_BITMAP_SUCCESSOR_COUNT, /* u64 */
+	DIRTYBIT_A_BITMAP_SOURCES,	/* nest of DIRTYBIT_A_SOURCE */
+	DIRTYBIT_A_SOURCE,		/* nest: [TARGET_ID], BITMAP_NAME */
+	DIRTYBIT_A_FORCE,		/* flag */
+	DIRTYBIT_A_ACTIONS,		/* nest of DIRTYBIT_A_ACTION */
+	DIRTYBIT_A_ACTION,		/* nest: ACTION_CMD + that command's attributes */
+	DIRTYBIT_A_ACTION_CMD,		/* u32 */
+	DIRTYBIT_A_RANGE_START,		/* u64 */
+	DIRTYBIT_A_RANGE_LENGTH,	/* u64 */
+	DIRTYBIT_A_EXTENTS,		/* nest of DIRTYBIT_A_EXTENT */
+	DIRTYBIT_A_EXTENT,		/* nest: EXTENT_START, EXTENT_LENGTH */
+	DIRTYBIT_A_EXTENT_START,	/* u64 */
+	DIRTYBIT_A_EXTENT_LENGTH,	/* u64 */
+	DIRTYBIT_A_EVENT,		/* u32, enum dirtybit_event */
 
 	__DIRTYBIT_A_MAX,
 	DIRTYBIT_A_MAX = __DIRTYBIT_A_MAX - 1
+};
+
+#define DIRTYBIT_NAME_MAX		64	/* bitmap names, NUL included */
+#define DIRTYBIT_DEFAULT_GRANULARITY	65536
+#define DIRTYBIT_MAX_ACTIONS		64	/* per transaction */
+#define DIRTYBIT_MAX_SOURCES		64	/* per merge */
+
+enum dirtybit_target_state {
+	DIRTYBIT_TARGET_LIVE,		/* tracking */
+	DIRTYBIT_TARGET_GONE,		/* the device went away; bitmaps readable */
+};
+
+#define DIRTYBIT_BITMAP_F_RECORDING	(1U << 0)	/* enabled */
+#define DIRTYBIT_BITMAP_F_FROZEN	(1U << 1)	/* busy: a backup holds it */
+#define DIRTYBIT_BITMAP_F_INCONSISTENT	(1U << 2)	/* cannot be trusted */
+
+enum dirtybit_event {
+	DIRTYBIT_EVENT_UNSPEC,
+	DIRTYBIT_EVENT_TARGET_ATTACHED,
+	DIRTYBIT_EVENT_TARGET_DETACHED,
+	DIRTYBIT_EVENT_TARGET_GONE,
+	DIRTYBIT_EVENT_BITMAP_ADDED,
+	DIRTYBIT_EVENT_BITMAP_REMOVED,
+	DIRTYBIT_EVENT_BITMAP_FROZEN,
+	DIRTYBIT_EVENT_BITMAP_ABDICATED,
+	DIRTYBIT_EVENT_BITMAP_RECLAIMED,
+	DIRTYBIT_EVENT_BITMAP_INCONSISTENT,
 };
 
 struct dirtybit_ioc_version {

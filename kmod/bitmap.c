@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Named bitmaps with QEMU's semantics, the transactions that change them
+ * and the cut that separates their epochs exactly.
+ *
+ * Every change — a single netlink command or a transaction of many — goes
+ * through db_transaction(): validate every action against a virtual view of
+ * the bitmaps (so later actions see earlier ones), allocate everything,
+ * apply (nothing can fail any more), then cut: publish each touched track's
+ * new set of recording bitmaps, wait for every marker of the old set to
+ * finish (synchronize_rcu()), and drain the writes marked before the cut.
+ * Work that needs the cut behind it (freeing replaced bitmaps, merging a
+ * reclaimed successor) runs last.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <net/netlink.h>
+
+#include "dirtybit.h"
+
+/* See dirtybit.h: every control operation, never the marking paths. */
+DEFINE_MUTEX(dirtybit_lock);
+LIST_HEAD(db_tracks);
+static u32 db_next_track_id = 1;
+static u32 db_tx_counter;
+static u64 db_seq;
+
+/*
+ * Frozen bitmaps, for the netlink release notifier, which runs in atomic
+ * context and so cannot take dirtybit_lock: it only flags the dead owner's
+ * bitmaps and leaves the reclaim to db_reclaim_work.
+ */
+static DEFINE_SPINLOCK(db_owner_lock);
+static LIST_HEAD(db_frozen);
+static void db_reclaim_dead(struct work_struct *work);
+static DECLARE_WORK(db_reclaim_work, db_reclaim_dead);
+
+u64 db_next_seq(void)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	return ++db_seq;
+}
+
+u64 db_current_seq(void)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	return db_seq;
+}
+
+void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops)
+{
+	INIT_LIST_HEAD(&tr->bitmaps);
+	tr->size = size;
+	tr->ops = ops;
+}
+
+/* Gives @tr an id and an empty rec and makes it findable. */
+int db_track_publish_empty(struct db_track *tr)
+{
+	struct db_rec *rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (!rec)
+		return -ENOMEM;
+	rcu_assign_pointer(tr->rec, rec);
+	tr->id = db_next_track_id++;
+	list_add_tail(&tr->node, &db_tracks);
+	db_next_seq();
+	return 0;
+}
+
+static void db_bitmap_free(struct db_bitmap *bm)
+{
+	hbitmap_free(bm->hb);
+	hbitmap_free(bm->successor);
+	kfree(bm);
+}
+
+static void db_frozen_del(struct db_bitmap *bm)
+{
+	spin_lock_bh(&db_owner_lock);
+	list_del_init(&bm->frozen_node);
+	spin_unlock_bh(&db_owner_lock);
+}
+
+/*
+ * Drops every bitmap of a track nobody can mark any more (its marker is
+ * unpublished and synchronized by the caller) and unlinks it.
+ */
+void db_track_release(struct db_track *tr)
+{
+	struct db_bitmap *bm, *tmp;
+
+	lockdep_assert_held(&dirtybit_lock);
+	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
+		db_frozen_del(bm);
+		list_del(&bm->node);
+		db_bitmap_free(bm);
+	}
+	list_del(&tr->node);
+	db_next_seq();
+	kfree(rcu_dereference_protected(tr->rec, 1));
+	RCU_INIT_POINTER(tr->rec, NULL);
+}
+
+struct db_track *db_track_find(u32 id)
+{
+	struct db_track *tr;
+
+	lockdep_assert_held(&dirtybit_lock);
+	list_for_each_entry(tr, &db_tracks, node)
+		if (tr->id == id)
+			return tr;
+	return NULL;
+}
+
+struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name)
+{
+	struct db_bitmap *bm;
+
+	list_for_each_entry(bm, &tr->bitmaps, node)
+		if (!strcmp(bm->name, name))
+			return bm;
+	return NULL;
+}
+
+u32 db_bitmap_flags(const struct db_bitmap *bm)
+{
+	return (bm->enabled ? DIRTYBIT_BITMAP_F_RECORDING : 0) |
+	       (bm->successor ? DIRTYBIT_BITMAP_F_FROZEN : 0) |
+	       (bm->inconsistent ? DIRTYBIT_BITMAP_F_INCONSISTENT : 0);
+}
+
+/* ---- the cut --------------------------------------------------------- */
+
+static unsigned int db_rec_capacity(struct db_track *tr)
+{
+	struct db_bitmap *bm;
+	unsigned int n = 0;
+
+	list_for_each_entry(bm, &tr->bitmaps, node)
+		n++;
+	return n;
+}
+
+static void db_rec_fill(struct db_track *tr, struct db_rec *rec, u32 gen)
+{
+	struct db_bitmap *bm;
+
+	rec->gen = gen;
+	rec->n = 0;
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		if (!bm->enabled)
+			continue;
+		rec->hb[rec->n++] = bm->successor ? bm->successor : bm->hb;
+	}
+}
+
+/*
+ * Publishes prepared recs (@recs[i] for @tracks[i]) at one cut and drains
+ * the writes marked before it.  The old recs are returned in @recs.
+ */
+static void db_cut(struct db_track **tracks, struct db_rec **recs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct db_rec *old = rcu_dereference_protected(tracks[i]->rec,
+					lockdep_is_held(&dirtybit_lock));
+
+		db_rec_fill(tracks[i], recs[i], old->gen + 1);
+		rcu_assign_pointer(tracks[i]->rec, recs[i]);
+		recs[i] = old;
+	}
+	/* Marking runs in tracepoint probes and page faults under RCU: after
+	 * this, nothing marks through an old rec any more.
+	 */
+	synchronize_rcu();
+	for (i = 0; i < n; i++) {
+		struct db_rec *now = rcu_dereference_protected(tracks[i]->rec,
+					lockdep_is_held(&dirtybit_lock));
+
+		if (tracks[i]->ops && tracks[i]->ops->drain && !tracks[i]->gone)
+			tracks[i]->ops->drain(tracks[i], recs[i]->gen, now);
+	}
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+struct db_tx {
+	u32 id;
+	struct db_action *acts;
+	unsigned int n;
+	const struct db_requester *who;
+	struct netlink_ext_ack *extack;
+	struct db_track **tracks;	/* touched, in order */
+	struct db_rec **recs;
+	unsigned int ntracks;
+};
+
+/* The transaction's view of a bitmap, initialised on first sight. */
+static void db_tx_view(struct db_tx *tx, struct db_bitmap *bm)
+{
+	if (bm->tx_id == tx->id)
+		return;
+	bm->tx_id = tx->id;
+	bm->tx_removed = false;
+	bm->tx_frozen = bm->successor;
+	bm->tx_enabled = bm->enabled;
+}
+
+/* A bitmap by name as it will be after the actions before @upto. */
+static struct db_bitmap *db_tx_lookup(struct db_tx *tx, struct db_track *tr,
+				      const char *name, unsigned int upto)
+{
+	struct db_bitmap *bm;
+	unsigned int i;
+
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		if (strcmp(bm->name, name))
+			continue;
+		db_tx_view(tx, bm);
+		if (!bm->tx_removed)
+			return bm;
+	}
+	for (i = 0; i < upto; i++) {
+		struct db_action *a = &tx->acts[i];
+
+		if (a->cmd == DIRTYBIT_CMD_BITMAP_ADD && a->track == tr &&
+		    !strcmp(a->name, name) && !a->bm->tx_removed)
+			return a->bm;
+	}
+	return NULL;
+}
+
+static int db_tx_touch(struct db_tx *tx, struct db_track *tr)
+{
+	if (tr->tx_id == tx->id && tr->tx_touched)
+		return 0;
+	tr->tx_id = tx->id;
+	tr->tx_touched = true;
+	tx->tracks[tx->ntracks++] = tr;
+	return 0;
+}
+
+/* Refusals carry a constant message: 6.1 has no formatted extack. */
+#define DB_REFUSE(tx, err, msg) ({					\
+	NL_SET_ERR_MSG_MOD((tx)->extack, msg);				\
+	(err);								\
+})
+
+static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
+{
+	if (a->bm->tx_frozen)
+		return DB_REFUSE(tx, -EBUSY, "bitmap is frozen by a backup (busy)");
+	if (a->bm->inconsistent)
+		return DB_REFUSE(tx, -EINVAL, "bitmap is inconsistent");
+	return 0;
+}
+
+static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
+{
+	return who && bm->owner_net == who->net && bm->owner_portid == who->portid;
+}
+
+/* Validates action @i against the view and allocates what it needs. */
+static int db_tx_prepare(struct db_tx *tx, unsigned int i)
+{
+	struct db_action *a = &tx->acts[i];
+	struct db_track *tr = a->track;
+	unsigned int s;
+	int ret;
+
+	if (a->cmd != DIRTYBIT_CMD_BITMAP_ADD) {
+		a->bm = db_tx_lookup(tx, tr, a->name, i);
+		if (!a->bm)
+			return DB_REFUSE(tx, -ENOENT, "no bitmap of that name on the target");
+	}
+
+	switch (a->cmd) {
+	case DIRTYBIT_CMD_BITMAP_ADD:
+		if (db_tx_lookup(tx, tr, a->name, i))
+			return DB_REFUSE(tx, -EEXIST,
+					 "a bitmap of that name already exists on the target");
+		if (tr->gone)
+			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
+		ret = hbitmap_check_params(tr->size, a->granularity);
+		if (ret == -E2BIG)
+			return DB_REFUSE(tx, ret, "granularity too fine for the target's size");
+		if (ret)
+			return DB_REFUSE(tx, ret,
+					 "granularity must be a power of two from 512 to 2^31");
+		a->bm = kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
+		if (!a->bm)
+			return -ENOMEM;
+		INIT_LIST_HEAD(&a->bm->frozen_node);
+		a->bm->track = tr;
+		strscpy(a->bm->name, a->name, sizeof(a->bm->name));
+		a->bm->hb = hbitmap_alloc(tr->size, a->granularity, GFP_KERNEL_ACCOUNT);
+		if (!a->bm->hb)
+			return -ENOMEM;
+		a->bm->tx_id = tx->id;
+		a->bm->tx_enabled = !a->disabled;
+		break;
+	case DIRTYBIT_CMD_BITMAP_REMOVE:
+		if (a->bm->tx_frozen)
+			return DB_REFUSE(tx, -EBUSY, "bitmap is frozen by a backup (busy)");
+		a->bm->tx_removed = true;
+		break;
+	case DIRTYBIT_CMD_BITMAP_CLEAR:
+		ret = db_tx_check_usable(tx, a);
+		if (ret)
+			return ret;
+		a->new_hb = hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb),
+					  GFP_KERNEL_ACCOUNT);
+		if (!a->new_hb)
+			return -ENOMEM;
+		break;
+	case DIRTYBIT_CMD_BITMAP_ENABLE:
+	case DIRTYBIT_CMD_BITMAP_DISABLE:
+		ret = db_tx_check_usable(tx, a);
+		if (ret)
+			return ret;
+		a->bm->tx_enabled = a->cmd == DIRTYBIT_CMD_BITMAP_ENABLE;
+		break;
+	case DIRTYBIT_CMD_BITMAP_MERGE:
+		if (a->bm->tx_frozen)
+			return DB_REFUSE(tx, -EBUSY,
+					 "merge target bitmap is frozen by a backup (busy)");
+		for (s = 0; s < a->nsources; s++) {
+			struct db_source *src = &a->sources[s];
+
+			src->bm = db_tx_lookup(tx, src->track, src->name, i);
+			if (!src->bm)
+				return DB_REFUSE(tx, -ENOENT,
+						 "no merge source bitmap of that name");
+		}
+		break;
+	case DIRTYBIT_CMD_BITMAP_FREEZE:
+		if (a->bm->tx_frozen)
+			return DB_REFUSE(tx, -EBUSY, "bitmap is already frozen");
+		if (a->bm->inconsistent)
+			return DB_REFUSE(tx, -EINVAL, "bitmap is inconsistent");
+		if (tr->gone)
+			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
+		a->new_hb = hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb),
+					  GFP_KERNEL_ACCOUNT);
+		if (!a->new_hb)
+			return -ENOMEM;
+		a->bm->tx_frozen = true;
+		break;
+	case DIRTYBIT_CMD_BITMAP_ABDICATE:
+	case DIRTYBIT_CMD_BITMAP_RECLAIM:
+		if (!a->bm->tx_frozen)
+			return DB_REFUSE(tx, -EINVAL, "bitmap is not frozen");
+		/* Frozen before this transaction: only its owner may end it. */
+		if (a->bm->successor && !db_owned_by(a->bm, tx->who) && !a->force)
+			return DB_REFUSE(tx, -EPERM,
+					 "bitmap is frozen by another socket (reclaim with force to override)");
+		a->bm->tx_frozen = false;
+		break;
+	default:
+		return DB_REFUSE(tx, -EINVAL, "not a bitmap action");
+	}
+	return db_tx_touch(tx, tr);
+}
+
+/* Applies action @a; nothing here can fail. */
+static void db_tx_apply(struct db_tx *tx, struct db_action *a)
+{
+	struct db_bitmap *bm = a->bm;
+	unsigned int s;
+
+	switch (a->cmd) {
+	case DIRTYBIT_CMD_BITMAP_ADD:
+		bm->enabled = !a->disabled;
+		list_add_tail(&bm->node, &a->track->bitmaps);
+		return;
+	case DIRTYBIT_CMD_BITMAP_REMOVE:
+		list_del(&bm->node);
+		return;
+	case DIRTYBIT_CMD_BITMAP_CLEAR:
+		a->old_hb = bm->hb;
+		bm->hb = a->new_hb;
+		a->new_hb = NULL;
+		break;
+	case DIRTYBIT_CMD_BITMAP_ENABLE:
+	case DIRTYBIT_CMD_BITMAP_DISABLE:
+		bm->enabled = a->cmd == DIRTYBIT_CMD_BITMAP_ENABLE;
+		return;
+	case DIRTYBIT_CMD_BITMAP_MERGE:
+		/* The bits are ORed in after the cut; capture what they are now. */
+		a->dst_hb = bm->hb;
+		for (s = 0; s < a->nsources; s++)
+			a->sources[s].hb = a->sources[s].bm->hb;
+		break;
+	case DIRTYBIT_CMD_BITMAP_FREEZE:
+		bm->successor = a->new_hb;
+		a->new_hb = NULL;
+		bm->owner_net = tx->who ? tx->who->net : NULL;
+		bm->owner_portid = tx->who ? tx->who->portid : 0;
+		spin_lock_bh(&db_owner_lock);
+		bm->owner_dead = !tx->who;
+		list_add_tail(&bm->frozen_node, &db_frozen);
+		spin_unlock_bh(&db_owner_lock);
+		break;
+	case DIRTYBIT_CMD_BITMAP_ABDICATE:
+		db_frozen_del(bm);
+		a->old_hb = bm->hb;
+		bm->hb = bm->successor;
+		bm->successor = NULL;
+		break;
+	case DIRTYBIT_CMD_BITMAP_RECLAIM:
+		db_frozen_del(bm);
+		a->dst_hb = bm->hb;
+		a->old_hb = bm->successor;
+		bm->successor = NULL;
+		break;
+	}
+	bm->seq = db_next_seq();
+}
+
+/* After the cut: nothing marks the replaced bitmaps any more. */
+static void db_tx_finish(struct db_action *a)
+{
+	unsigned int s;
+
+	switch (a->cmd) {
+	case DIRTYBIT_CMD_BITMAP_REMOVE:
+		db_bitmap_free(a->bm);
+		break;
+	case DIRTYBIT_CMD_BITMAP_MERGE:
+		for (s = 0; s < a->nsources; s++)
+			hbitmap_merge(a->dst_hb, a->sources[s].hb);
+		break;
+	case DIRTYBIT_CMD_BITMAP_RECLAIM:
+		hbitmap_merge(a->dst_hb, a->old_hb);
+		fallthrough;
+	case DIRTYBIT_CMD_BITMAP_CLEAR:
+	case DIRTYBIT_CMD_BITMAP_ABDICATE:
+		hbitmap_free(a->old_hb);
+		break;
+	}
+}
+
+static void db_tx_notify(struct db_action *a)
+{
+	static const u32 events[] = {
+		[DIRTYBIT_CMD_BITMAP_ADD] = DIRTYBIT_EVENT_BITMAP_ADDED,
+		[DIRTYBIT_CMD_BITMAP_REMOVE] = DIRTYBIT_EVENT_BITMAP_REMOVED,
+		[DIRTYBIT_CMD_BITMAP_FREEZE] = DIRTYBIT_EVENT_BITMAP_FROZEN,
+		[DIRTYBIT_CMD_BITMAP_ABDICATE] = DIRTYBIT_EVENT_BITMAP_ABDICATED,
+		[DIRTYBIT_CMD_BITMAP_RECLAIM] = DIRTYBIT_EVENT_BITMAP_RECLAIMED,
+	};
+
+	if (a->cmd < ARRAY_SIZE(events) && events[a->cmd])
+		db_notify(events[a->cmd], a->track, a->name);
+}
+
+/* Frees what a transaction that did not apply had allocated. */
+static void db_tx_unprepare(struct db_tx *tx, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct db_action *a = &tx->acts[i];
+
+		if (a->cmd == DIRTYBIT_CMD_BITMAP_ADD && a->bm)
+			db_bitmap_free(a->bm);
+		hbitmap_free(a->new_hb);
+		a->new_hb = NULL;
+	}
+}
+
+/*
+ * Applies @n actions all or nothing, at one cut.  @who owns any freeze (NULL:
+ * the module itself).  Called with dirtybit_lock held.
+ */
+int db_transaction(struct db_action *acts, unsigned int n,
+		   const struct db_requester *who, struct netlink_ext_ack *extack)
+{
+	struct db_tx tx = { .acts = acts, .n = n, .who = who, .extack = extack };
+	unsigned int i, prepared = 0;
+	int ret = -ENOMEM;
+
+	lockdep_assert_held(&dirtybit_lock);
+	tx.id = ++db_tx_counter ? db_tx_counter : ++db_tx_counter;
+	tx.tracks = kcalloc(n, sizeof(*tx.tracks), GFP_KERNEL);
+	tx.recs = kcalloc(n, sizeof(*tx.recs), GFP_KERNEL);
+	if (!tx.tracks || !tx.recs)
+		goto out;
+
+	for (i = 0; i < n; i++) {
+		ret = db_tx_prepare(&tx, i);
+		prepared = i + 1;
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < tx.ntracks; i++) {
+		unsigned int cap = db_rec_capacity(tx.tracks[i]) + n;
+
+		tx.recs[i] = kzalloc(struct_size(tx.recs[i], hb, cap), GFP_KERNEL);
+		if (!tx.recs[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+
+	for (i = 0; i < n; i++)
+		db_tx_apply(&tx, &acts[i]);
+	db_cut(tx.tracks, tx.recs, tx.ntracks);
+	for (i = 0; i < n; i++)
+		db_tx_notify(&acts[i]);
+	for (i = 0; i < n; i++)
+		db_tx_finish(&acts[i]);
+	prepared = 0;
+	ret = 0;
+out:
+	db_tx_unprepare(&tx, prepared);
+	for (i = 0; i < tx.ntracks; i++) {
+		tx.tracks[i]->tx_touched = false;
+		kfree(tx.recs[i]);	/* the old recs after a cut */
+	}
+	kfree(tx.tracks);
+	kfree(tx.recs);
+	return ret;
+}
+
+/* A cut with no bitmap change (attach uses it to start at a known point). */
+void db_track_cut(struct db_track **tracks, unsigned int n)
+{
+	struct db_rec **recs = kcalloc(n, sizeof(*recs), GFP_KERNEL);
+	unsigned int i;
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (!recs)
+		return;
+	for (i = 0; i < n; i++) {
+		recs[i] = kzalloc(struct_size(recs[i], hb, db_rec_capacity(tracks[i])),
+				  GFP_KERNEL);
+		if (!recs[i])
+			goto out;
+	}
+	db_cut(tracks, recs, n);
+out:
+	for (i = 0; i < n; i++)
+		kfree(recs[i]);
+	kfree(recs);
+}
+
+/* ---- freeze owners ------------------------------------------------------ */
+
+static void db_reclaim_dead(struct work_struct *work)
+{
+	struct db_track *tr;
+	struct db_bitmap *bm;
+	bool again;
+
+	mutex_lock(&dirtybit_lock);
+	do {
+		again = false;
+		list_for_each_entry(tr, &db_tracks, node) {
+			list_for_each_entry(bm, &tr->bitmaps, node) {
+				struct db_action a = {
+					.cmd = DIRTYBIT_CMD_BITMAP_RECLAIM,
+					.track = tr,
+					.force = true,
+				};
+				bool dead;
+
+				spin_lock_bh(&db_owner_lock);
+				dead = bm->successor && bm->owner_dead;
+				spin_unlock_bh(&db_owner_lock);
+				if (!dead)
+					continue;
+				strscpy(a.name, bm->name, sizeof(a.name));
+				if (db_transaction(&a, 1, NULL, NULL))
+					pr_warn("could not reclaim bitmap '%s' of target %u\n",
+						a.name, tr->id);
+				else
+					pr_info("reclaimed bitmap '%s' of target %u: its freezer went away\n",
+						a.name, tr->id);
+				/* The lists changed under the walk: start over. */
+				again = true;
+				break;
+			}
+			if (again)
+				break;
+		}
+	} while (again);
+	mutex_unlock(&dirtybit_lock);
+}
+
+static int db_netlink_release(struct notifier_block *nb, unsigned long state,
+			      void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	struct db_bitmap *bm;
+	bool found = false;
+
+	if (state != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+	spin_lock_bh(&db_owner_lock);
+	list_for_each_entry(bm, &db_frozen, frozen_node) {
+		if (bm->owner_net == n->net && bm->owner_portid == n->portid) {
+			bm->owner_dead = true;
+			found = true;
+		}
+	}
+	spin_unlock_bh(&db_owner_lock);
+	if (found)
+		schedule_work(&db_reclaim_work);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block db_netlink_nb = {
+	.notifier_call = db_netlink_release,
+};
+
+int db_bitmap_init(void)
+{
+	return netlink_register_notifier(&db_netlink_nb);
+}
+
+void db_bitmap_exit(void)
+{
+	netlink_unregister_notifier(&db_netlink_nb);
+	cancel_work_sync(&db_reclaim_work);
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dirtybit requests for the selftests, on the raw client in nl.h: targets,
+ * bitmap actions, transactions, bitmap state and extent dumps.
+ */
+#ifndef _DIRTYBIT_SELFTEST_DB_H
+#define _DIRTYBIT_SELFTEST_DB_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <linux/dirtybit.h>
+
+#include "module.h"
+#include "nl.h"
+
+struct db {
+	struct nl nl;
+	int family;
+};
+
+static inline int db_open(struct db *db)
+{
+	int ret = nl_open(&db->nl);
+
+	if (ret)
+		return ret;
+	db->family = nl_family(&db->nl, DIRTYBIT_GENL_NAME);
+	return db->family < 0 ? db->family : 0;
+}
+
+static inline void db_msg(struct db *db, struct nl_msg *m, int cmd)
+{
+	nl_msg_init(m, db->family, cmd, DIRTYBIT_GENL_VERSION);
+}
+
+static inline void db_put_str(struct nl_msg *m, int type, const char *s)
+{
+	nl_put(m, type, s, strlen(s) + 1);
+}
+
+static inline void db_put_u32(struct nl_msg *m, int type, uint32_t v)
+{
+	nl_put(m, type, &v, sizeof(v));
+}
+
+static inline void db_put_u64(struct nl_msg *m, int type, uint64_t v)
+{
+	nl_put(m, type, &v, sizeof(v));
+}
+
+static inline struct nlattr *db_nest(struct nl_msg *m, int type)
+{
+	return nl_put(m, type | NLA_F_NESTED, NULL, 0);
+}
+
+static inline void db_nest_end(struct nl_msg *m, struct nlattr *nest)
+{
+	nest->nla_len = (unsigned char *)m->data + m->len - (unsigned char *)nest;
+}
+
+/* Attaches @path; returns the target id or -errno. */
+static inline int db_attach(struct db *db, const char *path)
+{
+	static unsigned char reply[4096];
+	struct nl_msg m;
+	struct nlattr *a;
+	int ret;
+
+	db_msg(db, &m, DIRTYBIT_CMD_TARGET_ATTACH);
+	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, path);
+	ret = nl_send(&db->nl, &m, reply, sizeof(reply));
+	if (ret < 0)
+		return ret;
+	a = nl_attr(reply, ret, DIRTYBIT_A_TARGET_ID);
+	return a ? (int)*(uint32_t *)nl_attr_data(a) : -EPROTO;
+}
+
+static inline int db_detach(struct db *db, const char *path)
+{
+	struct nl_msg m;
+
+	db_msg(db, &m, DIRTYBIT_CMD_TARGET_DETACH);
+	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, path);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+/* The attributes of a bitmap action, inside a request or an ACTION nest. */
+static inline void db_put_action(struct nl_msg *m, const char *path, const char *name)
+{
+	db_put_str(m, DIRTYBIT_A_TARGET_PATH, path);
+	db_put_str(m, DIRTYBIT_A_BITMAP_NAME, name);
+}
+
+/* remove, clear, enable, disable, freeze, abdicate, reclaim */
+static inline int db_bitmap(struct db *db, int cmd, const char *path, const char *name)
+{
+	struct nl_msg m;
+
+	db_msg(db, &m, cmd);
+	db_put_action(&m, path, name);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+static inline int db_add(struct db *db, const char *path, const char *name,
+			 uint32_t gran, int disabled)
+{
+	struct nl_msg m;
+
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_ADD);
+	db_put_action(&m, path, name);
+	if (gran)
+		db_put_u32(&m, DIRTYBIT_A_BITMAP_GRANULARITY, gran);
+	if (disabled)
+		nl_put(&m, DIRTYBIT_A_BITMAP_DISABLED, NULL, 0);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+/* dst |= src (src on target @src_id, 0: the same target). */
+static inline int db_merge(struct db *db, const char *path, const char *dst,
+			   uint32_t src_id, const char *src)
+{
+	struct nlattr *nest, *one;
+	struct nl_msg m;
+
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_MERGE);
+	db_put_action(&m, path, dst);
+	nest = db_nest(&m, DIRTYBIT_A_BITMAP_SOURCES);
+	one = db_nest(&m, DIRTYBIT_A_SOURCE);
+	if (src_id)
+		db_put_u32(&m, DIRTYBIT_A_TARGET_ID, src_id);
+	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, src);
+	db_nest_end(&m, one);
+	db_nest_end(&m, nest);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+struct db_tx_action {
+	int cmd;
+	const char *path;
+	const char *name;
+};
+
+static inline int db_transaction(struct db *db, const struct db_tx_action *acts, int n)
+{
+	struct nlattr *nest, *one;
+	struct nl_msg m;
+	int i;
+
+	db_msg(db, &m, DIRTYBIT_CMD_TRANSACTION);
+	nest = db_nest(&m, DIRTYBIT_A_ACTIONS);
+	for (i = 0; i < n; i++) {
+		one = db_nest(&m, DIRTYBIT_A_ACTION);
+		db_put_u32(&m, DIRTYBIT_A_ACTION_CMD, acts[i].cmd);
+		db_put_action(&m, acts[i].path, acts[i].name);
+		db_nest_end(&m, one);
+	}
+	db_nest_end(&m, nest);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+struct db_bitmap_info {
+	uint32_t granularity;
+	uint32_t flags;
+	uint64_t count;
+	uint64_t successor_count;
+};
+
+static inline int db_info(struct db *db, const char *path, const char *name,
+			  struct db_bitmap_info *bi)
+{
+	static unsigned char reply[4096];
+	struct nl_msg m;
+	struct nlattr *a;
+	int ret;
+
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_GET);
+	db_put_action(&m, path, name);
+	ret = nl_send(&db->nl, &m, reply, sizeof(reply));
+	if (ret < 0)
+		return ret;
+	memset(bi, 0, sizeof(*bi));
+	if ((a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_GRANULARITY)))
+		bi->granularity = *(uint32_t *)nl_attr_data(a);
+	if ((a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_FLAGS)))
+		bi->flags = *(uint32_t *)nl_attr_data(a);
+	if ((a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_COUNT)))
+		memcpy(&bi->count, nl_attr_data(a), 8);
+	if ((a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_SUCCESSOR_COUNT)))
+		memcpy(&bi->successor_count, nl_attr_data(a), 8);
+	return 0;
+}
+
+struct db_extent {
+	uint64_t start, length;
+};
+
+/*
+ * Dumps the extents of a bitmap into @out (at most @max).  Returns how many
+ * (more than @max means they did not all fit) or -errno; *intr is set when
+ * a part came flagged NLM_F_DUMP_INTR.
+ */
+static inline long db_extents(struct db *db, const char *path, const char *name,
+			      struct db_extent *out, long max, int *intr)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)NULL;
+	struct nl_msg m;
+	long n = 0;
+
+	db_msg(db, &m, DIRTYBIT_CMD_EXTENTS_GET);
+	db_put_action(&m, path, name);
+	h = (struct nlmsghdr *)m.data;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	h->nlmsg_len = m.len;
+	h->nlmsg_seq = ++db->nl.seq;
+	db->nl.extack[0] = '\0';
+	if (intr)
+		*intr = 0;
+	if (send(db->nl.fd, m.data, m.len, 0) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);
+		struct nlmsghdr *r;
+
+		if (len < 0)
+			return -errno;
+		for (r = (struct nlmsghdr *)db->nl.buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+			struct nlattr *nest, *e;
+			unsigned char *p, *end;
+
+			if (r->nlmsg_seq != db->nl.seq)
+				continue;
+			if (r->nlmsg_type == NLMSG_DONE)
+				return n;
+			if (r->nlmsg_type == NLMSG_ERROR) {
+				nl_parse_extack(&db->nl, r);
+				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+			}
+			if (intr && (r->nlmsg_flags & NLM_F_DUMP_INTR))
+				*intr = 1;
+			nest = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_EXTENTS);
+			if (!nest)
+				continue;
+			p = nl_attr_data(nest);
+			end = (unsigned char *)nest + nest->nla_len;
+			while (p + NLA_HDRLEN <= end) {
+				struct nlattr *x;
+				uint64_t v[2] = { 0, 0 };
+				unsigned char *q, *qend;
+
+				e = (struct nlattr *)p;
+				q = nl_attr_data(e);
+				qend = p + e->nla_len;
+				while (q + NLA_HDRLEN <= qend) {
+					x = (struct nlattr *)q;
+					if (x->nla_type == DIRTYBIT_A_EXTENT_START)
+						memcpy(&v[0], nl_attr_data(x), 8);
+					if (x->nla_type == DIRTYBIT_A_EXTENT_LENGTH)
+						memcpy(&v[1], nl_attr_data(x), 8);
+					q += NLA_ALIGN(x->nla_len);
+				}
+				if (n < max) {
+					out[n].start = v[0];
+					out[n].length = v[1];
+				}
+				n++;
+				p += NLA_ALIGN(e->nla_len);
+			}
+		}
+	}
+}
+
+/* Runs a shell command quietly; its exit status. */
+static inline int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ret = system(cmd);
+	return WIFEXITED(ret) ? WEXITSTATUS(ret) : -1;
+}
+
+#endif /* _DIRTYBIT_SELFTEST_DB_H */
