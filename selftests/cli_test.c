@@ -65,4 +65,46 @@ TEST(usage_errors)
 	EXPECT_NE(NULL, strstr(r.out, "Usage:"));
 }
 
+/* The block commands end to end on brd: attach, bitmaps, extents, JSON. */
+TEST(block_tour)
+{
+	ASSERT_EQ(0, dirtybit_load());
+	system("rmmod brd 2>/dev/null");
+	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, run(&r, CLI " attach /dev/ram0")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, ": ram0 start 0 size 67108864 live"));
+	ASSERT_EQ(0, run(&r, CLI " bitmap add /dev/ram0 nightly --granularity 64K"))
+		TH_LOG("%s", r.err);
+	ASSERT_EQ(0, system("dd if=/dev/zero of=/dev/ram0 bs=4096 seek=256 count=1 oflag=direct 2>/dev/null"));
+	ASSERT_EQ(0, run(&r, CLI " extents /dev/ram0 nightly")) TH_LOG("%s", r.err);
+	EXPECT_STREQ("1048576 65536\n", r.out);
+	ASSERT_EQ(0, run(&r, CLI " -j extents /dev/ram0 nightly"));
+	EXPECT_STREQ("[{\"start\":1048576,\"length\":65536}]\n", r.out);
+	ASSERT_EQ(0, run(&r, CLI " bitmap list /dev/ram0"));
+	EXPECT_NE(NULL, strstr(r.out, "nightly granularity 65536 count 65536 recording\n"))
+		TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " -j bitmap list"));
+	EXPECT_NE(NULL, strstr(r.out, "\"name\":\"nightly\",\"granularity\":65536,\"count\":65536,"
+			       "\"recording\":true,\"frozen\":false"))
+		TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " bitmap clear /dev/ram0 nightly"));
+	ASSERT_EQ(0, run(&r, CLI " extents /dev/ram0 nightly"));
+	EXPECT_STREQ("", r.out);
+	ASSERT_EQ(0, run(&r, CLI " -j targets"));
+	EXPECT_NE(NULL, strstr(r.out, "\"name\":\"ram0\""));
+	EXPECT_EQ(1, run(&r, CLI " bitmap add /dev/ram0 nightly"));
+	EXPECT_NE(NULL, strstr(r.err, "already exists")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, count_lines(r.err));
+	EXPECT_EQ(1, run(&r, CLI " bitmap add /dev/ram0 x --granularity 64000"));
+	EXPECT_NE(NULL, strstr(r.err, "power of two")) TH_LOG("%s", r.err);
+	EXPECT_EQ(2, run(&r, CLI " bitmap add /dev/ram0"));
+	EXPECT_EQ(2, run(&r, CLI " bitmap frobnicate /dev/ram0 x"));
+	EXPECT_EQ(1, run(&r, CLI " bitmap reclaim /dev/ram0 nightly --force"));
+	EXPECT_NE(NULL, strstr(r.err, "not frozen")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " detach /dev/ram0")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " detach /dev/ram0"));
+	EXPECT_NE(NULL, strstr(r.err, "not attached")) TH_LOG("%s", r.err);
+	system("rmmod brd");
+}
+
 TEST_HARNESS_MAIN

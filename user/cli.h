@@ -39,5 +39,10 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_attach(struct cli *cli, int argc, char **argv);
+int cmd_detach(struct cli *cli, int argc, char **argv);
+int cmd_targets(struct cli *cli, int argc, char **argv);
+int cmd_bitmap(struct cli *cli, int argc, char **argv);
+int cmd_extents(struct cli *cli, int argc, char **argv);
 
 #endif /* _DIRTYBIT_CLI_H */

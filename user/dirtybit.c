@@ -13,6 +13,11 @@
 
 static const struct cli_cmd commands[] = {
 	{ "version", cmd_version, "", "show the CLI's and the kernel module's versions" },
+	{ "attach", cmd_attach, "DEVICE", "start tracking writes to a block device" },
+	{ "detach", cmd_detach, "DEVICE|ID", "stop tracking; drops its bitmaps" },
+	{ "targets", cmd_targets, "[DEVICE|ID]", "list tracked targets" },
+	{ "bitmap", cmd_bitmap, "ACTION ...", "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list" },
+	{ "extents", cmd_extents, "DEVICE|ID NAME", "list a bitmap's dirty extents (bytes)" },
 };
 
 int cli_error(struct cli *cli, int code, const char *fmt, ...)

@@ -37,4 +37,63 @@ void dirtybit_close(struct dirtybit_ctx *ctx);
 
 int dirtybit_get_version(struct dirtybit_ctx *ctx, struct dirtybit_version *v);
 
+/*
+ * A target is named by its block device path, or by its id written in
+ * decimal ("3"), which still works after the device went away.
+ */
+struct dirtybit_target {
+	uint32_t id;
+	uint32_t dev;			/* new_encode_dev() */
+	uint32_t state;			/* enum dirtybit_target_state */
+	char name[32];
+	uint64_t start;			/* bytes into the whole disk */
+	uint64_t size;			/* bytes */
+	uint64_t overflows;
+};
+
+typedef int (*dirtybit_target_fn)(const struct dirtybit_target *t, void *data);
+
+int dirtybit_attach(struct dirtybit_ctx *ctx, const char *path, struct dirtybit_target *t);
+int dirtybit_detach(struct dirtybit_ctx *ctx, const char *target);
+/* Every target (or just @target when not NULL). */
+int dirtybit_targets(struct dirtybit_ctx *ctx, const char *target,
+		     dirtybit_target_fn fn, void *data);
+
+/* One bitmap command: DIRTYBIT_CMD_BITMAP_ADD ... _RECLAIM. */
+struct dirtybit_bitmap_req {
+	const char *target;
+	const char *name;
+	uint32_t granularity;		/* add; 0: the default */
+	bool disabled;			/* add */
+	bool force;			/* reclaim */
+	const char *source_target;	/* merge; NULL: the same target */
+	const char *source;		/* merge */
+};
+
+int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
+		    const struct dirtybit_bitmap_req *req);
+
+struct dirtybit_bitmap {
+	uint32_t target_id;
+	uint32_t granularity;
+	uint32_t flags;			/* DIRTYBIT_BITMAP_F_* */
+	char name[DIRTYBIT_NAME_MAX];
+	uint64_t count;			/* dirty bytes */
+	uint64_t successor_count;	/* frozen: bytes since the freeze */
+};
+
+typedef int (*dirtybit_bitmap_fn)(const struct dirtybit_bitmap *b, void *data);
+
+/* Every bitmap of @target (NULL: of every target). */
+int dirtybit_bitmaps(struct dirtybit_ctx *ctx, const char *target,
+		     dirtybit_bitmap_fn fn, void *data);
+
+typedef int (*dirtybit_extent_fn)(uint64_t start, uint64_t length, void *data);
+
+/* The dirty extents of a bitmap, in order; *changed is set when the bitmap
+ * was cleared, merged, frozen, abdicated or reclaimed during the walk.
+ */
+int dirtybit_extents(struct dirtybit_ctx *ctx, const char *target, const char *name,
+		     dirtybit_extent_fn fn, void *data, bool *changed);
+
 #endif /* _LIBDIRTYBIT_H */

@@ -86,13 +86,31 @@ static int db_error_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_ERROR;
 }
 
+/* NLMSG_DONE ends a dump; it carries the dump's error, if any. */
+static int db_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dirtybit_ctx *ctx = ((struct db_call *)data)->ctx;
+	int err = 0;
+
+	if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(err)))
+		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
+	if (!err)
+		return MNL_CB_STOP;
+	snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-err));
+	errno = -err;
+	return MNL_CB_ERROR;
+}
+
 /* Sends @nlh and runs @cb on every reply until the ACK (or the end of a
  * dump).  0 or -errno, with ctx->err set.
  */
 int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
 	       db_reply_fn cb, void *data)
 {
-	static const mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = db_error_cb };
+	static const mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = db_error_cb,
+		[NLMSG_DONE] = db_done_cb,
+	};
 	struct db_call call = { .ctx = ctx, .cb = cb, .data = data };
 	char buf[DB_RECV_SIZE];
 	uint32_t seq = nlh->nlmsg_seq;

@@ -20,6 +20,8 @@ struct nlmsghdr *db_msg_start(struct dirtybit_ctx *ctx, char *buf,
 			      uint8_t cmd, uint16_t flags);
 int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
 	       db_reply_fn cb, void *data);
+void db_put_target(struct nlmsghdr *nlh, const char *target);
+int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t);
 int db_fail(struct dirtybit_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

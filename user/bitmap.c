@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit bitmap ACTION TARGET NAME ... | bitmap list | extents: named
+ * bitmaps and their dirty extents.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+	const char *name;
+	uint8_t cmd;
+} actions[] = {
+	{ "add", DIRTYBIT_CMD_BITMAP_ADD },
+	{ "remove", DIRTYBIT_CMD_BITMAP_REMOVE },
+	{ "clear", DIRTYBIT_CMD_BITMAP_CLEAR },
+	{ "enable", DIRTYBIT_CMD_BITMAP_ENABLE },
+	{ "disable", DIRTYBIT_CMD_BITMAP_DISABLE },
+	{ "merge", DIRTYBIT_CMD_BITMAP_MERGE },
+	{ "freeze", DIRTYBIT_CMD_BITMAP_FREEZE },
+	{ "abdicate", DIRTYBIT_CMD_BITMAP_ABDICATE },
+	{ "reclaim", DIRTYBIT_CMD_BITMAP_RECLAIM },
+};
+
+/* "65536", "64K", "1M": a byte count that fits in 32 bits. */
+static int parse_size(const char *s, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		v <<= 30, end++;
+	if (*end || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static void flags_text(uint32_t f, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", f & DIRTYBIT_BITMAP_F_RECORDING ? "recording" : "disabled",
+		 f & DIRTYBIT_BITMAP_F_FROZEN ? ",frozen" : "",
+		 f & DIRTYBIT_BITMAP_F_INCONSISTENT ? ",inconsistent" : "");
+}
+
+static int print_bitmap(const struct dirtybit_bitmap *b, void *data)
+{
+	struct cli *cli = data;
+
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_u64(&cli->js, "target", b->target_id);
+		json_str(&cli->js, "name", b->name);
+		json_u64(&cli->js, "granularity", b->granularity);
+		json_u64(&cli->js, "count", b->count);
+		json_bool(&cli->js, "recording", b->flags & DIRTYBIT_BITMAP_F_RECORDING);
+		json_bool(&cli->js, "frozen", b->flags & DIRTYBIT_BITMAP_F_FROZEN);
+		json_bool(&cli->js, "inconsistent", b->flags & DIRTYBIT_BITMAP_F_INCONSISTENT);
+		if (b->flags & DIRTYBIT_BITMAP_F_FROZEN)
+			json_u64(&cli->js, "successor_count", b->successor_count);
+		json_object_end(&cli->js);
+	} else {
+		char f[64];
+
+		flags_text(b->flags, f, sizeof(f));
+		printf("%u %s granularity %u count %llu %s", b->target_id, b->name,
+		       b->granularity, (unsigned long long)b->count, f);
+		if (b->flags & DIRTYBIT_BITMAP_F_FROZEN)
+			printf(" successor %llu", (unsigned long long)b->successor_count);
+		putchar('\n');
+	}
+	return 0;
+}
+
+static int bitmap_list(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_ctx ctx;
+	int ret;
+
+	if (argc > 2)
+		return cli_error(cli, EXIT_USAGE, "usage: bitmap list [DEVICE|ID]");
+	ret = cli_open(cli, &ctx);
+	if (ret)
+		return ret;
+	if (cli->json)
+		json_array_start(&cli->js, NULL);
+	ret = dirtybit_bitmaps(&ctx, argc == 2 ? argv[1] : NULL, print_bitmap, cli);
+	if (cli->json)
+		json_array_end(&cli->js);
+	dirtybit_close(&ctx);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "bitmap list: %s", ctx.err);
+	return EXIT_OK;
+}
+
+static const char bitmap_usage[] =
+	"usage: bitmap list [DEVICE|ID]\n"
+	"       bitmap add DEVICE|ID NAME [--granularity SIZE] [--disabled]\n"
+	"       bitmap remove|clear|enable|disable|freeze|abdicate DEVICE|ID NAME\n"
+	"       bitmap reclaim DEVICE|ID NAME [--force]\n"
+	"       bitmap merge DEVICE|ID NAME SOURCE [--from DEVICE|ID]";
+
+int cmd_bitmap(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_bitmap_req req = { 0 };
+	struct dirtybit_ctx ctx;
+	size_t i;
+	int a, ret;
+	uint8_t cmd = 0;
+
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return bitmap_list(cli, argc - 1, argv + 1);
+	for (i = 0; argc >= 2 && i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (!strcmp(argv[1], actions[i].name))
+			cmd = actions[i].cmd;
+	if (!cmd || argc < 4)
+		return cli_error(cli, EXIT_USAGE, "%s", bitmap_usage);
+	req.target = argv[2];
+	req.name = argv[3];
+	a = 4;
+	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE) {
+		if (argc < 5)
+			return cli_error(cli, EXIT_USAGE, "%s", bitmap_usage);
+		req.source = argv[a++];
+	}
+	for (; a < argc; a++) {
+		if (cmd == DIRTYBIT_CMD_BITMAP_ADD && !strcmp(argv[a], "--granularity") &&
+		    a + 1 < argc) {
+			if (parse_size(argv[++a], &req.granularity))
+				return cli_error(cli, EXIT_USAGE, "bad granularity '%s'", argv[a]);
+		} else if (cmd == DIRTYBIT_CMD_BITMAP_ADD && !strcmp(argv[a], "--disabled")) {
+			req.disabled = true;
+		} else if (cmd == DIRTYBIT_CMD_BITMAP_RECLAIM && !strcmp(argv[a], "--force")) {
+			req.force = true;
+		} else if (cmd == DIRTYBIT_CMD_BITMAP_MERGE && !strcmp(argv[a], "--from") &&
+			   a + 1 < argc) {
+			req.source_target = argv[++a];
+		} else {
+			return cli_error(cli, EXIT_USAGE, "unexpected '%s'\n%s", argv[a],
+					 bitmap_usage);
+		}
+	}
+	ret = cli_open(cli, &ctx);
+	if (ret)
+		return ret;
+	ret = dirtybit_bitmap(&ctx, cmd, &req);
+	dirtybit_close(&ctx);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "bitmap %s %s %s: %s", argv[1], req.target,
+				 req.name, ctx.err);
+	return EXIT_OK;
+}
+
+static int print_extent(uint64_t start, uint64_t length, void *data)
+{
+	struct cli *cli = data;
+
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_u64(&cli->js, "start", start);
+		json_u64(&cli->js, "length", length);
+		json_object_end(&cli->js);
+	} else {
+		printf("%llu %llu\n", (unsigned long long)start, (unsigned long long)length);
+	}
+	return 0;
+}
+
+int cmd_extents(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_ctx ctx;
+	bool changed;
+	int ret;
+
+	if (argc != 3)
+		return cli_error(cli, EXIT_USAGE, "usage: extents DEVICE|ID NAME");
+	ret = cli_open(cli, &ctx);
+	if (ret)
+		return ret;
+	if (cli->json)
+		json_array_start(&cli->js, NULL);
+	ret = dirtybit_extents(&ctx, argv[1], argv[2], print_extent, cli, &changed);
+	if (cli->json)
+		json_array_end(&cli->js);
+	dirtybit_close(&ctx);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "extents %s %s: %s", argv[1], argv[2], ctx.err);
+	if (changed)
+		return cli_error(cli, EXIT_FAILED,
+				 "extents %s %s: the bitmap changed during the listing; freeze it for a stable one",
+				 argv[1], argv[2]);
+	return EXIT_OK;
+}

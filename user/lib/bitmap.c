@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libdirtybit: bitmap commands, bitmap listings and extent dumps.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "nl.h"
+
+int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
+		    const struct dirtybit_bitmap_req *req)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct dirtybit_target src = { 0 };
+	struct nlmsghdr *nlh;
+	int ret;
+
+	/* Merge sources are named by target id: resolve a path first. */
+	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE && req->source_target) {
+		ret = db_target_lookup(ctx, req->source_target, &src);
+		if (ret)
+			return ret;
+	}
+	nlh = db_msg_start(ctx, buf, cmd, 0);
+	db_put_target(nlh, req->target);
+	mnl_attr_put_strz(nlh, DIRTYBIT_A_BITMAP_NAME, req->name);
+	if (cmd == DIRTYBIT_CMD_BITMAP_ADD && req->granularity)
+		mnl_attr_put_u32(nlh, DIRTYBIT_A_BITMAP_GRANULARITY, req->granularity);
+	if (cmd == DIRTYBIT_CMD_BITMAP_ADD && req->disabled)
+		mnl_attr_put(nlh, DIRTYBIT_A_BITMAP_DISABLED, 0, NULL);
+	if (cmd == DIRTYBIT_CMD_BITMAP_RECLAIM && req->force)
+		mnl_attr_put(nlh, DIRTYBIT_A_FORCE, 0, NULL);
+	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE) {
+		struct nlattr *all = mnl_attr_nest_start(nlh, DIRTYBIT_A_BITMAP_SOURCES);
+		struct nlattr *one = mnl_attr_nest_start(nlh, DIRTYBIT_A_SOURCE);
+
+		if (src.id)
+			mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, src.id);
+		mnl_attr_put_strz(nlh, DIRTYBIT_A_BITMAP_NAME, req->source);
+		mnl_attr_nest_end(nlh, one);
+		mnl_attr_nest_end(nlh, all);
+	}
+	return db_request(ctx, nlh, NULL, NULL);
+}
+
+static int db_bitmap_attr(const struct nlattr *attr, void *data)
+{
+	struct dirtybit_bitmap *b = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case DIRTYBIT_A_TARGET_ID:
+		b->target_id = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_BITMAP_NAME:
+		snprintf(b->name, sizeof(b->name), "%s", mnl_attr_get_str(attr));
+		break;
+	case DIRTYBIT_A_BITMAP_GRANULARITY:
+		b->granularity = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_BITMAP_FLAGS:
+		b->flags = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_BITMAP_COUNT:
+		b->count = mnl_attr_get_u64(attr);
+		break;
+	case DIRTYBIT_A_BITMAP_SUCCESSOR_COUNT:
+		b->successor_count = mnl_attr_get_u64(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+struct db_bitmap_walk {
+	dirtybit_bitmap_fn fn;
+	void *data;
+};
+
+static int db_bitmap_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct db_bitmap_walk *w = data;
+	struct dirtybit_bitmap b = { 0 };
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), db_bitmap_attr, &b);
+	return w->fn(&b, w->data) ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+int dirtybit_bitmaps(struct dirtybit_ctx *ctx, const char *target,
+		     dirtybit_bitmap_fn fn, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct db_bitmap_walk w = { fn, data };
+	struct nlmsghdr *nlh;
+
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_BITMAP_GET, NLM_F_DUMP);
+	if (target)
+		db_put_target(nlh, target);
+	return db_request(ctx, nlh, db_bitmap_cb, &w);
+}
+
+struct db_extent_walk {
+	dirtybit_extent_fn fn;
+	void *data;
+	bool *changed;
+	int stopped;
+};
+
+static int db_extent_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct db_extent_walk *w = data;
+	const struct nlattr *a, *e, *x;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR && w->changed)
+		*w->changed = true;
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		if (mnl_attr_get_type(a) != DIRTYBIT_A_EXTENTS)
+			continue;
+		mnl_attr_for_each_nested(e, a) {
+			uint64_t start = 0, length = 0;
+
+			mnl_attr_for_each_nested(x, e) {
+				if (mnl_attr_get_type(x) == DIRTYBIT_A_EXTENT_START)
+					start = mnl_attr_get_u64(x);
+				else if (mnl_attr_get_type(x) == DIRTYBIT_A_EXTENT_LENGTH)
+					length = mnl_attr_get_u64(x);
+			}
+			/* Keep reading to the end of the dump, but stop calling. */
+			if (!w->stopped && w->fn(start, length, w->data))
+				w->stopped = 1;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int dirtybit_extents(struct dirtybit_ctx *ctx, const char *target, const char *name,
+		     dirtybit_extent_fn fn, void *data, bool *changed)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct db_extent_walk w = { fn, data, changed, 0 };
+	struct nlmsghdr *nlh;
+
+	if (changed)
+		*changed = false;
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_EXTENTS_GET, NLM_F_DUMP);
+	db_put_target(nlh, target);
+	mnl_attr_put_strz(nlh, DIRTYBIT_A_BITMAP_NAME, name);
+	return db_request(ctx, nlh, db_extent_cb, &w);
+}

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libdirtybit: block targets (attach, detach, list).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nl.h"
+
+/* A target by decimal id or by device path. */
+void db_put_target(struct nlmsghdr *nlh, const char *target)
+{
+	const char *p = target;
+
+	while (*p && isdigit((unsigned char)*p))
+		p++;
+	if (*target && !*p)
+		mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, (uint32_t)strtoul(target, NULL, 10));
+	else
+		mnl_attr_put_strz(nlh, DIRTYBIT_A_TARGET_PATH, target);
+}
+
+static int db_target_attr(const struct nlattr *attr, void *data)
+{
+	struct dirtybit_target *t = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case DIRTYBIT_A_TARGET_ID:
+		t->id = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_TARGET_DEV:
+		t->dev = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_TARGET_STATE:
+		t->state = mnl_attr_get_u32(attr);
+		break;
+	case DIRTYBIT_A_TARGET_NAME:
+		snprintf(t->name, sizeof(t->name), "%s", mnl_attr_get_str(attr));
+		break;
+	case DIRTYBIT_A_TARGET_START:
+		t->start = mnl_attr_get_u64(attr);
+		break;
+	case DIRTYBIT_A_TARGET_SIZE:
+		t->size = mnl_attr_get_u64(attr);
+		break;
+	case DIRTYBIT_A_TARGET_OVERFLOWS:
+		t->overflows = mnl_attr_get_u64(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+struct db_target_walk {
+	dirtybit_target_fn fn;
+	void *data;
+	struct dirtybit_target *out;
+};
+
+static int db_target_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct db_target_walk *w = data;
+	struct dirtybit_target t = { 0 };
+
+	mnl_attr_parse(nlh, sizeof(struct genlmsghdr), db_target_attr, &t);
+	if (w->out)
+		*w->out = t;
+	if (w->fn && w->fn(&t, w->data))
+		return MNL_CB_STOP;
+	return MNL_CB_OK;
+}
+
+int dirtybit_attach(struct dirtybit_ctx *ctx, const char *path, struct dirtybit_target *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct db_target_walk w = { .out = t };
+	struct nlmsghdr *nlh;
+
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TARGET_ATTACH, 0);
+	mnl_attr_put_strz(nlh, DIRTYBIT_A_TARGET_PATH, path);
+	return db_request(ctx, nlh, db_target_cb, &w);
+}
+
+int dirtybit_detach(struct dirtybit_ctx *ctx, const char *target)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TARGET_DETACH, 0);
+	db_put_target(nlh, target);
+	return db_request(ctx, nlh, NULL, NULL);
+}
+
+int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct db_target_walk w = { .out = t };
+	struct nlmsghdr *nlh;
+
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TARGET_GET, 0);
+	db_put_target(nlh, target);
+	return db_request(ctx, nlh, db_target_cb, &w);
+}
+
+int dirtybit_targets(struct dirtybit_ctx *ctx, const char *target,
+		     dirtybit_target_fn fn, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct db_target_walk w = { .fn = fn, .data = data };
+	struct nlmsghdr *nlh;
+
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TARGET_GET, target ? 0 : NLM_F_DUMP);
+	if (target)
+		db_put_target(nlh, target);
+	return db_request(ctx, nlh, db_target_cb, &w);
+}
