@@ -167,6 +167,48 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
+static uint32_t target_state(struct db *db, int id)
+{
+	static unsigned char reply[4096];
+	struct nl_msg msg;
+	struct nlattr *a;
+	int ret;
+
+	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_GET);
+	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
+	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
+	a = ret > 0 ? nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE) : NULL;
+	return a ? *(uint32_t *)nl_attr_data(a) : ~0U;
+}
+
+static int db_detach_id(struct db *db, int id)
+{
+	struct nl_msg msg;
+
+	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_DETACH);
+	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
+	return nl_send(&db->nl, &msg, NULL, 0);
+}
+
+static int db_info_id(struct db *db, int id, const char *name, struct db_bitmap_info *bi)
+{
+	static unsigned char reply[4096];
+	struct nl_msg msg;
+	struct nlattr *a;
+	int ret;
+
+	db_msg(db, &msg, DIRTYBIT_CMD_BITMAP_GET);
+	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
+	db_put_str(&msg, DIRTYBIT_A_BITMAP_NAME, name);
+	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
+	if (ret < 0)
+		return ret;
+	a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_COUNT);
+	if (a)
+		memcpy(&bi->count, nl_attr_data(a), 8);
+	return a ? 0 : -EPROTO;
+}
+
 /* ---- fixture: two brd disks, the first attached ---------------------------- */
 
 FIXTURE(brd) {
@@ -541,31 +583,136 @@ TEST_F(brd, killed_freezer_is_reclaimed)
 /* brd goes away under an attached target: the bitmaps stay readable. */
 TEST_F(brd, device_removal_keeps_bitmaps)
 {
-	static unsigned char reply[4096];
+	struct db_bitmap_info bi;
 	struct model m;
-	struct nl_msg msg;
-	struct nlattr *a;
-	int ret;
 
 	model_init(&m, RAM_SIZE, 65536);
 	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
 	ASSERT_EQ(0, write_direct("/dev/ram0", MiB, 4096, 1));
 	model_mark(&m, MiB, 4096);
 	ASSERT_EQ(0, sh("rmmod brd"));
-	db_msg(&self->db, &msg, DIRTYBIT_CMD_TARGET_GET);
-	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, self->id);
-	ret = nl_send(&self->db.nl, &msg, reply, sizeof(reply));
-	ASSERT_LT(0, ret);
-	a = nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE);
-	ASSERT_NE(NULL, a);
-	EXPECT_EQ(DIRTYBIT_TARGET_GONE, *(uint32_t *)nl_attr_data(a));
-	/* by id: the path is gone with the device */
-	db_msg(&self->db, &msg, DIRTYBIT_CMD_EXTENTS_GET);
-	EXPECT_EQ(-ENODEV, db_add(&self->db, "/dev/ram0", "x", 0, 0));
-	db_msg(&self->db, &msg, DIRTYBIT_CMD_TARGET_DETACH);
-	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, self->id);
-	EXPECT_EQ(0, nl_send(&self->db.nl, &msg, NULL, 0));
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&self->db, self->id));
+	/* by id: the path went away with the device */
+	EXPECT_EQ(0, db_info_id(&self->db, self->id, "b0", &bi));
+	EXPECT_EQ(64 * KiB, bi.count);
+	EXPECT_EQ(0, db_detach_id(&self->db, self->id));
 	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
+}
+
+/* ---- a partitioned loop device ---------------------------------------------- */
+
+#include <linux/loop.h>
+
+#define LOOP_FILE	"/tmp/disk.img"
+#define PART_START	(1 * MiB)
+#define PART_SIZE	(32 * MiB)
+
+/* A 48 MiB image with one MBR partition at 1 MiB, 32 MiB long; attached
+ * to a free loop device with partition scanning.  Returns the loop number.
+ */
+static int loop_setup(void)
+{
+	unsigned char mbr[512] = { 0 };
+	struct loop_config cfg = { 0 };
+	uint32_t lba = PART_START / 512, n = PART_SIZE / 512;
+	char path[32];
+	int ctl, fd, dev, nr;
+
+	fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, 48 * MiB))
+		return -1;
+	mbr[446 + 4] = 0x83;			/* Linux */
+	memcpy(&mbr[446 + 8], &lba, 4);
+	memcpy(&mbr[446 + 12], &n, 4);
+	mbr[510] = 0x55;
+	mbr[511] = 0xaa;
+	if (pwrite(fd, mbr, sizeof(mbr), 0) != sizeof(mbr))
+		return -1;
+	ctl = open("/dev/loop-control", O_RDWR);
+	nr = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
+	if (ctl >= 0)
+		close(ctl);
+	if (nr < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/dev/loop%d", nr);
+	dev = open(path, O_RDWR);
+	if (dev < 0)
+		return -1;
+	cfg.fd = fd;
+	cfg.info.lo_flags = LO_FLAGS_PARTSCAN;
+	if (ioctl(dev, LOOP_CONFIGURE, &cfg))
+		return -1;
+	close(dev);
+	close(fd);
+	/* devtmpfs creates the partition node asynchronously */
+	snprintf(path, sizeof(path), "/dev/loop%dp1", nr);
+	for (n = 0; n < 100 && access(path, F_OK); n++)
+		usleep(20000);
+	return access(path, F_OK) ? -1 : nr;
+}
+
+static void loop_teardown(int nr)
+{
+	char path[32];
+	int dev;
+
+	snprintf(path, sizeof(path), "/dev/loop%d", nr);
+	dev = open(path, O_RDWR);
+	if (dev >= 0) {
+		ioctl(dev, LOOP_CLR_FD, 0);
+		close(dev);
+	}
+	unlink(LOOP_FILE);
+}
+
+/*
+ * A partition is a range of its disk: writes through the whole-disk node
+ * inside the partition count at partition-relative offsets, writes outside
+ * it do not; discards count; detaching the loop device makes it gone.
+ */
+TEST(partition_of_a_loop_device)
+{
+	char disk[32], part[32];
+	struct db_bitmap_info bi;
+	struct model m;
+	struct db db;
+	int nr, id;
+
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, sh("modprobe loop"));
+	nr = loop_setup();
+	ASSERT_LE(0, nr);
+	snprintf(disk, sizeof(disk), "/dev/loop%d", nr);
+	snprintf(part, sizeof(part), "/dev/loop%dp1", nr);
+	ASSERT_EQ(0, db_open(&db));
+	id = db_attach(&db, part);
+	ASSERT_LT(0, id) TH_LOG("%s", db.nl.extack);
+	ASSERT_EQ(0, db_add(&db, part, "b", 4096, 0));
+	model_init(&m, PART_SIZE, 4096);
+
+	ASSERT_EQ(0, write_direct(part, 64 * KiB, 8 * KiB, 1));
+	model_mark(&m, 64 * KiB, 8 * KiB);
+	ASSERT_EQ(0, write_direct(disk, PART_START + 5 * MiB, 4 * KiB, 2));
+	model_mark(&m, 5 * MiB, 4 * KiB);
+	/* straddles the partition's start: only the inside part counts */
+	ASSERT_EQ(0, write_direct(disk, PART_START - 4 * KiB, 12 * KiB, 3));
+	model_mark(&m, 0, 8 * KiB);
+	/* outside: before and after the partition */
+	ASSERT_EQ(0, write_direct(disk, 512 * KiB, 4 * KiB, 4));
+	ASSERT_EQ(0, write_direct(disk, PART_START + PART_SIZE + MiB, 4 * KiB, 5));
+	ASSERT_EQ(0, blk_ioctl_range(part, BLKDISCARD, 10 * MiB, 2 * MiB));
+	model_mark(&m, 10 * MiB, 2 * MiB);
+	EXPECT_EQ(NULL, model_compare(&db, part, "b", &m));
+	ASSERT_EQ(0, db_info(&db, part, "b", &bi));
+	EXPECT_EQ(model_count(&m), bi.count);
+
+	/* losetup -d: the partition disappears, the target goes gone */
+	loop_teardown(nr);
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&db, id));
+	ASSERT_EQ(0, db_info_id(&db, id, "b", &bi));
+	EXPECT_EQ(model_count(&m), bi.count);
+	EXPECT_EQ(0, db_detach_id(&db, id));
+	nl_close(&db.nl);
 }
 
 TEST_HARNESS_MAIN
