@@ -5,6 +5,8 @@
  * is checked against a model the test keeps, granule by granule.
  */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
@@ -597,6 +599,46 @@ TEST_F(brd, device_removal_keeps_bitmaps)
 	EXPECT_EQ(64 * KiB, bi.count);
 	EXPECT_EQ(0, db_detach_id(&self->db, self->id));
 	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
+}
+
+static atomic_int writer_stop;
+
+static void *writer_loop(void *arg)
+{
+	uint64_t seed = 42;
+
+	(void)arg;
+	while (!atomic_load(&writer_stop))
+		if (write_direct("/dev/ram0", rnd(&seed) % (RAM_SIZE / 4096) * 4096, 4096, 9))
+			return (void *)1;
+	return NULL;
+}
+
+/* Unloading the module under I/O with targets and a freeze: clean. */
+TEST_F(brd, rmmod_under_io_with_targets_attached)
+{
+	pthread_t t;
+	void *ret;
+	int i;
+
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 4096, 0));
+	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1"));
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram1", "b1", 0, 0));
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram1", "b1"));
+	atomic_store(&writer_stop, 0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, writer_loop, NULL));
+	usleep(100000);
+	nl_close(&self->db.nl);
+	/* The freeze's socket is gone; its reclaim may still be queued. */
+	for (i = 0; i < 100 && dirtybit_unload() == -EAGAIN; i++)
+		usleep(50000);
+	EXPECT_FALSE(dirtybit_loaded());
+	atomic_store(&writer_stop, 1);
+	pthread_join(t, &ret);
+	EXPECT_EQ(NULL, ret);
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, db_open(&self->db));
+	EXPECT_EQ(-ENOENT, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
 }
 
 /* ---- a partitioned loop device ---------------------------------------------- */
