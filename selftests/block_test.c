@@ -601,6 +601,96 @@ TEST_F(brd, device_removal_keeps_bitmaps)
 	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
 }
 
+/* Malformed requests: each refused with an error and a message. */
+TEST_F(brd, malformed_requests_are_refused_with_reasons)
+{
+	struct db *db = &self->db;
+	char longname[100];
+	struct nlattr *nest;
+	struct nl_msg m;
+	uint8_t small = 1;
+	int i;
+
+	/* granularity as one byte instead of a u32 */
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_ADD);
+	db_put_action(&m, "/dev/ram0", "b");
+	nl_put(&m, DIRTYBIT_A_BITMAP_GRANULARITY, &small, 1);
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_STRNE("", db->nl.extack);
+
+	/* a name longer than DIRTYBIT_NAME_MAX - 1 */
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	EXPECT_EQ(-EINVAL, db_add(db, "/dev/ram0", longname, 0, 0));
+	EXPECT_STRNE("", db->nl.extack);
+
+	/* no name */
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_CLEAR);
+	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, "/dev/ram0");
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_NE(NULL, strstr(db->nl.extack, "missing BITMAP_NAME"));
+
+	/* an attribute this command does not take */
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_CLEAR);
+	db_put_action(&m, "/dev/ram0", "b");
+	db_put_u32(&m, DIRTYBIT_A_BITMAP_GRANULARITY, 4096);
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_STRNE("", db->nl.extack);
+
+	/* both ways of naming a target */
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_CLEAR);
+	db_put_action(&m, "/dev/ram0", "b");
+	db_put_u32(&m, DIRTYBIT_A_TARGET_ID, self->id);
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_NE(NULL, strstr(db->nl.extack, "not both"));
+
+	/* target id 0 and an unknown id */
+	db_msg(db, &m, DIRTYBIT_CMD_TARGET_GET);
+	db_put_u32(&m, DIRTYBIT_A_TARGET_ID, 0);
+	EXPECT_EQ(-ERANGE, nl_send(&db->nl, &m, NULL, 0));	/* policy minimum */
+	EXPECT_STRNE("", db->nl.extack);
+	db_msg(db, &m, DIRTYBIT_CMD_TARGET_GET);
+	db_put_u32(&m, DIRTYBIT_A_TARGET_ID, 999999);
+	EXPECT_EQ(-ENOENT, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_STRNE("", db->nl.extack);
+
+	/* a transaction of 65 actions, an empty one, an action without a command */
+	db_msg(db, &m, DIRTYBIT_CMD_TRANSACTION);
+	nest = db_nest(&m, DIRTYBIT_A_ACTIONS);
+	for (i = 0; i < 65; i++) {
+		struct nlattr *one = db_nest(&m, DIRTYBIT_A_ACTION);
+
+		db_put_u32(&m, DIRTYBIT_A_ACTION_CMD, DIRTYBIT_CMD_BITMAP_CLEAR);
+		db_nest_end(&m, one);
+	}
+	db_nest_end(&m, nest);
+	i = nl_send(&db->nl, &m, NULL, 0);
+	EXPECT_GT(0, i);
+	EXPECT_STRNE("", db->nl.extack) TH_LOG("65 actions: %d", i);
+	db_msg(db, &m, DIRTYBIT_CMD_TRANSACTION);
+	db_nest_end(&m, db_nest(&m, DIRTYBIT_A_ACTIONS));
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	db_msg(db, &m, DIRTYBIT_CMD_TRANSACTION);
+	nest = db_nest(&m, DIRTYBIT_A_ACTIONS);
+	db_nest_end(&m, db_nest(&m, DIRTYBIT_A_ACTION));
+	db_nest_end(&m, nest);
+	EXPECT_EQ(-EINVAL, nl_send(&db->nl, &m, NULL, 0));
+	EXPECT_NE(NULL, strstr(db->nl.extack, "ACTION_CMD"));
+	/* an action command that is not a bitmap action */
+	db_msg(db, &m, DIRTYBIT_CMD_TRANSACTION);
+	nest = db_nest(&m, DIRTYBIT_A_ACTIONS);
+	{
+		struct nlattr *one = db_nest(&m, DIRTYBIT_A_ACTION);
+
+		db_put_u32(&m, DIRTYBIT_A_ACTION_CMD, DIRTYBIT_CMD_TARGET_DETACH);
+		db_put_action(&m, "/dev/ram0", "b");
+		db_nest_end(&m, one);
+	}
+	db_nest_end(&m, nest);
+	EXPECT_EQ(-ERANGE, nl_send(&db->nl, &m, NULL, 0));	/* policy range */
+	EXPECT_STRNE("", db->nl.extack);
+}
+
 static atomic_int writer_stop;
 
 static void *writer_loop(void *arg)
