@@ -235,6 +235,15 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 
 /* ---- the cut ------------------------------------------------------------- */
 
+/* The bio of slot @s when it is a filled slot of @t, else NULL. */
+static struct bio *db_slot_bio(struct db_slot *s, const struct db_blk_target *t)
+{
+	/* Pairs with the release in db_inflight_add(): t, offset, length, gen. */
+	struct bio *bio = smp_load_acquire(&s->bio);
+
+	return bio && bio != DB_SLOT_BUSY && s->t == t ? bio : NULL;
+}
+
 /* Marks in @rec every write of @t still in flight from before @rec. */
 static void db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
 {
@@ -242,16 +251,12 @@ static void db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
 
 	for (i = 0; i < n; i++) {
 		struct db_slot *s = &db_slots[i];
-		/* Pairs with the release in db_inflight_add(). */
-		struct bio *bio = smp_load_acquire(&s->bio);
-		u64 off = s->offset;
-		u32 len = s->length;
 
 		/* A slot recycled under us only makes us mark more. */
-		if (!bio || bio == DB_SLOT_BUSY || s->t != t || s->gen == rec->gen)
+		if (!db_slot_bio(s, t) || s->gen == rec->gen)
 			continue;
 		for (k = 0; k < rec->n; k++)
-			hbitmap_set(rec->hb[k], off, len);
+			hbitmap_set(rec->hb[k], s->offset, s->length);
 	}
 }
 
@@ -290,14 +295,29 @@ static void db_blk_purge(struct db_blk_target *t)
 
 	for (i = 0; i < n; i++) {
 		struct db_slot *s = &db_slots[i];
-		/* Pairs with the release in db_inflight_add(). */
-		struct bio *bio = smp_load_acquire(&s->bio);
+		struct bio *bio = db_slot_bio(s, t);
 
-		if (!bio || bio == DB_SLOT_BUSY || s->t != t)
-			continue;
-		if (cmpxchg(&s->bio, bio, NULL) == bio)
+		if (bio && cmpxchg(&s->bio, bio, NULL) == bio)
 			atomic_dec(&t->inflight[s->gen & 1]);
 	}
+}
+
+/*
+ * Stops tracking @t for good, from device removal or from detach: once this
+ * returns, no probe marks @t or touches its slots, and the disk is let go.
+ */
+static void db_blk_unhook(struct db_blk_target *t)
+{
+	t->track.gone = true;
+	hlist_del_init_rcu(&t->hash);
+	/* No queue probe finds @t any more: no new slot is taken for it. */
+	synchronize_rcu();
+	db_blk_purge(t);
+	/* A completion probe that claimed a slot before the purge is done
+	 * with @t (probes run under RCU): @t may be freed after this.
+	 */
+	synchronize_rcu();
+	put_device(disk_to_dev(t->disk));
 }
 
 /* ---- removal ------------------------------------------------------------- */
@@ -308,14 +328,7 @@ static void db_blk_gone(struct db_blk_target *t)
 	lockdep_assert_held(&dirtybit_lock);
 	if (t->track.gone)
 		return;
-	t->track.gone = true;
-	hlist_del_init_rcu(&t->hash);
-	/* The completion probe runs under RCU too: after this, no probe
-	 * touches this target's slots.
-	 */
-	synchronize_rcu();
-	db_blk_purge(t);
-	put_device(disk_to_dev(t->disk));
+	db_blk_unhook(t);
 	db_notify(DIRTYBIT_EVENT_TARGET_GONE, &t->track, NULL);
 	pr_info("%s: device removed; target %u keeps its bitmaps\n", t->name, t->track.id);
 }
@@ -483,12 +496,8 @@ err_put:
 
 static void db_blk_release(struct db_blk_target *t)
 {
-	if (!t->track.gone) {
-		hlist_del_init_rcu(&t->hash);
-		synchronize_rcu();
-		db_blk_purge(t);
-		put_device(disk_to_dev(t->disk));
-	}
+	if (!t->track.gone)
+		db_blk_unhook(t);
 	db_track_release(&t->track);
 	db_blk_free(t);
 }
