@@ -211,7 +211,6 @@ static void db_tx_view(struct db_tx *tx, struct db_bitmap *bm)
 	bm->tx_id = tx->id;
 	bm->tx_removed = false;
 	bm->tx_frozen = bm->successor;
-	bm->tx_enabled = bm->enabled;
 }
 
 /* A bitmap by name as it will be after the actions before @upto. */
@@ -238,14 +237,14 @@ static struct db_bitmap *db_tx_lookup(struct db_tx *tx, struct db_track *tr,
 	return NULL;
 }
 
-static int db_tx_touch(struct db_tx *tx, struct db_track *tr)
+/* Records that the transaction changes @tr's recording set (once per track). */
+static void db_tx_touch(struct db_tx *tx, struct db_track *tr)
 {
 	if (tr->tx_id == tx->id && tr->tx_touched)
-		return 0;
+		return;
 	tr->tx_id = tx->id;
 	tr->tx_touched = true;
 	tx->tracks[tx->ntracks++] = tr;
-	return 0;
 }
 
 /* Refusals carry a constant message: 6.1 has no formatted extack. */
@@ -305,7 +304,6 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (!a->bm->hb)
 			return -ENOMEM;
 		a->bm->tx_id = tx->id;
-		a->bm->tx_enabled = !a->disabled;
 		break;
 	case DIRTYBIT_CMD_BITMAP_REMOVE:
 		if (a->bm->tx_frozen)
@@ -326,7 +324,6 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		ret = db_tx_check_usable(tx, a);
 		if (ret)
 			return ret;
-		a->bm->tx_enabled = a->cmd == DIRTYBIT_CMD_BITMAP_ENABLE;
 		break;
 	case DIRTYBIT_CMD_BITMAP_MERGE:
 		if (a->bm->tx_frozen)
@@ -367,7 +364,8 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 	default:
 		return DB_REFUSE(tx, -EINVAL, "not a bitmap action");
 	}
-	return db_tx_touch(tx, tr);
+	db_tx_touch(tx, tr);
+	return 0;
 }
 
 /* Applies action @a; nothing here can fail. */
@@ -531,68 +529,52 @@ out:
 	return ret;
 }
 
-/* A cut with no bitmap change (attach uses it to start at a known point). */
-void db_track_cut(struct db_track **tracks, unsigned int n)
-{
-	struct db_rec **recs = kcalloc(n, sizeof(*recs), GFP_KERNEL);
-	unsigned int i;
-
-	lockdep_assert_held(&dirtybit_lock);
-	if (!recs)
-		return;
-	for (i = 0; i < n; i++) {
-		recs[i] = kzalloc(struct_size(recs[i], hb, db_rec_capacity(tracks[i])),
-				  GFP_KERNEL);
-		if (!recs[i])
-			goto out;
-	}
-	db_cut(tracks, recs, n);
-out:
-	for (i = 0; i < n; i++)
-		kfree(recs[i]);
-	kfree(recs);
-}
-
 /* ---- freeze owners ------------------------------------------------------ */
 
+/* A frozen bitmap whose freezer went away, or NULL. */
+static struct db_bitmap *db_find_orphan(void)
+{
+	struct db_bitmap *bm, *found = NULL;
+
+	spin_lock_bh(&db_owner_lock);
+	list_for_each_entry(bm, &db_frozen, frozen_node) {
+		if (bm->owner_dead) {
+			found = bm;
+			break;
+		}
+	}
+	spin_unlock_bh(&db_owner_lock);
+	return found;
+}
+
+/*
+ * Reclaims every orphaned freeze.  Bitmaps are only freed under
+ * dirtybit_lock, so a bitmap found on db_frozen stays valid here.
+ */
 static void db_reclaim_dead(struct work_struct *work)
 {
-	struct db_track *tr;
 	struct db_bitmap *bm;
-	bool again;
 
 	mutex_lock(&dirtybit_lock);
-	do {
-		again = false;
-		list_for_each_entry(tr, &db_tracks, node) {
-			list_for_each_entry(bm, &tr->bitmaps, node) {
-				struct db_action a = {
-					.cmd = DIRTYBIT_CMD_BITMAP_RECLAIM,
-					.track = tr,
-					.force = true,
-				};
-				bool dead;
+	while ((bm = db_find_orphan())) {
+		struct db_action a = {
+			.cmd = DIRTYBIT_CMD_BITMAP_RECLAIM,
+			.track = bm->track,
+			.force = true,
+		};
 
-				spin_lock_bh(&db_owner_lock);
-				dead = bm->successor && bm->owner_dead;
-				spin_unlock_bh(&db_owner_lock);
-				if (!dead)
-					continue;
-				strscpy(a.name, bm->name, sizeof(a.name));
-				if (db_transaction(&a, 1, NULL, NULL))
-					pr_warn("could not reclaim bitmap '%s' of target %u\n",
-						a.name, tr->id);
-				else
-					pr_info("reclaimed bitmap '%s' of target %u: its freezer went away\n",
-						a.name, tr->id);
-				/* The lists changed under the walk: start over. */
-				again = true;
-				break;
-			}
-			if (again)
-				break;
+		strscpy(a.name, bm->name, sizeof(a.name));
+		if (db_transaction(&a, 1, NULL, NULL)) {
+			/* Still frozen, its successor still recording: no bit is
+			 * lost, and RECLAIM with FORCE can end it later.
+			 */
+			pr_warn("could not reclaim bitmap '%s' of target %u\n",
+				a.name, a.track->id);
+			break;
 		}
-	} while (again);
+		pr_info("reclaimed bitmap '%s' of target %u: its freezer went away\n",
+			a.name, a.track->id);
+	}
 	mutex_unlock(&dirtybit_lock);
 }
 

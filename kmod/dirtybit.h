@@ -80,7 +80,7 @@ struct db_bitmap {
 	bool owner_dead;		/* under db_owner_lock */
 	/* Transaction view: valid while tx_id == the running transaction's. */
 	u32 tx_id;
-	bool tx_removed, tx_frozen, tx_enabled;
+	bool tx_removed, tx_frozen;
 };
 
 /* bitmap.c */
@@ -128,7 +128,6 @@ struct db_requester {
 
 int db_transaction(struct db_action *acts, unsigned int n,
 		   const struct db_requester *who, struct netlink_ext_ack *extack);
-void db_track_cut(struct db_track **tracks, unsigned int n);
 
 /* blk.c */
 int db_blk_init(void);
