@@ -451,26 +451,36 @@ out:
 
 /* ---- bitmaps --------------------------------------------------------------- */
 
-static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
+/* The bitmap a request names (target + BITMAP_NAME). */
+static int db_nl_bitmap(struct nlattr **attrs, struct db_bitmap **bm,
+			struct netlink_ext_ack *extack)
 {
 	char name[DIRTYBIT_NAME_MAX];
 	struct db_track *tr;
+	int ret;
+
+	ret = db_nl_target(attrs, &tr, extack);
+	if (!ret)
+		ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], name, extack);
+	if (ret)
+		return ret;
+	*bm = db_bitmap_find(tr, name);
+	if (!*bm) {
+		NL_SET_ERR_MSG_MOD(extack, "no bitmap of that name on the target");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
+{
 	struct db_bitmap *bm;
 	int ret;
 
 	mutex_lock(&dirtybit_lock);
-	ret = db_nl_target(info->attrs, &tr, info->extack);
+	ret = db_nl_bitmap(info->attrs, &bm, info->extack);
 	if (!ret)
-		ret = db_nl_name(info->attrs[DIRTYBIT_A_BITMAP_NAME], name, info->extack);
-	if (!ret) {
-		bm = db_bitmap_find(tr, name);
-		if (bm) {
-			ret = db_reply(info, DIRTYBIT_CMD_BITMAP_GET, db_put_bitmap_obj, bm);
-		} else {
-			NL_SET_ERR_MSG_MOD(info->extack, "no bitmap of that name on the target");
-			ret = -ENOENT;
-		}
-	}
+		ret = db_reply(info, DIRTYBIT_CMD_BITMAP_GET, db_put_bitmap_obj, bm);
 	mutex_unlock(&dirtybit_lock);
 	return ret;
 }
@@ -529,7 +539,6 @@ out:
 static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct nlattr **attrs = db_dump_attrs(cb);
-	char name[DIRTYBIT_NAME_MAX];
 	struct hbitmap_extent e;
 	struct nlattr *nest;
 	struct db_bitmap *bm;
@@ -541,17 +550,10 @@ static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	if (cb->args[1])
 		return 0;
 	mutex_lock(&dirtybit_lock);
-	ret = db_nl_target(attrs, &tr, cb->extack);
-	if (!ret)
-		ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], name, cb->extack);
+	ret = db_nl_bitmap(attrs, &bm, cb->extack);
 	if (ret)
 		goto out;
-	bm = db_bitmap_find(tr, name);
-	if (!bm) {
-		NL_SET_ERR_MSG_MOD(cb->extack, "no bitmap of that name on the target");
-		ret = -ENOENT;
-		goto out;
-	}
+	tr = bm->track;
 	cursor = attrs[DIRTYBIT_A_RANGE_START] ?
 		nla_get_u64(attrs[DIRTYBIT_A_RANGE_START]) : 0;
 	end = tr->size;

@@ -169,7 +169,8 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
-static uint32_t target_state(struct db *db, int id)
+/* A target's state (live, gone), asked by id, which outlives the device. */
+static uint32_t target_state(struct db *db, const char *id)
 {
 	static unsigned char reply[4096];
 	struct nl_msg msg;
@@ -177,38 +178,10 @@ static uint32_t target_state(struct db *db, int id)
 	int ret;
 
 	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_GET);
-	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
+	db_put_target(&msg, id);
 	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
 	a = ret > 0 ? nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE) : NULL;
 	return a ? *(uint32_t *)nl_attr_data(a) : ~0U;
-}
-
-static int db_detach_id(struct db *db, int id)
-{
-	struct nl_msg msg;
-
-	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_DETACH);
-	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
-	return nl_send(&db->nl, &msg, NULL, 0);
-}
-
-static int db_info_id(struct db *db, int id, const char *name, struct db_bitmap_info *bi)
-{
-	static unsigned char reply[4096];
-	struct nl_msg msg;
-	struct nlattr *a;
-	int ret;
-
-	db_msg(db, &msg, DIRTYBIT_CMD_BITMAP_GET);
-	db_put_u32(&msg, DIRTYBIT_A_TARGET_ID, id);
-	db_put_str(&msg, DIRTYBIT_A_BITMAP_NAME, name);
-	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
-	if (ret < 0)
-		return ret;
-	a = nl_attr(reply, ret, DIRTYBIT_A_BITMAP_COUNT);
-	if (a)
-		memcpy(&bi->count, nl_attr_data(a), 8);
-	return a ? 0 : -EPROTO;
 }
 
 /* ---- fixture: two brd disks, the first attached ---------------------------- */
@@ -586,6 +559,7 @@ TEST_F(brd, killed_freezer_is_reclaimed)
 TEST_F(brd, device_removal_keeps_bitmaps)
 {
 	struct db_bitmap_info bi;
+	char id[16];
 	struct model m;
 
 	model_init(&m, RAM_SIZE, 65536);
@@ -593,11 +567,13 @@ TEST_F(brd, device_removal_keeps_bitmaps)
 	ASSERT_EQ(0, write_direct("/dev/ram0", MiB, 4096, 1));
 	model_mark(&m, MiB, 4096);
 	ASSERT_EQ(0, sh("rmmod brd"));
-	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&self->db, self->id));
+	snprintf(id, sizeof(id), "%d", self->id);
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&self->db, id));
 	/* by id: the path went away with the device */
-	EXPECT_EQ(0, db_info_id(&self->db, self->id, "b0", &bi));
+	EXPECT_EQ(0, db_info(&self->db, id, "b0", &bi));
 	EXPECT_EQ(64 * KiB, bi.count);
-	EXPECT_EQ(0, db_detach_id(&self->db, self->id));
+	EXPECT_EQ(NULL, model_compare(&self->db, id, "b0", &m));
+	EXPECT_EQ(0, db_detach(&self->db, id));
 	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
 }
 
@@ -804,7 +780,7 @@ static void loop_teardown(int nr)
  */
 TEST(partition_of_a_loop_device)
 {
-	char disk[32], part[32];
+	char disk[32], part[32], idstr[16];
 	struct db_bitmap_info bi;
 	struct model m;
 	struct db db;
@@ -840,10 +816,11 @@ TEST(partition_of_a_loop_device)
 
 	/* losetup -d: the partition disappears, the target goes gone */
 	loop_teardown(nr);
-	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&db, id));
-	ASSERT_EQ(0, db_info_id(&db, id, "b", &bi));
+	snprintf(idstr, sizeof(idstr), "%d", id);
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&db, idstr));
+	ASSERT_EQ(0, db_info(&db, idstr, "b", &bi));
 	EXPECT_EQ(model_count(&m), bi.count);
-	EXPECT_EQ(0, db_detach_id(&db, id));
+	EXPECT_EQ(0, db_detach(&db, idstr));
 	nl_close(&db.nl);
 }
 

@@ -77,19 +77,28 @@ static inline int db_attach(struct db *db, const char *path)
 	return a ? (int)*(uint32_t *)nl_attr_data(a) : -EPROTO;
 }
 
-static inline int db_detach(struct db *db, const char *path)
+/* A target by device path, or by id written in decimal (as the CLI does). */
+static inline void db_put_target(struct nl_msg *m, const char *target)
+{
+	if (target[0] >= '0' && target[0] <= '9')
+		db_put_u32(m, DIRTYBIT_A_TARGET_ID, (uint32_t)strtoul(target, NULL, 10));
+	else
+		db_put_str(m, DIRTYBIT_A_TARGET_PATH, target);
+}
+
+static inline int db_detach(struct db *db, const char *target)
 {
 	struct nl_msg m;
 
 	db_msg(db, &m, DIRTYBIT_CMD_TARGET_DETACH);
-	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, path);
+	db_put_target(&m, target);
 	return nl_send(&db->nl, &m, NULL, 0);
 }
 
 /* The attributes of a bitmap action, inside a request or an ACTION nest. */
-static inline void db_put_action(struct nl_msg *m, const char *path, const char *name)
+static inline void db_put_action(struct nl_msg *m, const char *target, const char *name)
 {
-	db_put_str(m, DIRTYBIT_A_TARGET_PATH, path);
+	db_put_target(m, target);
 	db_put_str(m, DIRTYBIT_A_BITMAP_NAME, name);
 }
 

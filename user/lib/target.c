@@ -92,17 +92,6 @@ int dirtybit_detach(struct dirtybit_ctx *ctx, const char *target)
 	return db_request(ctx, nlh, NULL, NULL);
 }
 
-int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct db_target_walk w = { .out = t };
-	struct nlmsghdr *nlh;
-
-	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TARGET_GET, 0);
-	db_put_target(nlh, target);
-	return db_request(ctx, nlh, db_target_cb, &w);
-}
-
 int dirtybit_targets(struct dirtybit_ctx *ctx, const char *target,
 		     dirtybit_target_fn fn, void *data)
 {
@@ -114,4 +103,15 @@ int dirtybit_targets(struct dirtybit_ctx *ctx, const char *target,
 	if (target)
 		db_put_target(nlh, target);
 	return db_request(ctx, nlh, db_target_cb, &w);
+}
+
+static int db_copy_target(const struct dirtybit_target *t, void *data)
+{
+	*(struct dirtybit_target *)data = *t;
+	return 0;
+}
+
+int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t)
+{
+	return dirtybit_targets(ctx, target, db_copy_target, t);
 }
