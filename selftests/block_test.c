@@ -4,170 +4,18 @@
  * permissions, owner-bound freezes and device removal.  Every expectation
  * is checked against a model the test keeps, granule by granule.
  */
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <linux/fs.h>
 
 #include "kselftest_harness.h"
-#include "db.h"
+#include "model.h"
 
-#define MiB (1024 * 1024ULL)
-#define KiB 1024ULL
 #define RAM_SIZE (64 * MiB)
 
-/* ---- model ---------------------------------------------------------------- */
-
-struct model {
-	uint64_t size;
-	uint32_t gran;
-	unsigned char *bit;
-};
-
-static void model_init(struct model *m, uint64_t size, uint32_t gran)
-{
-	m->size = size;
-	m->gran = gran;
-	m->bit = calloc((size + gran - 1) / gran, 1);
-}
-
-static void model_mark(struct model *m, uint64_t off, uint64_t len)
-{
-	uint64_t g;
-
-	for (g = off / m->gran; g <= (off + len - 1) / m->gran; g++)
-		m->bit[g] = 1;
-}
-
-static void model_clear(struct model *m)
-{
-	memset(m->bit, 0, (m->size + m->gran - 1) / m->gran);
-}
-
-static uint64_t model_count(const struct model *m)
-{
-	uint64_t g, n = 0, ng = (m->size + m->gran - 1) / m->gran;
-
-	for (g = 0; g < ng; g++)
-		if (m->bit[g])
-			n += g == ng - 1 ? m->size - g * m->gran : m->gran;
-	return n;
-}
-
 static struct db_extent ext[65536];
-
-/* Compares a bitmap's extents with the model; a reason, or NULL. */
-static const char *model_compare(struct db *db, const char *path, const char *name,
-				 const struct model *m)
-{
-	static char why[512];
-	uint64_t g, ng = (m->size + m->gran - 1) / m->gran;
-	unsigned char *seen = calloc(ng, 1);
-	long i, n;
-
-	n = db_extents(db, path, name, ext, 65536, NULL);
-	if (n < 0) {
-		snprintf(why, sizeof(why), "extents: %s (%s)", strerror(-n), db->nl.extack);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (ext[i].start % m->gran || !ext[i].length ||
-		    (i && ext[i].start <= ext[i - 1].start + ext[i - 1].length)) {
-			snprintf(why, sizeof(why), "extent %ld (%llu+%llu) unaligned or not coalesced",
-				 i, (unsigned long long)ext[i].start,
-				 (unsigned long long)ext[i].length);
-			goto out;
-		}
-		for (g = ext[i].start / m->gran; g <= (ext[i].start + ext[i].length - 1) / m->gran; g++)
-			seen[g] = 1;
-	}
-	for (g = 0; g < ng; g++) {
-		if (seen[g] != m->bit[g]) {
-			snprintf(why, sizeof(why), "granule %llu (offset %llu): bitmap %d, model %d",
-				 (unsigned long long)g, (unsigned long long)(g * m->gran),
-				 seen[g], m->bit[g]);
-			goto out;
-		}
-	}
-	free(seen);
-	return NULL;
-out:
-	free(seen);
-	return why;
-}
-
-/* ---- I/O ---------------------------------------------------------------- */
-
-static int write_direct(const char *path, uint64_t off, uint64_t len, int byte)
-{
-	void *buf;
-	int fd, ret = 0;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	memset(buf, byte, len);
-	fd = open(path, O_WRONLY | O_DIRECT);
-	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len)
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
-}
-
-static int write_buffered(const char *path, uint64_t off, uint64_t len, int byte)
-{
-	char *buf = malloc(len);
-	int fd, ret = 0;
-
-	memset(buf, byte, len);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len || fsync(fd))
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
-}
-
-static int blk_ioctl_range(const char *path, unsigned long req, uint64_t off, uint64_t len)
-{
-	uint64_t range[2] = { off, len };
-	int fd = open(path, O_WRONLY), ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = ioctl(fd, req, range) ? -errno : 0;
-	close(fd);
-	return ret;
-}
-
-static int read_all(const char *path)
-{
-	char buf[65536];
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	fsync(fd);
-	close(fd);
-	return n < 0 ? -errno : 0;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
 
 /* A target's state (live, gone), asked by id, which outlives the device. */
 static uint32_t target_state(struct db *db, const char *id)
@@ -237,8 +85,7 @@ TEST_F(brd, random_writes_match_model_at_every_granularity)
 {
 	static const uint32_t grans[] = { 512, 4096, 65536, 1048576 };
 	struct model m[4];
-	uint64_t seed = 0x5eed;
-	int i, k;
+	int k;
 
 	for (k = 0; k < 4; k++) {
 		char name[16];
@@ -248,24 +95,7 @@ TEST_F(brd, random_writes_match_model_at_every_granularity)
 			TH_LOG("%s", self->db.nl.extack);
 		model_init(&m[k], RAM_SIZE, grans[k]);
 	}
-	for (i = 0; i < 300; i++) {
-		uint64_t len = (rnd(&seed) % 512 + 1) * 512;
-		uint64_t off = rnd(&seed) % ((RAM_SIZE - len) / 512) * 512;
-		int how = rnd(&seed) % 4;
-
-		if (how == 0) {
-			/* Buffered: the page cache writes whole 4 KiB blocks. */
-			ASSERT_EQ(0, write_buffered("/dev/ram0", off, len, i));
-			len = (off + len + 4095) / 4096 * 4096 - off / 4096 * 4096;
-			off = off / 4096 * 4096;
-		} else if (how == 1) {
-			ASSERT_EQ(0, blk_ioctl_range("/dev/ram0", BLKZEROOUT, off, len));
-		} else {
-			ASSERT_EQ(0, write_direct("/dev/ram0", off, len, i));
-		}
-		for (k = 0; k < 4; k++)
-			model_mark(&m[k], off, len);
-	}
+	ASSERT_EQ(0, random_writes("/dev/ram0", RAM_SIZE, 0x5eed, 300, m, 4, 0, 0));
 	ASSERT_EQ(0, read_all("/dev/ram0"));
 	for (k = 0; k < 4; k++) {
 		struct db_bitmap_info bi;

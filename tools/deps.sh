@@ -8,7 +8,7 @@ set -euo pipefail
 STAMP_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev pkg-config
 	busybox-static cpio xz-utils kmod fio libmnl-dev clang llvm
-	e2fsprogs fdisk util-linux
+	e2fsprogs fdisk util-linux dmsetup
 )
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
