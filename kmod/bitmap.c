@@ -389,6 +389,7 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		break;
 	case DIRTYBIT_CMD_BITMAP_ENABLE:
 	case DIRTYBIT_CMD_BITMAP_DISABLE:
+		a->no_change = bm->enabled == (a->cmd == DIRTYBIT_CMD_BITMAP_ENABLE);
 		bm->enabled = a->cmd == DIRTYBIT_CMD_BITMAP_ENABLE;
 		return;
 	case DIRTYBIT_CMD_BITMAP_MERGE:
@@ -454,9 +455,13 @@ static void db_tx_notify(struct db_action *a)
 		[DIRTYBIT_CMD_BITMAP_FREEZE] = DIRTYBIT_EVENT_BITMAP_FROZEN,
 		[DIRTYBIT_CMD_BITMAP_ABDICATE] = DIRTYBIT_EVENT_BITMAP_ABDICATED,
 		[DIRTYBIT_CMD_BITMAP_RECLAIM] = DIRTYBIT_EVENT_BITMAP_RECLAIMED,
+		[DIRTYBIT_CMD_BITMAP_ENABLE] = DIRTYBIT_EVENT_BITMAP_ENABLED,
+		[DIRTYBIT_CMD_BITMAP_DISABLE] = DIRTYBIT_EVENT_BITMAP_DISABLED,
+		[DIRTYBIT_CMD_BITMAP_CLEAR] = DIRTYBIT_EVENT_BITMAP_CLEARED,
+		[DIRTYBIT_CMD_BITMAP_MERGE] = DIRTYBIT_EVENT_BITMAP_MERGED,
 	};
 
-	if (a->cmd < ARRAY_SIZE(events) && events[a->cmd])
+	if (a->cmd < ARRAY_SIZE(events) && events[a->cmd] && !a->no_change)
 		db_notify(events[a->cmd], a->track, a->name);
 }
 

@@ -119,6 +119,7 @@ struct db_action {
 	struct hbitmap *new_hb;
 	struct hbitmap *old_hb;
 	struct hbitmap *dst_hb;
+	bool no_change;			/* enable/disable of a bitmap already so */
 };
 
 struct db_requester {

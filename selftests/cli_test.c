@@ -107,4 +107,80 @@ TEST(block_tour)
 	system("rmmod brd");
 }
 
+/*
+ * dirtybit monitor: one line per state change, none per write nor for a
+ * refused command or a no-op.  The monitor joins its group some time after
+ * it starts, so the test first changes something until the monitor shows
+ * it, and then compares everything after that exactly.
+ */
+TEST(monitor_shows_state_changes_only)
+{
+	static const char expect[] =
+		"{\"event\":\"added\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"disabled\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"enabled\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"cleared\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"added\",\"target\":%1$d,\"bitmap\":\"c\"}\n"
+		"{\"event\":\"merged\",\"target\":%1$d,\"bitmap\":\"c\"}\n"
+		"{\"event\":\"frozen\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"reclaimed\",\"target\":%1$d,\"bitmap\":\"b\"}\n"
+		"{\"event\":\"removed\",\"target\":%1$d,\"bitmap\":\"c\"}\n"
+		"{\"event\":\"detached\",\"target\":%1$d}\n"
+		"{\"event\":\"attached\",\"target\":%2$d}\n"
+		"{\"event\":\"gone\",\"target\":%2$d}\n";
+	char want[2048], *after;
+	int id, id2, tries;
+
+	ASSERT_EQ(0, dirtybit_load());
+	system("rmmod brd 2>/dev/null");
+	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, run(&r, CLI " attach /dev/ram0")) TH_LOG("%s", r.err);
+	id = atoi(r.out);
+	ASSERT_EQ(0, system(CLI " -j monitor >/tmp/monitor.out 2>&1 & echo $! >/tmp/monitor.pid"));
+	for (tries = 0; tries < 200; tries++) {
+		ASSERT_EQ(0, run(&r, CLI " bitmap add /dev/ram0 probe && "
+				 CLI " bitmap remove /dev/ram0 probe"));
+		run_slurp("/tmp/monitor.out", r.out);
+		if (strstr(r.out, "\"removed\""))
+			break;
+		usleep(50000);
+	}
+	ASSERT_NE(NULL, strstr(r.out, "\"removed\"")) TH_LOG("the monitor never joined: %s", r.out);
+	/* Drop every probe event: what follows must match exactly. */
+	ASSERT_EQ(0, run(&r, CLI " bitmap add /dev/ram0 b"));
+	ASSERT_EQ(0, system("dd if=/dev/zero of=/dev/ram0 bs=4096 count=16 oflag=direct 2>/dev/null"));
+	ASSERT_EQ(0, run(&r, CLI " bitmap enable /dev/ram0 b"));		/* no-op */
+	ASSERT_EQ(1, run(&r, CLI " bitmap add /dev/ram0 b"));		/* refused */
+	ASSERT_EQ(0, run(&r, CLI " bitmap disable /dev/ram0 b && " CLI " bitmap enable /dev/ram0 b"));
+	ASSERT_EQ(0, run(&r, CLI " bitmap clear /dev/ram0 b && " CLI " bitmap add /dev/ram0 c"));
+	ASSERT_EQ(0, run(&r, CLI " bitmap merge /dev/ram0 c b"));
+	/* A freeze from the CLI ends when it exits: the module reclaims. */
+	ASSERT_EQ(0, run(&r, CLI " bitmap freeze /dev/ram0 b"));
+	for (tries = 0; tries < 200; tries++) {
+		run_slurp("/tmp/monitor.out", r.out);
+		if (strstr(r.out, "\"reclaimed\""))
+			break;
+		usleep(50000);
+	}
+	ASSERT_EQ(0, run(&r, CLI " bitmap remove /dev/ram0 c && " CLI " detach /dev/ram0"));
+	ASSERT_EQ(0, run(&r, CLI " attach /dev/ram0"));
+	id2 = atoi(r.out);
+	ASSERT_EQ(0, system("rmmod brd"));
+	for (tries = 0; tries < 200; tries++) {
+		run_slurp("/tmp/monitor.out", r.out);
+		if (strstr(r.out, "\"gone\""))
+			break;
+		usleep(50000);
+	}
+	system("kill $(cat /tmp/monitor.pid)");
+	run(&r, CLI " detach %d", id2);
+	run_slurp("/tmp/monitor.out", r.out);
+	after = strstr(r.out, "{\"event\":\"added\",\"target\":");
+	while (after && strstr(after, "\"probe\""))
+		after = strstr(after + 1, "{\"event\":\"added\",\"target\":");
+	snprintf(want, sizeof(want), expect, id, id2);
+	ASSERT_NE(NULL, after) TH_LOG("%s", r.out);
+	EXPECT_STREQ(want, after);
+}
+
 TEST_HARNESS_MAIN

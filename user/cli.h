@@ -44,5 +44,6 @@ int cmd_detach(struct cli *cli, int argc, char **argv);
 int cmd_targets(struct cli *cli, int argc, char **argv);
 int cmd_bitmap(struct cli *cli, int argc, char **argv);
 int cmd_extents(struct cli *cli, int argc, char **argv);
+int cmd_monitor(struct cli *cli, int argc, char **argv);
 
 #endif /* _DIRTYBIT_CLI_H */

@@ -18,6 +18,7 @@ static const struct cli_cmd commands[] = {
 	{ "targets", cmd_targets, "[DEVICE|ID]", "list tracked targets" },
 	{ "bitmap", cmd_bitmap, "ACTION ...", "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list" },
 	{ "extents", cmd_extents, "DEVICE|ID NAME", "list a bitmap's dirty extents (bytes)" },
+	{ "monitor", cmd_monitor, "[--count N]", "print state changes as they happen" },
 };
 
 int cli_error(struct cli *cli, int code, const char *fmt, ...)

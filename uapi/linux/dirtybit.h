@@ -88,7 +88,10 @@
  * write submitted later is in the new one.
  *
  * Events (multicast group "events"): DIRTYBIT_CMD_EVENT with EVENT (enum
- * dirtybit_event), TARGET_ID, [BITMAP_NAME]; only on state changes.
+ * dirtybit_event), TARGET_ID, [BITMAP_NAME]; one per command that changed
+ * something (a transaction sends one per action), never per write.  An
+ * agent that keeps an incremental chain watches for CLEARED, MERGED and
+ * RECLAIMED on its bitmap from anyone else.
  *
  * /dev/dirtybit
  * -------------
@@ -201,6 +204,10 @@ enum dirtybit_event {
 	DIRTYBIT_EVENT_BITMAP_ABDICATED,
 	DIRTYBIT_EVENT_BITMAP_RECLAIMED,
 	DIRTYBIT_EVENT_BITMAP_INCONSISTENT,
+	DIRTYBIT_EVENT_BITMAP_ENABLED,
+	DIRTYBIT_EVENT_BITMAP_DISABLED,
+	DIRTYBIT_EVENT_BITMAP_CLEARED,	/* an epoch ended outside a backup */
+	DIRTYBIT_EVENT_BITMAP_MERGED,	/* the destination gained bits */
 };
 
 struct dirtybit_ioc_version {

@@ -21,6 +21,7 @@ struct dirtybit_ctx {
 	uint16_t family;
 	uint32_t portid;
 	uint32_t seq;
+	uint32_t events_group;		/* multicast group id */
 	char err[512];
 };
 
@@ -95,5 +96,23 @@ typedef int (*dirtybit_extent_fn)(uint64_t start, uint64_t length, void *data);
  */
 int dirtybit_extents(struct dirtybit_ctx *ctx, const char *target, const char *name,
 		     dirtybit_extent_fn fn, void *data, bool *changed);
+
+struct dirtybit_event_info {
+	uint32_t event;			/* enum dirtybit_event */
+	uint32_t target_id;
+	char bitmap[DIRTYBIT_NAME_MAX];	/* "" for target events */
+};
+
+/* Called per event; a non-zero return ends dirtybit_monitor() with it. */
+typedef int (*dirtybit_event_fn)(const struct dirtybit_event_info *ev, void *data);
+
+/*
+ * Joins the events group (needs CAP_NET_ADMIN) and calls @fn for each
+ * event until it returns non-zero, which is returned.  -ENOBUFS means
+ * events were lost (the socket overran); the caller may call again.
+ */
+int dirtybit_monitor(struct dirtybit_ctx *ctx, dirtybit_event_fn fn, void *data);
+/* "attached", "frozen", ...; "unknown" for a value this library predates. */
+const char *dirtybit_event_name(uint32_t event);
 
 #endif /* _LIBDIRTYBIT_H */

@@ -141,7 +141,36 @@ int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
 struct db_family {
 	uint16_t id;
 	uint32_t version;
+	uint32_t events_group;
 };
+
+/* One entry of CTRL_ATTR_MCAST_GROUPS: a name and an id. */
+static int db_mcgrp_attr(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
+
+	if (type == CTRL_ATTR_MCAST_GRP_NAME &&
+	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		tb[type] = attr;
+	if (type == CTRL_ATTR_MCAST_GRP_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static void db_family_groups(const struct nlattr *groups, struct db_family *f)
+{
+	const struct nlattr *grp;
+
+	mnl_attr_for_each_nested(grp, groups) {
+		const struct nlattr *tb[CTRL_ATTR_MCAST_GRP_MAX + 1] = { NULL };
+
+		mnl_attr_parse_nested(grp, db_mcgrp_attr, tb);
+		if (tb[CTRL_ATTR_MCAST_GRP_NAME] && tb[CTRL_ATTR_MCAST_GRP_ID] &&
+		    !strcmp(mnl_attr_get_str(tb[CTRL_ATTR_MCAST_GRP_NAME]), DIRTYBIT_MCGRP_EVENTS))
+			f->events_group = mnl_attr_get_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
+	}
+}
 
 static int db_family_attr(const struct nlattr *attr, void *data)
 {
@@ -155,6 +184,9 @@ static int db_family_attr(const struct nlattr *attr, void *data)
 	case CTRL_ATTR_VERSION:
 		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			f->version = mnl_attr_get_u32(attr);
+		break;
+	case CTRL_ATTR_MCAST_GROUPS:
+		db_family_groups(attr, f);
 		break;
 	}
 	return MNL_CB_OK;
@@ -205,6 +237,7 @@ int dirtybit_open(struct dirtybit_ctx *ctx)
 		goto err_close;
 	}
 	ctx->family = fam.id;
+	ctx->events_group = fam.events_group;
 	return 0;
 
 err_close:
