@@ -194,6 +194,64 @@ TEST_F(brd, freeze_abdicate_reclaim)
 	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &succ));
 }
 
+/* The hook of the dump below: clear the bitmap from another socket. */
+static void clear_from_elsewhere(void *arg)
+{
+	struct db other;
+
+	if (db_open(&other) == 0) {
+		db_bitmap(&other, DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", arg);
+		nl_close(&other.nl);
+	}
+}
+
+/*
+ * 8,000 separate extents take many dump parts: each arrives once, in order,
+ * resumed from the cursor; a range dump returns its slice; a clear between
+ * two parts flags the rest NLM_F_DUMP_INTR.
+ */
+TEST_F(brd, extents_dump_resumes_and_reports_changes)
+{
+	const long nr = 8000;
+	unsigned char *buf;
+	int fd, intr;
+	long i, n;
+
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "fine", 512, 0));
+	ASSERT_EQ(0, posix_memalign((void **)&buf, 4096, 4096));
+	memset(buf, 0x5a, 4096);
+	fd = open("/dev/ram0", O_WRONLY | O_DIRECT);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < nr; i++)
+		ASSERT_EQ(512, pwrite(fd, buf, 512, i * 2048));
+	close(fd);
+	free(buf);
+
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "fine"));
+	n = db_extents(&self->db, "/dev/ram0", "fine", ext, 65536, &intr);
+	ASSERT_EQ(nr, n) TH_LOG("%s", self->db.nl.extack);
+	TH_LOG("%ld extents in %d parts", n, self->db.dump_parts);
+	EXPECT_LT(1, self->db.dump_parts);
+	EXPECT_EQ(0, intr);
+	for (i = 0; i < nr; i++) {
+		ASSERT_EQ(i * 2048, ext[i].start);
+		ASSERT_EQ(512, ext[i].length);
+	}
+	/* [1 MiB + 1 KiB, 1 MiB + 65 KiB): extents 512 .. 543, cut to the range */
+	n = db_extents_in(&self->db, "/dev/ram0", "fine", MiB + KiB, 64 * KiB, ext, 64, NULL);
+	ASSERT_EQ(32, n);
+	EXPECT_EQ(MiB + 2 * KiB, ext[0].start);
+	EXPECT_EQ(MiB + 64 * KiB, ext[31].start);
+	/* Reclaim keeps the bits: the same 8,000 extents, now live. */
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "fine"));
+	self->db.dump_hook = clear_from_elsewhere;
+	self->db.dump_hook_arg = "fine";
+	n = db_extents(&self->db, "/dev/ram0", "fine", ext, 65536, &intr);
+	self->db.dump_hook = NULL;
+	ASSERT_LE(0, n);
+	EXPECT_EQ(1, intr) TH_LOG("%ld extents in %d parts, none flagged", n, self->db.dump_parts);
+}
+
 TEST_F(brd, merge_across_granularities)
 {
 	struct model fine, coarse;

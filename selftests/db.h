@@ -18,11 +18,20 @@
 struct db {
 	struct nl nl;
 	int family;
+	/* extent dumps: parts received by the last one, and a hook run once
+	 * after its first part (to change the bitmap under the dump)
+	 */
+	int dump_parts;
+	void (*dump_hook)(void *arg);
+	void *dump_hook_arg;
 };
 
 static inline int db_open(struct db *db)
 {
-	int ret = nl_open(&db->nl);
+	int ret;
+
+	memset(db, 0, sizeof(*db));
+	ret = nl_open(&db->nl);
 
 	if (ret)
 		return ret;
@@ -206,12 +215,14 @@ struct db_extent {
 };
 
 /*
- * Dumps the extents of a bitmap into @out (at most @max).  Returns how many
- * (more than @max means they did not all fit) or -errno; *intr is set when
- * a part came flagged NLM_F_DUMP_INTR.
+ * Dumps the extents of a bitmap within [@start, @start + @len) (@len 0: to
+ * the end) into @out (at most @max).  Returns how many (more than @max
+ * means they did not all fit) or -errno; *intr is set when a part came
+ * flagged NLM_F_DUMP_INTR.
  */
-static inline long db_extents(struct db *db, const char *path, const char *name,
-			      struct db_extent *out, long max, int *intr)
+static inline long db_extents_in(struct db *db, const char *path, const char *name,
+				 uint64_t start, uint64_t len,
+				 struct db_extent *out, long max, int *intr)
 {
 	struct nlmsghdr *h = (struct nlmsghdr *)NULL;
 	struct nl_msg m;
@@ -219,6 +230,11 @@ static inline long db_extents(struct db *db, const char *path, const char *name,
 
 	db_msg(db, &m, DIRTYBIT_CMD_EXTENTS_GET);
 	db_put_action(&m, path, name);
+	if (start)
+		db_put_u64(&m, DIRTYBIT_A_RANGE_START, start);
+	if (len)
+		db_put_u64(&m, DIRTYBIT_A_RANGE_LENGTH, len);
+	db->dump_parts = 0;
 	h = (struct nlmsghdr *)m.data;
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	h->nlmsg_len = m.len;
@@ -248,6 +264,8 @@ static inline long db_extents(struct db *db, const char *path, const char *name,
 			}
 			if (intr && (r->nlmsg_flags & NLM_F_DUMP_INTR))
 				*intr = 1;
+			if (db->dump_parts++ == 0 && db->dump_hook)
+				db->dump_hook(db->dump_hook_arg);
 			nest = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_EXTENTS);
 			if (!nest)
 				continue;
@@ -278,6 +296,12 @@ static inline long db_extents(struct db *db, const char *path, const char *name,
 			}
 		}
 	}
+}
+
+static inline long db_extents(struct db *db, const char *path, const char *name,
+			      struct db_extent *out, long max, int *intr)
+{
+	return db_extents_in(db, path, name, 0, 0, out, max, intr);
 }
 
 /* Runs a shell command quietly; its exit status. */
