@@ -378,6 +378,7 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 	case DIRTYBIT_CMD_BITMAP_ADD:
 		bm->enabled = !a->disabled;
 		list_add_tail(&bm->node, &a->track->bitmaps);
+		bm->seq = db_next_seq();	/* never 0: a replacement shows */
 		return;
 	case DIRTYBIT_CMD_BITMAP_REMOVE:
 		list_del(&bm->node);

@@ -4,31 +4,118 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "dirtybit.h"
+#include "hbitmap.h"
+
+/* Words copied per round trip under dirtybit_lock: one page. */
+#define DB_READ_CHUNK_WORDS	(PAGE_SIZE / sizeof(__le64))
+
+static bool db_reserved_zero(const __u64 *r, unsigned int n)
+{
+	while (n--)
+		if (r[n])
+			return false;
+	return true;
+}
 
 static long dirtybit_ioc_version(void __user *argp)
 {
 	struct dirtybit_ioc_version v;
-	unsigned int i;
 
 	if (copy_from_user(&v, argp, sizeof(v)))
 		return -EFAULT;
-	if (v.size != sizeof(v))
+	if (v.size != sizeof(v) || !db_reserved_zero(v.reserved, ARRAY_SIZE(v.reserved)))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(v.reserved); i++)
-		if (v.reserved[i])
-			return -EINVAL;
 
 	v.protocol = DIRTYBIT_GENL_VERSION;
 	memset(v.module, 0, sizeof(v.module));
 	strscpy(v.module, DIRTYBIT_VERSION, sizeof(v.module));
 
 	return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+/*
+ * The bitmap @r names, with its state filled into @r; NULL if it is gone
+ * or its change count is no longer @seq (0: any).  Under dirtybit_lock.
+ */
+static struct db_bitmap *db_ioc_bitmap(struct dirtybit_ioc_bitmap_read *r, u64 seq)
+{
+	struct db_track *tr = db_track_find(r->target_id);
+	struct db_bitmap *bm = tr ? db_bitmap_find(tr, r->name) : NULL;
+
+	if (!bm || (seq && bm->seq != seq))
+		return NULL;
+	r->total_words = hbitmap_serialized_words(bm->hb);
+	r->count = hbitmap_count(bm->hb);
+	r->granularity = hbitmap_granularity(bm->hb);
+	r->flags = db_bitmap_flags(bm);
+	return bm;
+}
+
+/*
+ * A page of words at a time into a bounce buffer under dirtybit_lock, then
+ * to the user without it: a fault on the user's buffer never stalls the
+ * control plane.  The bitmap's change count must not move in between.
+ */
+static long dirtybit_ioc_bitmap_read(void __user *argp)
+{
+	struct dirtybit_ioc_bitmap_read r;
+	struct db_bitmap *bm;
+	u64 __user *ubuf;
+	u64 seq = 0, done = 0, want;
+	__le64 *bounce;
+	long ret = 0;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	if (r.size != sizeof(r) || !db_reserved_zero(r.reserved, ARRAY_SIZE(r.reserved)) ||
+	    !memchr(r.name, '\0', sizeof(r.name)) || !r.name[0])
+		return -EINVAL;
+	ubuf = u64_to_user_ptr(r.buf);
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	mutex_lock(&dirtybit_lock);
+	bm = db_ioc_bitmap(&r, 0);
+	if (!bm)
+		ret = -ENOENT;
+	else if (r.first_word > r.total_words)
+		ret = -EINVAL;
+	else
+		seq = bm->seq;
+	mutex_unlock(&dirtybit_lock);
+	want = ret ? 0 : min(r.words, r.total_words - r.first_word);
+
+	while (!ret && done < want) {
+		u64 n = min_t(u64, want - done, DB_READ_CHUNK_WORDS);
+
+		mutex_lock(&dirtybit_lock);
+		bm = db_ioc_bitmap(&r, seq);
+		ret = bm ? hbitmap_serialize(bm->hb, r.first_word + done, n, bounce) : -EAGAIN;
+		mutex_unlock(&dirtybit_lock);
+		if (!ret && copy_to_user(ubuf + done, bounce, n * sizeof(*bounce)))
+			ret = -EFAULT;
+		done += n;
+		if (!ret && fatal_signal_pending(current))
+			ret = -EINTR;
+		cond_resched();
+	}
+	kfree(bounce);
+	if (ret)
+		return ret;
+	r.words = want;
+	return copy_to_user(argp, &r, sizeof(r)) ? -EFAULT : 0;
 }
 
 static long dirtybit_cdev_ioctl(struct file *file, unsigned int cmd,
@@ -39,6 +126,8 @@ static long dirtybit_cdev_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case DIRTYBIT_IOC_VERSION:
 		return dirtybit_ioc_version(argp);
+	case DIRTYBIT_IOC_BITMAP_READ:
+		return dirtybit_ioc_bitmap_read(argp);
 	default:
 		return -ENOTTY;
 	}

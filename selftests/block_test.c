@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
@@ -396,6 +397,110 @@ TEST_F(brd, unprivileged_user_gets_eperm)
 		_exit(bad);
 	}
 	EXPECT_EQ(0, child_status(pid));
+}
+
+/* ---- /dev/dirtybit: DIRTYBIT_IOC_BITMAP_READ ------------------------------ */
+
+static int bitmap_read(int fd, int target, const char *name, uint64_t first,
+		       uint64_t *buf, uint64_t words, struct dirtybit_ioc_bitmap_read *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->size = sizeof(*r);
+	r->target_id = target;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->first_word = first;
+	r->words = words;
+	r->buf = (uintptr_t)buf;
+	return ioctl(fd, DIRTYBIT_IOC_BITMAP_READ, r) ? -errno : 0;
+}
+
+/*
+ * The bottom level of a frozen bitmap in bulk equals the model bit for bit,
+ * whole or in slices; bad requests are refused without touching anything.
+ */
+TEST_F(brd, bitmap_read_ioctl)
+{
+	const uint64_t total = RAM_SIZE / 4096 / 64;
+	struct dirtybit_ioc_bitmap_read r;
+	uint64_t *words, *guarded, g;
+	struct model m;
+	pid_t pid;
+	int fd;
+
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b", 4096, 0));
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "fine", 512, 0));
+	model_init(&m, RAM_SIZE, 4096);
+	ASSERT_EQ(0, random_writes("/dev/ram0", RAM_SIZE, 0x10c, 200, &m, 1, 0, 0));
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b"));
+	fd = open("/dev/dirtybit", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	words = calloc(2048, 8);
+
+	ASSERT_EQ(0, bitmap_read(fd, self->id, "b", 0, words, total + 8, &r));
+	EXPECT_EQ(total, r.words);
+	EXPECT_EQ(total, r.total_words);
+	EXPECT_EQ(4096, r.granularity);
+	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING | DIRTYBIT_BITMAP_F_FROZEN, r.flags);
+	EXPECT_EQ(model_count(&m), r.count);
+	for (g = 0; g < RAM_SIZE / 4096; g++)
+		ASSERT_EQ(m.bit[g], (words[g / 64] >> (g % 64)) & 1) TH_LOG("granule %llu",
+									 (unsigned long long)g);
+	/* a slice, and the tail from the last word */
+	memset(words, 0xff, total * 8);
+	ASSERT_EQ(0, bitmap_read(fd, self->id, "b", 100, words, 10, &r));
+	EXPECT_EQ(10, r.words);
+	for (g = 100 * 64; g < 110 * 64; g++)
+		ASSERT_EQ(m.bit[g], (words[g / 64 - 100] >> (g % 64)) & 1);
+	ASSERT_EQ(0, bitmap_read(fd, self->id, "b", total - 1, words, 10, &r));
+	EXPECT_EQ(1, r.words);
+	ASSERT_EQ(0, bitmap_read(fd, self->id, "b", total, words, 10, &r));
+	EXPECT_EQ(0, r.words);
+
+	/* refusals */
+	EXPECT_EQ(-EINVAL, bitmap_read(fd, self->id, "b", total + 1, words, 1, &r));
+	EXPECT_EQ(-ENOENT, bitmap_read(fd, self->id, "nope", 0, words, 1, &r));
+	EXPECT_EQ(-ENOENT, bitmap_read(fd, 9999, "b", 0, words, 1, &r));
+	EXPECT_EQ(-EINVAL, bitmap_read(fd, self->id, "", 0, words, 1, &r));
+	bitmap_read(fd, self->id, "b", 0, words, 1, &r);
+	r.reserved[3] = 1;
+	EXPECT_EQ(-1, ioctl(fd, DIRTYBIT_IOC_BITMAP_READ, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.reserved[3] = 0;
+	r.size = sizeof(r) - 8;
+	EXPECT_EQ(-1, ioctl(fd, DIRTYBIT_IOC_BITMAP_READ, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.size = sizeof(r);
+	memset(r.name, 'x', sizeof(r.name));		/* no NUL */
+	EXPECT_EQ(-1, ioctl(fd, DIRTYBIT_IOC_BITMAP_READ, &r));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, DIRTYBIT_IOC_BITMAP_READ, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-EFAULT, bitmap_read(fd, self->id, "b", 0, (uint64_t *)8, 1, &r));
+	/*
+	 * 2,048 words of "fine" into a buffer whose second page is read-only:
+	 * -EFAULT, and the first page holds the first 512 words.
+	 */
+	ASSERT_EQ(0, bitmap_read(fd, self->id, "fine", 0, words, 512, &r));
+	guarded = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, guarded);
+	ASSERT_EQ(0, mprotect((char *)guarded + 4096, 4096, PROT_READ));
+	EXPECT_EQ(-EFAULT, bitmap_read(fd, self->id, "fine", 0, guarded, 2048, &r));
+	EXPECT_EQ(0, memcmp(guarded, words, 4096));
+	munmap(guarded, 8192);
+	EXPECT_EQ(-ENOTTY, ioctl(fd, _IO(DIRTYBIT_IOC_MAGIC, 0x7f), 0) ? -errno : 0);
+
+	/* the same privilege as netlink: an open fd is not enough */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		_exit(bitmap_read(fd, self->id, "b", 0, words, 1, &r) == -EPERM ? 0 : 1);
+	}
+	EXPECT_EQ(0, child_status(pid));
+	close(fd);
+	free(words);
+	free(m.bit);
 }
 
 /* The agent that froze a bitmap dies without abdicating: the module reclaims. */

@@ -36,6 +36,10 @@ fi
 host_tests="$host_tests uapi_standalone"
 host_run uapi_standalone sh -c 'gcc -Wall -Wextra -Werror -pedantic -std=c99 -fsyntax-only -x c uapi/linux/dirtybit.h &&
 	g++ -Wall -Wextra -Werror -fsyntax-only -x c++ uapi/linux/dirtybit.h'
+# The ioctl structs have one layout on x86-64, i386 and x32.
+host_tests="$host_tests uapi_abi"
+host_run uapi_abi sh -c 'for m in -m64 -m32 -mx32; do
+	gcc $m -std=c11 -Wall -Wextra -Werror -fsyntax-only -Iuapi tests/host/uapi_abi.c || exit 1; done'
 # Kernel style is part of the suite: checkpatch --strict on kmod/ and uapi/.
 host_tests="$host_tests checkpatch"
 host_run checkpatch tools/checkpatch.sh

@@ -100,6 +100,20 @@
  *     in:   size = sizeof(struct dirtybit_ioc_version), reserved all zero
  *     out:  protocol, module version string
  *
+ *   DIRTYBIT_IOC_BITMAP_READ   struct dirtybit_ioc_bitmap_read   (read/write)
+ *     Copies a bitmap's bottom level, one bit per granule, into a buffer of
+ *     little-endian __u64 words: bit k of word w is granule 64 * w + k.
+ *     in:   size, target_id, name, first_word, words (the buffer's length
+ *           in words), buf (user pointer), reserved all zero
+ *     out:  words (copied: at most the bitmap's words from first_word),
+ *           total_words, count (dirty bytes), granularity, flags
+ *     Needs CAP_NET_ADMIN, like the netlink commands.  A frozen bitmap
+ *     reads stable; of a recording one, writes during the call may or may
+ *     not show.  -EAGAIN if the bitmap was cleared, merged, frozen,
+ *     abdicated, reclaimed or replaced during the call (read it again);
+ *     -ENOENT for an unknown target or bitmap, -EINVAL for a bad size,
+ *     name, first_word past the end or non-zero reserved field.
+ *
  * Every ioctl argument starts with a __u32 size, carries only fixed-width
  * fields with explicit padding, passes user pointers as __u64, and has its
  * reserved fields checked for zero (-EINVAL otherwise), so the layout is the
@@ -217,7 +231,23 @@ struct dirtybit_ioc_version {
 	__u64 reserved[4];	/* in: zero */
 };
 
+struct dirtybit_ioc_bitmap_read {
+	__u32 size;		/* in: sizeof(*this) */
+	__u32 target_id;	/* in */
+	char name[DIRTYBIT_NAME_MAX];	/* in: NUL-terminated */
+	__u64 first_word;	/* in */
+	__u64 words;		/* in: buffer length in words; out: words copied */
+	__u64 buf;		/* in: user pointer to __u64 words */
+	__u64 total_words;	/* out: words the whole bitmap has */
+	__u64 count;		/* out: dirty bytes in the whole bitmap */
+	__u32 granularity;	/* out: bytes per bit */
+	__u32 flags;		/* out: DIRTYBIT_BITMAP_F_* */
+	__u64 reserved[4];	/* in: zero */
+};
+
 #define DIRTYBIT_IOC_MAGIC	0xdb
 #define DIRTYBIT_IOC_VERSION	_IOWR(DIRTYBIT_IOC_MAGIC, 0x00, struct dirtybit_ioc_version)
+#define DIRTYBIT_IOC_BITMAP_READ	\
+	_IOWR(DIRTYBIT_IOC_MAGIC, 0x01, struct dirtybit_ioc_bitmap_read)
 
 #endif /* _UAPI_LINUX_DIRTYBIT_H */
