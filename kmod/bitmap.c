@@ -108,14 +108,41 @@ void db_track_release(struct db_track *tr)
 	RCU_INIT_POINTER(tr->rec, NULL);
 }
 
+/*
+ * The device grew past what the bitmaps cover: writes beyond their end were
+ * not recorded, so no bitmap of @tr may be trusted again (QEMU's
+ * "inconsistent": it can only be removed; a frozen one only reclaimed).
+ * Called wherever a target is looked up and after every cut, so neither a
+ * freeze nor its abdication can succeed on bitmaps that missed writes.
+ */
+void db_track_settle(struct db_track *tr)
+{
+	struct db_bitmap *bm;
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (likely(!READ_ONCE(tr->resized)) || tr->resize_settled)
+		return;
+	tr->resize_settled = true;
+	pr_warn("target %u: the device changed size; its bitmaps are inconsistent (detach and attach it again)\n",
+		tr->id);
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		bm->inconsistent = true;
+		bm->seq = db_next_seq();
+		db_notify(DIRTYBIT_EVENT_BITMAP_INCONSISTENT, tr, bm->name);
+	}
+}
+
 struct db_track *db_track_find(u32 id)
 {
 	struct db_track *tr;
 
 	lockdep_assert_held(&dirtybit_lock);
-	list_for_each_entry(tr, &db_tracks, node)
-		if (tr->id == id)
+	list_for_each_entry(tr, &db_tracks, node) {
+		if (tr->id == id) {
+			db_track_settle(tr);
 			return tr;
+		}
+	}
 	return NULL;
 }
 
@@ -187,6 +214,8 @@ static void db_cut(struct db_track **tracks, struct db_rec **recs, unsigned int 
 
 		if (tracks[i]->ops && tracks[i]->ops->drain && !tracks[i]->gone)
 			tracks[i]->ops->drain(tracks[i], recs[i]->gen, now);
+		/* A write past the end before the cut is seen by now. */
+		db_track_settle(tracks[i]);
 	}
 }
 
@@ -288,6 +317,9 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 					 "a bitmap of that name already exists on the target");
 		if (tr->gone)
 			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
+		if (tr->resize_settled)
+			return DB_REFUSE(tx, -EINVAL,
+					 "the device changed size; detach and attach it again");
 		ret = hbitmap_check_params(tr->size, a->granularity);
 		if (ret == -E2BIG)
 			return DB_REFUSE(tx, ret, "granularity too fine for the target's size");
@@ -355,6 +387,9 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
 		if (!a->bm->tx_frozen)
 			return DB_REFUSE(tx, -EINVAL, "bitmap is not frozen");
+		if (a->cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && a->bm->inconsistent)
+			return DB_REFUSE(tx, -EINVAL,
+					 "bitmap became inconsistent during the backup; reclaim it");
 		/* Frozen before this transaction: only its owner may end it. */
 		if (a->bm->successor && !db_owned_by(a->bm, tx->who) && !a->force)
 			return DB_REFUSE(tx, -EPERM,

@@ -172,8 +172,17 @@ static void db_blk_queue_probe(void *ignore, struct bio *bio)
 	hlist_for_each_entry_rcu(t, &db_blk_hash[hash_ptr(bdev->bd_disk, DB_HASH_BITS)], hash) {
 		sector_t lo, hi;
 
-		if (t->disk != bdev->bd_disk || sector >= t->start + t->nr_sects ||
-		    end <= t->start)
+		if (t->disk != bdev->bd_disk)
+			continue;
+		/*
+		 * Past the end through the target's own node: the device grew
+		 * since attach (the block layer checked the bio against its
+		 * size).  Through another node it is a neighbour's write.
+		 */
+		if (unlikely(end > t->start + t->nr_sects) &&
+		    (!t->partno || db_bdev_partno(bdev) == t->partno))
+			WRITE_ONCE(t->track.resized, true);
+		if (sector >= t->start + t->nr_sects || end <= t->start)
 			continue;
 		lo = max(sector, t->start);
 		hi = min(end, t->start + t->nr_sects);
@@ -535,6 +544,7 @@ int db_blk_resolve(const char *path, struct db_track **tr, struct netlink_ext_ac
 		NL_SET_ERR_MSG_MOD(extack, "the block device is not attached");
 		return -ENOENT;
 	}
+	db_track_settle(&t->track);
 	*tr = &t->track;
 	return 0;
 }

@@ -60,6 +60,11 @@ struct db_track {
 	u64 size;			/* bytes tracked */
 	u32 id;
 	bool gone;			/* nothing more will be marked */
+	/* Set from the marking path when the device outgrew the bitmaps;
+	 * db_track_settle() then makes every bitmap inconsistent.
+	 */
+	bool resized;
+	bool resize_settled;
 	u32 tx_id;			/* transaction bookkeeping */
 	bool tx_touched;
 };
@@ -90,6 +95,7 @@ void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops
 int db_track_publish_empty(struct db_track *tr);
 void db_track_release(struct db_track *tr);
 struct db_track *db_track_find(u32 id);
+void db_track_settle(struct db_track *tr);
 struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name);
 u32 db_bitmap_flags(const struct db_bitmap *bm);
 u64 db_next_seq(void);

@@ -504,6 +504,7 @@ static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 		if ((only && tr != only) || tr->id < cb->args[0])
 			continue;
+		db_track_settle(tr);
 		if (tr->id > cb->args[0]) {
 			cb->args[0] = tr->id;
 			cb->args[1] = 0;

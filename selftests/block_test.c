@@ -18,21 +18,6 @@
 
 static struct db_extent ext[65536];
 
-/* A target's state (live, gone), asked by id, which outlives the device. */
-static uint32_t target_state(struct db *db, const char *id)
-{
-	static unsigned char reply[4096];
-	struct nl_msg msg;
-	struct nlattr *a;
-	int ret;
-
-	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_GET);
-	db_put_target(&msg, id);
-	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
-	a = ret > 0 ? nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE) : NULL;
-	return a ? *(uint32_t *)nl_attr_data(a) : ~0U;
-}
-
 /* ---- fixture: two brd disks, the first attached ---------------------------- */
 
 FIXTURE(brd) {
@@ -561,7 +546,7 @@ TEST_F(brd, device_removal_keeps_bitmaps)
 	model_mark(&m, MiB, 4096);
 	ASSERT_EQ(0, sh("rmmod brd"));
 	snprintf(id, sizeof(id), "%d", self->id);
-	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&self->db, id));
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, db_target_state(&self->db, id));
 	/* by id: the path went away with the device */
 	EXPECT_EQ(0, db_info(&self->db, id, "b0", &bi));
 	EXPECT_EQ(64 * KiB, bi.count);
@@ -810,11 +795,83 @@ TEST(partition_of_a_loop_device)
 	/* losetup -d: the partition disappears, the target goes gone */
 	loop_teardown(nr);
 	snprintf(idstr, sizeof(idstr), "%d", id);
-	EXPECT_EQ(DIRTYBIT_TARGET_GONE, target_state(&db, idstr));
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, db_target_state(&db, idstr));
 	ASSERT_EQ(0, db_info(&db, idstr, "b", &bi));
 	EXPECT_EQ(model_count(&m), bi.count);
 	EXPECT_EQ(0, db_detach(&db, idstr));
 	nl_close(&db.nl);
+}
+
+/*
+ * The loop device grows under its targets (the image is extended and
+ * LOOP_SET_CAPACITY): a write past the old end cannot be in bitmaps sized
+ * at attach, so the whole disk's bitmaps turn inconsistent — no freeze, no
+ * abdication of a freeze taken before, no new bitmap until re-attached —
+ * while the partition, which did not change, keeps working.
+ */
+TEST(device_growth_makes_bitmaps_inconsistent)
+{
+	char disk[32], part[32];
+	struct db_bitmap_info bi;
+	struct db db;
+	int nr, fd;
+
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, sh("modprobe loop"));
+	nr = loop_setup();
+	ASSERT_LE(0, nr);
+	snprintf(disk, sizeof(disk), "/dev/loop%d", nr);
+	snprintf(part, sizeof(part), "/dev/loop%dp1", nr);
+	ASSERT_EQ(0, db_open(&db));
+	ASSERT_LT(0, db_attach(&db, disk)) TH_LOG("%s", db.nl.extack);
+	ASSERT_LT(0, db_attach(&db, part)) TH_LOG("%s", db.nl.extack);
+	ASSERT_EQ(0, db_add(&db, disk, "b", 4096, 0));
+	ASSERT_EQ(0, db_add(&db, disk, "f", 4096, 0));
+	ASSERT_EQ(0, db_add(&db, part, "p", 4096, 0));
+	ASSERT_EQ(0, write_direct(disk, 2 * MiB, 4 * KiB, 1));
+	ASSERT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_FREEZE, disk, "f"));
+
+	/* 48 MiB -> 64 MiB, then a write at 56 MiB */
+	fd = open(LOOP_FILE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 64 * MiB));
+	close(fd);
+	fd = open(disk, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, LOOP_SET_CAPACITY, 0));
+	close(fd);
+	ASSERT_EQ(0, write_direct(disk, 56 * MiB, 4 * KiB, 2));
+
+	ASSERT_EQ(0, db_info(&db, disk, "b", &bi));
+	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING | DIRTYBIT_BITMAP_F_INCONSISTENT, bi.flags);
+	EXPECT_EQ(-EINVAL, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_FREEZE, disk, "b"));
+	EXPECT_NE(NULL, strstr(db.nl.extack, "inconsistent")) TH_LOG("%s", db.nl.extack);
+	EXPECT_EQ(-EINVAL, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_ABDICATE, disk, "f"));
+	EXPECT_NE(NULL, strstr(db.nl.extack, "reclaim it")) TH_LOG("%s", db.nl.extack);
+	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_RECLAIM, disk, "f"));
+	EXPECT_EQ(-EINVAL, db_add(&db, disk, "c", 4096, 0));
+	EXPECT_NE(NULL, strstr(db.nl.extack, "changed size")) TH_LOG("%s", db.nl.extack);
+	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_REMOVE, disk, "b"));
+
+	/* the partition did not change */
+	ASSERT_EQ(0, db_info(&db, part, "p", &bi));
+	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING, bi.flags);
+	EXPECT_EQ(4 * KiB, bi.count);
+	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_FREEZE, part, "p"));
+	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_ABDICATE, part, "p"));
+
+	/* attached again, the disk is tracked at its new size */
+	EXPECT_EQ(0, db_detach(&db, disk));
+	ASSERT_LT(0, db_attach(&db, disk)) TH_LOG("%s", db.nl.extack);
+	ASSERT_EQ(0, db_add(&db, disk, "b", 4096, 0));
+	ASSERT_EQ(0, write_direct(disk, 60 * MiB, 4 * KiB, 3));
+	ASSERT_EQ(0, db_info(&db, disk, "b", &bi));
+	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING, bi.flags);
+	EXPECT_EQ(4 * KiB, bi.count);
+	db_detach(&db, disk);
+	db_detach(&db, part);
+	nl_close(&db.nl);
+	loop_teardown(nr);
 }
 
 TEST_HARNESS_MAIN

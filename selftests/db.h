@@ -111,6 +111,21 @@ static inline void db_put_action(struct nl_msg *m, const char *target, const cha
 	db_put_str(m, DIRTYBIT_A_BITMAP_NAME, name);
 }
 
+/* A target's state (live, gone), asked by id, which outlives the device. */
+static inline uint32_t db_target_state(struct db *db, const char *id)
+{
+	static unsigned char reply[4096];
+	struct nl_msg msg;
+	struct nlattr *a;
+	int ret;
+
+	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_GET);
+	db_put_target(&msg, id);
+	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
+	a = ret > 0 ? nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE) : NULL;
+	return a ? *(uint32_t *)nl_attr_data(a) : ~0U;
+}
+
 /* remove, clear, enable, disable, freeze, abdicate, reclaim */
 static inline int db_bitmap(struct db *db, int cmd, const char *path, const char *name)
 {

@@ -36,10 +36,10 @@ static int nullb_path(char *path, size_t size)
 TEST(null_blk_memory_backed)
 {
 	static const uint32_t grans[] = { 4096, 65536 };
-	char path[64], name[16];
+	char path[64], name[16], idstr[16];
 	struct model m[2];
 	struct db db;
-	int k;
+	int k, id;
 
 	ASSERT_EQ(0, dirtybit_load());
 	ASSERT_EQ(0, sh("modprobe null_blk nr_devices=0"));
@@ -52,7 +52,8 @@ TEST(null_blk_memory_backed)
 	/* The configfs device node is named differently on 6.1 and 6.12. */
 	ASSERT_EQ(0, nullb_path(path, sizeof(path)));
 	ASSERT_EQ(0, db_open(&db));
-	ASSERT_LT(0, db_attach(&db, path)) TH_LOG("%s: %s", path, db.nl.extack);
+	id = db_attach(&db, path);
+	ASSERT_LT(0, id) TH_LOG("%s: %s", path, db.nl.extack);
 	for (k = 0; k < 2; k++) {
 		snprintf(name, sizeof(name), "g%u", grans[k]);
 		ASSERT_EQ(0, db_add(&db, path, name, grans[k], 0));
@@ -70,9 +71,21 @@ TEST(null_blk_memory_backed)
 		ASSERT_EQ(0, db_info(&db, path, name, &bi));
 		EXPECT_EQ(model_count(&m[k]), bi.count);
 	}
-	EXPECT_EQ(0, db_detach(&db, path));
+	/* Removed while attached: the target goes gone, its bitmaps stay. */
+	snprintf(idstr, sizeof(idstr), "%d", id);
+	EXPECT_EQ(0, sh("echo 0 > " NULLB_DIR "/power && rmdir " NULLB_DIR));
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, db_target_state(&db, idstr));
+	for (k = 0; k < 2; k++) {
+		struct db_bitmap_info bi;
+
+		snprintf(name, sizeof(name), "g%u", grans[k]);
+		EXPECT_EQ(NULL, model_compare(&db, idstr, name, &m[k]));
+		ASSERT_EQ(0, db_info(&db, idstr, name, &bi));
+		EXPECT_EQ(model_count(&m[k]), bi.count);
+	}
+	EXPECT_EQ(0, db_detach(&db, idstr));
 	nl_close(&db.nl);
-	EXPECT_EQ(0, sh("echo 0 > " NULLB_DIR "/power && rmdir " NULLB_DIR " && rmmod null_blk"));
+	EXPECT_EQ(0, sh("rmmod null_blk"));
 }
 
 /* ---- device-mapper above a tracked disk ------------------------------------- */

@@ -64,6 +64,9 @@
  *               BITMAP_COUNT       NLA_U64   dirty bytes
  *               BITMAP_FLAGS       NLA_U32   DIRTYBIT_BITMAP_F_*
  *               BITMAP_SUCCESSOR_COUNT NLA_U64 (frozen: bytes since the cut)
+ *     A bitmap is INCONSISTENT when it may have missed writes: its device
+ *     grew past the size it was attached with.  It can only be removed
+ *     (a frozen one reclaimed, not abdicated); re-attach the device.
  *   DIRTYBIT_CMD_TRANSACTION       (do, admin)
  *     request:  ACTIONS: nest of ACTION nests, each ACTION_CMD (one of the
  *               BITMAP_* commands above except GET) and that command's
@@ -205,7 +208,7 @@ enum dirtybit_target_state {
 
 #define DIRTYBIT_BITMAP_F_RECORDING	(1U << 0)	/* enabled */
 #define DIRTYBIT_BITMAP_F_FROZEN	(1U << 1)	/* busy: a backup holds it */
-#define DIRTYBIT_BITMAP_F_INCONSISTENT	(1U << 2)	/* cannot be trusted */
+#define DIRTYBIT_BITMAP_F_INCONSISTENT	(1U << 2)	/* missed writes: remove it */
 
 enum dirtybit_event {
 	DIRTYBIT_EVENT_UNSPEC,
