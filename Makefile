@@ -5,7 +5,7 @@
 #   make            module (against KDIR), CLI, selftests, host tests
 #   make check      host unit tests + the in-VM suite on both Debian kernels
 #   make demo       boot a kernel in QEMU and show dirtybit at work
-#   make bench      host micro-benchmarks (and, later, in-VM ratios)
+#   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
 #   make fuzz       a longer run of the differential hbitmap fuzzer
 #   make checkpatch kernel style check of kmod/ and uapi/
 #
@@ -102,8 +102,15 @@ demo: deps
 	@$(MAKE) -s all-kmods user selftests
 	@tools/vm/run --kernel 6.12 --demo
 
+BENCH_KERNEL ?= 6.12
+# BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run) reach the VM if set.
+BENCH_ENV = $(if $(BENCH_ROUNDS),--env BENCH_ROUNDS=$(BENCH_ROUNDS)) \
+	$(if $(BENCH_RUNTIME),--env BENCH_RUNTIME=$(BENCH_RUNTIME))
+
 bench: deps $(B)/host/hbitmap_bench
+	@$(MAKE) -s all-kmods user
 	$(B)/host/hbitmap_bench
+	tools/vm/run --kernel $(BENCH_KERNEL) --bench --timeout 3000 $(BENCH_ENV)
 
 fuzz: deps $(B)/host/hbitmap_fuzz
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus

@@ -1,0 +1,102 @@
+#!/bin/sh
+# make bench, inside the VM: fio 4 KiB random writes, queue depth 32, on
+# null_blk (no memory backing) and brd, each untracked, tracked by dirtybit
+# with 1 and with 8 bitmaps, and under dm-era (the device-mapper change
+# tracker), in one boot.  The configurations are interleaved over ROUNDS
+# rounds so drift hits them alike; the summary gives medians and their
+# ratios to the untracked device.  Absolute numbers are TCG's and mean
+# little; the ratios are the result.
+set -e
+RUNTIME=${BENCH_RUNTIME:-10}
+ROUNDS=${BENCH_ROUNDS:-3}	# order rotates over three patterns
+out=/tmp/bench.results
+: >"$out"
+
+modprobe brd rd_nr=2 rd_size=262144	# ram0: a target; ram1: dm-era metadata
+modprobe null_blk nr_devices=1 gb=1
+modprobe dm-era
+modprobe dirtybit
+
+# fio's terse v3 output: write IOPS is field 49, its completion latency
+# percentiles fields 59-78 ("99.000000%=USEC").
+run_fio() {
+	fio --name=bench --filename="$1" --rw=randwrite --bs=4k --iodepth=32 \
+		--ioengine=libaio --direct=1 --size=256M --norandommap --randrepeat=0 \
+		--time_based --ramp_time=2 --runtime="$RUNTIME" \
+		--output-format=terse --terse-version=3 |
+		awk -F';' '{ p99 = 0
+			for (i = 59; i <= 78; i++) if ($i ~ /^99\.000000%=/) { split($i, a, "="); p99 = a[2] }
+			print $49, p99 }'
+}
+
+era_create() {
+	dd if=/dev/zero of=/dev/ram1 bs=1M count=8 oflag=direct 2>/dev/null
+	sectors=$(blockdev --getsz "$1")
+	DM_DISABLE_UDEV=1 dmsetup create bench-era --table "0 $sectors era /dev/ram1 $1 128"
+}
+
+# One measurement of configuration $2 on device $1.
+measure() {
+	dev=$1 cfg=$2 target=$1
+	case $cfg in
+	bitmaps1 | bitmaps8)
+		dirtybit attach "$dev" >/dev/null
+		n=${cfg#bitmaps}
+		i=0
+		while [ $i -lt "$n" ]; do
+			dirtybit bitmap add "$dev" "b$i" --granularity 64K
+			i=$((i + 1))
+		done
+		;;
+	dm-era)
+		era_create "$dev"
+		target=/dev/mapper/bench-era
+		;;
+	esac
+	set -- $(run_fio "$target")
+	echo "RESULT $(basename "$dev") $cfg $round $1 $2" | tee -a "$out"
+	case $cfg in
+	bitmaps*) dirtybit detach "$dev" ;;
+	dm-era) DM_DISABLE_UDEV=1 dmsetup remove bench-era ;;
+	esac
+}
+
+echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
+round=1
+while [ $round -le "$ROUNDS" ]; do
+	for dev in /dev/nullb0 /dev/ram0; do
+		# rotate the order each round
+		case $round in
+		1) cfgs="untracked bitmaps1 bitmaps8 dm-era" ;;
+		2) cfgs="dm-era bitmaps8 bitmaps1 untracked" ;;
+		*) cfgs="bitmaps1 untracked dm-era bitmaps8" ;;
+		esac
+		for cfg in $cfgs; do
+			measure "$dev" "$cfg"
+		done
+	done
+	round=$((round + 1))
+done
+
+echo
+echo "| device | configuration | IOPS (median) | IOPS vs untracked | p99 µs (median) | p99 vs untracked |"
+echo "|---|---|---|---|---|---|"
+awk '
+function median(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+{ iops[$2 " " $3] = iops[$2 " " $3] " " $5; p99[$2 " " $3] = p99[$2 " " $3] " " $6 }
+END {
+	split("nullb0 ram0", devs, " ")
+	split("untracked bitmaps1 bitmaps8 dm-era", cfgs, " ")
+	for (d = 1; d <= 2; d++) {
+		bi = median(iops[devs[d] " untracked"]); bp = median(p99[devs[d] " untracked"])
+		for (c = 1; c <= 4; c++) {
+			k = devs[d] " " cfgs[c]
+			i = median(iops[k]); p = median(p99[k])
+			printf "| %s | %s | %.0f | %.3f | %.0f | %.3f |\n", devs[d], cfgs[c], i, i / bi, p, p / bp
+		}
+	}
+}' "$out"
