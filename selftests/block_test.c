@@ -694,9 +694,10 @@ TEST_F(brd, rmmod_under_io_with_targets_attached)
 #define PART_SIZE	(32 * MiB)
 
 /* A 48 MiB image with one MBR partition at 1 MiB, 32 MiB long; attached
- * to a free loop device with partition scanning.  Returns the loop number.
+ * to a free loop device with partition scanning.  Returns the loop number
+ * and fills in the disk's and the partition's node paths.
  */
-static int loop_setup(void)
+static int loop_setup(char disk[32], char part[32])
 {
 	unsigned char mbr[512] = { 0 };
 	struct loop_config cfg = { 0 };
@@ -704,6 +705,8 @@ static int loop_setup(void)
 	char path[32];
 	int ctl, fd, dev, nr;
 
+	if (sh("modprobe loop"))
+		return -1;
 	fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, 48 * MiB))
 		return -1;
@@ -730,11 +733,12 @@ static int loop_setup(void)
 		return -1;
 	close(dev);
 	close(fd);
+	snprintf(disk, 32, "/dev/loop%d", nr);
+	snprintf(part, 32, "/dev/loop%dp1", nr);
 	/* devtmpfs creates the partition node asynchronously */
-	snprintf(path, sizeof(path), "/dev/loop%dp1", nr);
-	for (n = 0; n < 100 && access(path, F_OK); n++)
+	for (n = 0; n < 100 && access(part, F_OK); n++)
 		usleep(20000);
-	return access(path, F_OK) ? -1 : nr;
+	return access(part, F_OK) ? -1 : nr;
 }
 
 static void loop_teardown(int nr)
@@ -765,11 +769,8 @@ TEST(partition_of_a_loop_device)
 	int nr, id;
 
 	ASSERT_EQ(0, dirtybit_load());
-	ASSERT_EQ(0, sh("modprobe loop"));
-	nr = loop_setup();
+	nr = loop_setup(disk, part);
 	ASSERT_LE(0, nr);
-	snprintf(disk, sizeof(disk), "/dev/loop%d", nr);
-	snprintf(part, sizeof(part), "/dev/loop%dp1", nr);
 	ASSERT_EQ(0, db_open(&db));
 	id = db_attach(&db, part);
 	ASSERT_LT(0, id) TH_LOG("%s", db.nl.extack);
@@ -817,11 +818,8 @@ TEST(device_growth_makes_bitmaps_inconsistent)
 	int nr, fd;
 
 	ASSERT_EQ(0, dirtybit_load());
-	ASSERT_EQ(0, sh("modprobe loop"));
-	nr = loop_setup();
+	nr = loop_setup(disk, part);
 	ASSERT_LE(0, nr);
-	snprintf(disk, sizeof(disk), "/dev/loop%d", nr);
-	snprintf(part, sizeof(part), "/dev/loop%dp1", nr);
 	ASSERT_EQ(0, db_open(&db));
 	ASSERT_LT(0, db_attach(&db, disk)) TH_LOG("%s", db.nl.extack);
 	ASSERT_LT(0, db_attach(&db, part)) TH_LOG("%s", db.nl.extack);

@@ -194,22 +194,6 @@ static int file_map(const char *path, uint64_t *phys, uint64_t nblocks)
 	return ret;
 }
 
-static int write_file_at(const char *path, uint64_t off, uint64_t len, int byte, int direct)
-{
-	int fd = open(path, O_WRONLY | (direct ? O_DIRECT : 0)), ret = 0;
-	void *buf;
-
-	if (posix_memalign(&buf, 4096, len))
-		return -ENOMEM;
-	memset(buf, byte, len);
-	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len || fdatasync(fd))
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
-}
-
 static struct db_extent fs_ext[65536];
 
 /*
@@ -256,7 +240,7 @@ TEST_F_TIMEOUT(ext4, on_virtio_mounted_and_live, 300)
 		uint64_t len = (rnd(&seed) % 16 + 1) * FS_BLOCK;
 		uint64_t off = rnd(&seed) % (nhot - len / FS_BLOCK) * FS_BLOCK;
 
-		ASSERT_EQ(0, write_file_at(FS_MNT "/hot", off, len, i, i % 2));
+		ASSERT_EQ(0, write_at(FS_MNT "/hot", off, len, i, i % 2 ? O_DIRECT : 0));
 		for (b = off / FS_BLOCK; b < (off + len) / FS_BLOCK; b++)
 			written[b] = 1;
 	}

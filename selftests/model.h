@@ -97,7 +97,12 @@ out:
 
 /* ---- I/O ---------------------------------------------------------------- */
 
-static inline int write_direct(const char *path, uint64_t off, uint64_t len, int byte)
+/*
+ * Writes @len bytes of @byte at @off: with O_DIRECT in @oflags straight to
+ * the device, else through the page cache and fsync()ed (whole 4 KiB pages
+ * reach the disk).
+ */
+static inline int write_at(const char *path, uint64_t off, uint64_t len, int byte, int oflags)
 {
 	void *buf;
 	int fd, ret = 0;
@@ -105,8 +110,9 @@ static inline int write_direct(const char *path, uint64_t off, uint64_t len, int
 	if (posix_memalign(&buf, 4096, len))
 		return -ENOMEM;
 	memset(buf, byte, len);
-	fd = open(path, O_WRONLY | O_DIRECT);
-	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len)
+	fd = open(path, O_WRONLY | oflags);
+	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len ||
+	    (!(oflags & O_DIRECT) && fsync(fd)))
 		ret = -errno;
 	if (fd >= 0)
 		close(fd);
@@ -114,19 +120,14 @@ static inline int write_direct(const char *path, uint64_t off, uint64_t len, int
 	return ret;
 }
 
+static inline int write_direct(const char *path, uint64_t off, uint64_t len, int byte)
+{
+	return write_at(path, off, len, byte, O_DIRECT);
+}
+
 static inline int write_buffered(const char *path, uint64_t off, uint64_t len, int byte)
 {
-	char *buf = malloc(len);
-	int fd, ret = 0;
-
-	memset(buf, byte, len);
-	fd = open(path, O_WRONLY);
-	if (fd < 0 || pwrite(fd, buf, len, off) != (ssize_t)len || fsync(fd))
-		ret = -errno;
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
+	return write_at(path, off, len, byte, 0);
 }
 
 static inline int blk_ioctl_range(const char *path, unsigned long req, uint64_t off, uint64_t len)
