@@ -35,6 +35,8 @@
 #include <linux/hash.h>
 #include <linux/kdev_t.h>
 #include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
 #include <trace/events/block.h>
@@ -75,10 +77,17 @@ struct db_blk_target {
 	sector_t start;			/* in the whole disk */
 	sector_t nr_sects;
 	char name[BDEVNAME_SIZE];
-	atomic_t inflight[2];		/* by generation parity */
-	wait_queue_head_t drain_wq;
+	/* Writes in flight by generation parity, per CPU: a write and its
+	 * completion touch only their own CPU's counter; only the sum (taken
+	 * by a cut, after every increment is visible) means anything.
+	 */
+	struct db_inflight __percpu *inflight;
 	struct hbitmap *carry;
 	atomic64_t overflows;
+};
+
+struct db_inflight {
+	int n[2];
 };
 
 struct db_slot {
@@ -133,7 +142,7 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 		s->offset = off;
 		s->length = len;
 		s->gen = gen;
-		atomic_inc(&t->inflight[gen & 1]);
+		this_cpu_inc(t->inflight->n[gen & 1]);
 		/* Publish the filled slot: pairs with the acquire in the
 		 * completion probe, the purge and the carry-over scan.
 		 */
@@ -211,8 +220,7 @@ static void db_inflight_done(struct bio *bio)
 		/* Lost to a purge (detach, gone): the purger accounts for it. */
 		if (cmpxchg(&s->bio, bio, NULL) != bio)
 			continue;
-		if (atomic_dec_and_test(&t->inflight[gen & 1]))
-			wake_up(&t->drain_wq);
+		this_cpu_dec(t->inflight->n[gen & 1]);
 	}
 }
 
@@ -269,18 +277,42 @@ static void db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
 	}
 }
 
+/*
+ * Writes of generation parity @p still in flight.  Called after the cut's
+ * synchronize_rcu(): every increment for @p is visible and no new one comes,
+ * so a decrement not yet seen only makes the sum larger, never 0 too early.
+ */
+static int db_inflight_sum(const struct db_blk_target *t, unsigned int p)
+{
+	int cpu, sum = 0;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(t->inflight, cpu)->n[p]);
+	return sum;
+}
+
+/*
+ * Polls rather than being woken: completions stay free of shared cache
+ * lines and wake-ups, and a cut waits at most a tick longer than its
+ * slowest earlier write.
+ */
 static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 {
 	struct db_blk_target *t = to_blk(tr);
+	unsigned long deadline = jiffies + (unsigned long)drain_timeout * HZ;
+	bool drained = true;
 	unsigned int k;
-	long left;
 
 	if (!READ_ONCE(cut_drain))
 		return;
-	left = wait_event_killable_timeout(t->drain_wq,
-					   !atomic_read(&t->inflight[old_gen & 1]),
-					   (long)drain_timeout * HZ);
-	if (left <= 0) {
+	while (db_inflight_sum(t, old_gen & 1)) {
+		if (time_after(jiffies, deadline) || fatal_signal_pending(current)) {
+			drained = false;
+			break;
+		}
+		schedule_timeout_killable(1);
+	}
+	if (!drained) {
 		pr_warn_ratelimited("%s: writes still in flight at a cut; marking them in the new epoch too\n",
 				    t->name);
 		db_blk_carry_inflight(t, rec);
@@ -307,7 +339,7 @@ static void db_blk_purge(struct db_blk_target *t)
 		struct bio *bio = db_slot_bio(s, t);
 
 		if (bio && cmpxchg(&s->bio, bio, NULL) == bio)
-			atomic_dec(&t->inflight[s->gen & 1]);
+			this_cpu_dec(t->inflight->n[s->gen & 1]);
 	}
 }
 
@@ -442,6 +474,7 @@ static struct db_blk_target *db_blk_find_dev(dev_t dev, bool live_only)
 static void db_blk_free(struct db_blk_target *t)
 {
 	hbitmap_free(t->carry);
+	free_percpu(t->inflight);
 	kfree(t);
 }
 
@@ -454,10 +487,14 @@ int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
 	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
-	init_waitqueue_head(&t->drain_wq);
+	t->inflight = alloc_percpu_gfp(struct db_inflight, GFP_KERNEL_ACCOUNT);
+	if (!t->inflight) {
+		db_blk_free(t);
+		return -ENOMEM;
+	}
 	ret = db_blk_open(path, t, extack);
 	if (ret) {
-		kfree(t);
+		db_blk_free(t);
 		return ret;
 	}
 	ret = db_blk_watch(disk_to_dev(t->disk));
