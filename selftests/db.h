@@ -69,21 +69,27 @@ static inline void db_nest_end(struct nl_msg *m, struct nlattr *nest)
 	nest->nla_len = (unsigned char *)m->data + m->len - (unsigned char *)nest;
 }
 
+/* Sends @m; the u32 attribute @type of the reply, or -errno (-EPROTO: absent). */
+static inline long db_request_u32(struct db *db, struct nl_msg *m, int type)
+{
+	static unsigned char reply[4096];
+	struct nlattr *a;
+	int ret = nl_send(&db->nl, m, reply, sizeof(reply));
+
+	if (ret < 0)
+		return ret;
+	a = nl_attr(reply, ret, type);
+	return a ? (long)*(uint32_t *)nl_attr_data(a) : -EPROTO;
+}
+
 /* Attaches @path; returns the target id or -errno. */
 static inline int db_attach(struct db *db, const char *path)
 {
-	static unsigned char reply[4096];
 	struct nl_msg m;
-	struct nlattr *a;
-	int ret;
 
 	db_msg(db, &m, DIRTYBIT_CMD_TARGET_ATTACH);
 	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, path);
-	ret = nl_send(&db->nl, &m, reply, sizeof(reply));
-	if (ret < 0)
-		return ret;
-	a = nl_attr(reply, ret, DIRTYBIT_A_TARGET_ID);
-	return a ? (int)*(uint32_t *)nl_attr_data(a) : -EPROTO;
+	return (int)db_request_u32(db, &m, DIRTYBIT_A_TARGET_ID);
 }
 
 /* A target by device path, or by id written in decimal (as the CLI does). */
@@ -111,19 +117,18 @@ static inline void db_put_action(struct nl_msg *m, const char *target, const cha
 	db_put_str(m, DIRTYBIT_A_BITMAP_NAME, name);
 }
 
-/* A target's state (live, gone), asked by id, which outlives the device. */
+/* A target's state (live, gone), asked by id, which outlives the device;
+ * ~0U if the request failed.
+ */
 static inline uint32_t db_target_state(struct db *db, const char *id)
 {
-	static unsigned char reply[4096];
-	struct nl_msg msg;
-	struct nlattr *a;
-	int ret;
+	struct nl_msg m;
+	long state;
 
-	db_msg(db, &msg, DIRTYBIT_CMD_TARGET_GET);
-	db_put_target(&msg, id);
-	ret = nl_send(&db->nl, &msg, reply, sizeof(reply));
-	a = ret > 0 ? nl_attr(reply, ret, DIRTYBIT_A_TARGET_STATE) : NULL;
-	return a ? *(uint32_t *)nl_attr_data(a) : ~0U;
+	db_msg(db, &m, DIRTYBIT_CMD_TARGET_GET);
+	db_put_target(&m, id);
+	state = db_request_u32(db, &m, DIRTYBIT_A_TARGET_STATE);
+	return state < 0 ? ~0U : (uint32_t)state;
 }
 
 /* remove, clear, enable, disable, freeze, abdicate, reclaim */

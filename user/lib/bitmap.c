@@ -49,22 +49,22 @@ static int db_bitmap_attr(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case DIRTYBIT_A_TARGET_ID:
-		b->target_id = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &b->target_id);
 		break;
 	case DIRTYBIT_A_BITMAP_NAME:
-		snprintf(b->name, sizeof(b->name), "%s", mnl_attr_get_str(attr));
+		db_attr_str(attr, b->name, sizeof(b->name));
 		break;
 	case DIRTYBIT_A_BITMAP_GRANULARITY:
-		b->granularity = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &b->granularity);
 		break;
 	case DIRTYBIT_A_BITMAP_FLAGS:
-		b->flags = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &b->flags);
 		break;
 	case DIRTYBIT_A_BITMAP_COUNT:
-		b->count = mnl_attr_get_u64(attr);
+		db_attr_u64(attr, &b->count);
 		break;
 	case DIRTYBIT_A_BITMAP_SUCCESSOR_COUNT:
-		b->successor_count = mnl_attr_get_u64(attr);
+		db_attr_u64(attr, &b->successor_count);
 		break;
 	}
 	return MNL_CB_OK;
@@ -119,9 +119,9 @@ static int db_extent_cb(const struct nlmsghdr *nlh, void *data)
 
 			mnl_attr_for_each_nested(x, e) {
 				if (mnl_attr_get_type(x) == DIRTYBIT_A_EXTENT_START)
-					start = mnl_attr_get_u64(x);
+					db_attr_u64(x, &start);
 				else if (mnl_attr_get_type(x) == DIRTYBIT_A_EXTENT_LENGTH)
-					length = mnl_attr_get_u64(x);
+					db_attr_u64(x, &length);
 			}
 			/* Keep reading to the end of the dump, but stop calling. */
 			if (!w->stopped && w->fn(start, length, w->data))

@@ -37,16 +37,13 @@ static int db_event_attr(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case DIRTYBIT_A_EVENT:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			ev->event = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &ev->event);
 		break;
 	case DIRTYBIT_A_TARGET_ID:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			ev->target_id = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &ev->target_id);
 		break;
 	case DIRTYBIT_A_BITMAP_NAME:
-		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			snprintf(ev->bitmap, sizeof(ev->bitmap), "%s", mnl_attr_get_str(attr));
+		db_attr_str(attr, ev->bitmap, sizeof(ev->bitmap));
 		break;
 	}
 	return MNL_CB_OK;

@@ -22,6 +22,24 @@ int db_fail(struct dirtybit_ctx *ctx, int err, const char *fmt, ...)
 	return err;
 }
 
+void db_attr_u32(const struct nlattr *attr, uint32_t *out)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		*out = mnl_attr_get_u32(attr);
+}
+
+void db_attr_u64(const struct nlattr *attr, uint64_t *out)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_U64) == 0)
+		*out = mnl_attr_get_u64(attr);
+}
+
+void db_attr_str(const struct nlattr *attr, char *out, size_t size)
+{
+	if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(out, size, "%s", mnl_attr_get_str(attr));
+}
+
 struct nlmsghdr *db_msg_start(struct dirtybit_ctx *ctx, char *buf,
 			      uint8_t cmd, uint16_t flags)
 {
@@ -144,17 +162,20 @@ struct db_family {
 	uint32_t events_group;
 };
 
+struct db_mcgrp {
+	char name[GENL_NAMSIZ];
+	uint32_t id;
+};
+
 /* One entry of CTRL_ATTR_MCAST_GROUPS: a name and an id. */
 static int db_mcgrp_attr(const struct nlattr *attr, void *data)
 {
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
+	struct db_mcgrp *g = data;
 
-	if (type == CTRL_ATTR_MCAST_GRP_NAME &&
-	    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-		tb[type] = attr;
-	if (type == CTRL_ATTR_MCAST_GRP_ID && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-		tb[type] = attr;
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_NAME)
+		db_attr_str(attr, g->name, sizeof(g->name));
+	if (mnl_attr_get_type(attr) == CTRL_ATTR_MCAST_GRP_ID)
+		db_attr_u32(attr, &g->id);
 	return MNL_CB_OK;
 }
 
@@ -163,12 +184,11 @@ static void db_family_groups(const struct nlattr *groups, struct db_family *f)
 	const struct nlattr *grp;
 
 	mnl_attr_for_each_nested(grp, groups) {
-		const struct nlattr *tb[CTRL_ATTR_MCAST_GRP_MAX + 1] = { NULL };
+		struct db_mcgrp g = { "", 0 };
 
-		mnl_attr_parse_nested(grp, db_mcgrp_attr, tb);
-		if (tb[CTRL_ATTR_MCAST_GRP_NAME] && tb[CTRL_ATTR_MCAST_GRP_ID] &&
-		    !strcmp(mnl_attr_get_str(tb[CTRL_ATTR_MCAST_GRP_NAME]), DIRTYBIT_MCGRP_EVENTS))
-			f->events_group = mnl_attr_get_u32(tb[CTRL_ATTR_MCAST_GRP_ID]);
+		mnl_attr_parse_nested(grp, db_mcgrp_attr, &g);
+		if (!strcmp(g.name, DIRTYBIT_MCGRP_EVENTS))
+			f->events_group = g.id;
 	}
 }
 
@@ -182,8 +202,7 @@ static int db_family_attr(const struct nlattr *attr, void *data)
 			f->id = mnl_attr_get_u16(attr);
 		break;
 	case CTRL_ATTR_VERSION:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			f->version = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &f->version);
 		break;
 	case CTRL_ATTR_MCAST_GROUPS:
 		db_family_groups(attr, f);

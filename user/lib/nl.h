@@ -22,6 +22,13 @@ int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
 	       db_reply_fn cb, void *data);
 void db_put_target(struct nlmsghdr *nlh, const char *target);
 int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t);
+/*
+ * An attribute's value into *out if it is well formed (length, and a NUL
+ * for strings); a malformed one leaves *out as it was.
+ */
+void db_attr_u32(const struct nlattr *attr, uint32_t *out);
+void db_attr_u64(const struct nlattr *attr, uint64_t *out);
+void db_attr_str(const struct nlattr *attr, char *out, size_t size);
 int db_fail(struct dirtybit_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

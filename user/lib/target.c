@@ -28,25 +28,25 @@ static int db_target_attr(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case DIRTYBIT_A_TARGET_ID:
-		t->id = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &t->id);
 		break;
 	case DIRTYBIT_A_TARGET_DEV:
-		t->dev = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &t->dev);
 		break;
 	case DIRTYBIT_A_TARGET_STATE:
-		t->state = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &t->state);
 		break;
 	case DIRTYBIT_A_TARGET_NAME:
-		snprintf(t->name, sizeof(t->name), "%s", mnl_attr_get_str(attr));
+		db_attr_str(attr, t->name, sizeof(t->name));
 		break;
 	case DIRTYBIT_A_TARGET_START:
-		t->start = mnl_attr_get_u64(attr);
+		db_attr_u64(attr, &t->start);
 		break;
 	case DIRTYBIT_A_TARGET_SIZE:
-		t->size = mnl_attr_get_u64(attr);
+		db_attr_u64(attr, &t->size);
 		break;
 	case DIRTYBIT_A_TARGET_OVERFLOWS:
-		t->overflows = mnl_attr_get_u64(attr);
+		db_attr_u64(attr, &t->overflows);
 		break;
 	}
 	return MNL_CB_OK;

@@ -14,12 +14,10 @@ static int db_version_attr(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case DIRTYBIT_A_VERSION_MODULE:
-		if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
-			snprintf(v->module, sizeof(v->module), "%s", mnl_attr_get_str(attr));
+		db_attr_str(attr, v->module, sizeof(v->module));
 		break;
 	case DIRTYBIT_A_VERSION_PROTOCOL:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
-			v->protocol = mnl_attr_get_u32(attr);
+		db_attr_u32(attr, &v->protocol);
 		break;
 	}
 	return MNL_CB_OK;
