@@ -320,6 +320,9 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (tr->resize_settled)
 			return DB_REFUSE(tx, -EINVAL,
 					 "the device changed size; detach and attach it again");
+		if (a->granularity < tr->ops->min_granularity)
+			return DB_REFUSE(tx, -EINVAL,
+					 "granularity finer than the target allows (a region's: the page size)");
 		ret = hbitmap_check_params(tr->size, a->granularity);
 		if (ret == -E2BIG)
 			return DB_REFUSE(tx, ret, "granularity too fine for the target's size");

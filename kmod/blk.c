@@ -157,10 +157,8 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 static void db_blk_mark(struct db_blk_target *t, struct bio *bio, u64 off, u32 len)
 {
 	struct db_rec *rec = rcu_dereference(t->track.rec);
-	unsigned int i;
 
-	for (i = 0; i < rec->n; i++)
-		hbitmap_set(rec->hb[i], off, len);
+	db_rec_mark(rec, off, len);
 	db_inflight_add(t, bio, off, len, rec->gen);
 }
 
@@ -324,6 +322,8 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 
 static const struct db_track_ops db_blk_ops = {
 	.drain = db_blk_drain,
+	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
+	.min_granularity = 1U << HBITMAP_MIN_GRANULARITY_SHIFT,
 };
 
 /*

@@ -18,14 +18,6 @@
 /* Words copied per round trip under dirtybit_lock: one page. */
 #define DB_READ_CHUNK_WORDS	(PAGE_SIZE / sizeof(__le64))
 
-static bool db_reserved_zero(const __u64 *r, unsigned int n)
-{
-	while (n--)
-		if (r[n])
-			return false;
-	return true;
-}
-
 static long dirtybit_ioc_version(void __user *argp)
 {
 	struct dirtybit_ioc_version v;
@@ -128,6 +120,10 @@ static long dirtybit_cdev_ioctl(struct file *file, unsigned int cmd,
 		return dirtybit_ioc_version(argp);
 	case DIRTYBIT_IOC_BITMAP_READ:
 		return dirtybit_ioc_bitmap_read(argp);
+	case DIRTYBIT_IOC_REGION_CREATE:
+		return db_region_ioc_create(argp);
+	case DIRTYBIT_IOC_REGION_OPEN:
+		return db_region_ioc_open(argp);
 	default:
 		return -ENOTTY;
 	}

@@ -8,6 +8,7 @@
 
 #include <linux/blkdev.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/version.h>
 #include <net/genetlink.h>
 
@@ -68,6 +69,28 @@ static inline struct nlattr **db_dump_attrs(struct netlink_callback *cb)
 #else
 #define DB_CLASS_REMOVE_DEV(fn) \
 	static void fn##_cb(struct device *dev, struct class_interface *intf) { fn(dev); }
+#endif
+
+static inline void db_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+/* pread/lseek on a file made by alloc_file_pseudo() */
+#ifdef FMODE_LSEEK
+#define DB_FMODE_SEEKABLE	(FMODE_LSEEK | FMODE_PREAD)
+#else
+#define DB_FMODE_SEEKABLE	FMODE_PREAD
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define db_class_create(name)	class_create(name)
+#else
+#define db_class_create(name)	class_create(THIS_MODULE, name)
 #endif
 
 #endif /* _DIRTYBIT_COMPAT_H */

@@ -49,9 +49,29 @@ struct db_track_ops {
 	 * (or make sure they are also in @rec).  Called under dirtybit_lock.
 	 */
 	void (*drain)(struct db_track *tr, u32 old_gen, struct db_rec *rec);
+	u32 default_granularity;	/* of a new bitmap */
+	u32 min_granularity;
 };
 
-/* Anything with named bitmaps: a block target now, a memory region later. */
+/* Marks [@off, @off + @len) in every recording bitmap; under RCU. */
+static inline void db_rec_mark(const struct db_rec *rec, u64 off, u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < rec->n; i++)
+		hbitmap_set(rec->hb[i], off, len);
+}
+
+/* uapi reserved fields must be zero. */
+static inline bool db_reserved_zero(const __u64 *r, unsigned int n)
+{
+	while (n--)
+		if (r[n])
+			return false;
+	return true;
+}
+
+/* Anything with named bitmaps: a block target or a memory region. */
 struct db_track {
 	struct list_head node;		/* db_tracks */
 	struct list_head bitmaps;	/* struct db_bitmap */
@@ -153,6 +173,17 @@ struct db_blk_info {
 
 void db_blk_info(const struct db_track *tr, struct db_blk_info *info);
 extern struct list_head db_tracks;
+
+/* mem.c */
+int db_region_init(void);
+void db_region_exit(void);
+bool db_track_is_region(const struct db_track *tr);
+long db_region_ioc_create(void __user *argp);
+long db_region_ioc_open(void __user *argp);
+int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack);
+int db_region_resolve(const char *path, struct db_track **tr,
+		      struct netlink_ext_ack *extack);
+void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags);
 
 /* genl.c */
 extern struct genl_family dirtybit_genl_family;

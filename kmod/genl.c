@@ -100,8 +100,11 @@ static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
 		NL_SET_ERR_MSG_MOD(extack, "give TARGET_ID or TARGET_PATH, not both");
 		return -EINVAL;
 	}
-	if (path)
-		return db_blk_resolve(nla_data(path), tr, extack);
+	if (path) {
+		int ret = db_region_resolve(nla_data(path), tr, extack);
+
+		return ret == -ENOTTY ? db_blk_resolve(nla_data(path), tr, extack) : ret;
+	}
 	if (!id) {
 		NL_SET_ERR_MSG_MOD(extack, "missing TARGET_ID or TARGET_PATH");
 		return -EINVAL;
@@ -197,7 +200,7 @@ static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 		return ret;
 	a->granularity = attrs[DIRTYBIT_A_BITMAP_GRANULARITY] ?
 		nla_get_u32(attrs[DIRTYBIT_A_BITMAP_GRANULARITY]) :
-		DIRTYBIT_DEFAULT_GRANULARITY;
+		a->track->ops->default_granularity;
 	a->disabled = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_DISABLED]);
 	a->force = nla_get_flag(attrs[DIRTYBIT_A_FORCE]);
 	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE)
@@ -287,12 +290,32 @@ out:
 
 /* ---- replies -------------------------------------------------------------- */
 
+static int db_put_region(struct sk_buff *msg, const struct db_track *tr)
+{
+	const char *name;
+	u32 dev, flags;
+
+	db_region_info(tr, &dev, &name, &flags);
+	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_KIND, DIRTYBIT_TARGET_REGION) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, dev) ||
+	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, name) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_SIZE, tr->size, DIRTYBIT_A_PAD) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_STATE, DIRTYBIT_TARGET_LIVE) ||
+	    nla_put_u32(msg, DIRTYBIT_A_REGION_FLAGS, flags))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int db_put_target(struct sk_buff *msg, const struct db_track *tr)
 {
 	struct db_blk_info bi;
 
+	if (db_track_is_region(tr))
+		return db_put_region(msg, tr);
 	db_blk_info(tr, &bi);
 	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_KIND, DIRTYBIT_TARGET_BLOCK) ||
 	    nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, bi.dev) ||
 	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, bi.name) ||
 	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_START, bi.start, DIRTYBIT_A_PAD) ||
@@ -392,7 +415,8 @@ static int db_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&dirtybit_lock);
 	ret = db_nl_target(info->attrs, &tr, info->extack);
 	if (!ret)
-		ret = db_blk_detach(tr, info->extack);
+		ret = db_track_is_region(tr) ? db_region_destroy(tr, info->extack) :
+					       db_blk_detach(tr, info->extack);
 	mutex_unlock(&dirtybit_lock);
 	return ret;
 }

@@ -21,6 +21,10 @@ static int __init dirtybit_init(void)
 	if (ret)
 		goto err_blk;
 
+	ret = db_region_init();
+	if (ret)
+		goto err_region;
+
 	ret = dirtybit_genl_init();
 	if (ret)
 		goto err_genl;
@@ -35,6 +39,8 @@ static int __init dirtybit_init(void)
 err_cdev:
 	dirtybit_genl_exit();
 err_genl:
+	db_region_exit();
+err_region:
 	db_blk_exit();
 err_blk:
 	db_bitmap_exit();
@@ -46,6 +52,7 @@ static void __exit dirtybit_exit(void)
 {
 	dirtybit_cdev_exit();
 	dirtybit_genl_exit();
+	db_region_exit();
 	db_blk_exit();
 	db_bitmap_exit();
 	pr_info("unloaded\n");

@@ -191,6 +191,8 @@ enum dirtybit_attr {
 	DIRTYBIT_A_EXTENT_START,	/* u64 */
 	DIRTYBIT_A_EXTENT_LENGTH,	/* u64 */
 	DIRTYBIT_A_EVENT,		/* u32, enum dirtybit_event */
+	DIRTYBIT_A_TARGET_KIND,		/* u32, enum dirtybit_target_kind */
+	DIRTYBIT_A_REGION_FLAGS,	/* u32, DIRTYBIT_REGION_F_* */
 
 	__DIRTYBIT_A_MAX,
 	DIRTYBIT_A_MAX = __DIRTYBIT_A_MAX - 1
@@ -200,6 +202,11 @@ enum dirtybit_attr {
 #define DIRTYBIT_DEFAULT_GRANULARITY	65536
 #define DIRTYBIT_MAX_ACTIONS		64	/* per transaction */
 #define DIRTYBIT_MAX_SOURCES		64	/* per merge */
+
+enum dirtybit_target_kind {
+	DIRTYBIT_TARGET_BLOCK,		/* a block device or partition */
+	DIRTYBIT_TARGET_REGION,		/* a memory region */
+};
 
 enum dirtybit_target_state {
 	DIRTYBIT_TARGET_LIVE,		/* tracking */
@@ -248,9 +255,58 @@ struct dirtybit_ioc_bitmap_read {
 	__u64 reserved[4];	/* in: zero */
 };
 
+#define DIRTYBIT_MAX_REGIONS		256
+#define DIRTYBIT_REGION_NODE_DIR	"dirtybit-regions"	/* /dev/dirtybit-regions/NAME */
+
+/* Region flags: creation (NODE) and state (the rest, read only). */
+#define DIRTYBIT_REGION_F_NODE		(1U << 0)	/* has a device node */
+#define DIRTYBIT_REGION_F_HELD		(1U << 1)	/* writers are held */
+#define DIRTYBIT_REGION_F_DESTROYED	(1U << 2)	/* only its fds keep it */
+
+struct dirtybit_ioc_region_create {
+	__u32 size;		/* in: sizeof(*this) */
+	__u32 flags;		/* in: DIRTYBIT_REGION_F_NODE or 0 */
+	__u64 bytes;		/* in: a multiple of the page size */
+	char name[DIRTYBIT_NAME_MAX];	/* in: NUL-terminated, unique */
+	__u32 target_id;	/* out */
+	__s32 fd;		/* out: the region, O_RDWR | O_CLOEXEC */
+	__u64 reserved[4];	/* in: zero */
+};
+
+#define DIRTYBIT_REGION_OPEN_WRITE	(1U << 0)	/* else read only */
+
+struct dirtybit_ioc_region_open {
+	__u32 size;		/* in: sizeof(*this) */
+	__u32 flags;		/* in: DIRTYBIT_REGION_OPEN_* */
+	__u32 target_id;	/* in: the region's id, or 0 to open by name */
+	__s32 fd;		/* out: O_CLOEXEC */
+	char name[DIRTYBIT_NAME_MAX];	/* in: when target_id is 0 */
+	__u64 reserved[4];	/* in: zero */
+};
+
+struct dirtybit_region_info {
+	__u32 size;		/* in: sizeof(*this) */
+	__u32 target_id;	/* out */
+	__u64 bytes;		/* out */
+	char name[DIRTYBIT_NAME_MAX];	/* out */
+	__u32 flags;		/* out: DIRTYBIT_REGION_F_* */
+	__u32 pad;		/* zero */
+	__u64 reserved[4];	/* in: zero */
+};
+
 #define DIRTYBIT_IOC_MAGIC	0xdb
 #define DIRTYBIT_IOC_VERSION	_IOWR(DIRTYBIT_IOC_MAGIC, 0x00, struct dirtybit_ioc_version)
 #define DIRTYBIT_IOC_BITMAP_READ	\
 	_IOWR(DIRTYBIT_IOC_MAGIC, 0x01, struct dirtybit_ioc_bitmap_read)
+#define DIRTYBIT_IOC_REGION_CREATE	\
+	_IOWR(DIRTYBIT_IOC_MAGIC, 0x02, struct dirtybit_ioc_region_create)
+#define DIRTYBIT_IOC_REGION_OPEN	\
+	_IOWR(DIRTYBIT_IOC_MAGIC, 0x03, struct dirtybit_ioc_region_open)
+
+/* On a region's file descriptor. */
+#define DIRTYBIT_REGION_IOC_INFO	\
+	_IOWR(DIRTYBIT_IOC_MAGIC, 0x10, struct dirtybit_region_info)
+#define DIRTYBIT_REGION_IOC_HOLD	_IO(DIRTYBIT_IOC_MAGIC, 0x11)
+#define DIRTYBIT_REGION_IOC_RELEASE	_IO(DIRTYBIT_IOC_MAGIC, 0x12)
 
 #endif /* _UAPI_LINUX_DIRTYBIT_H */

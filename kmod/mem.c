@@ -1,0 +1,809 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Memory regions: memory the module provides, mapped MAP_SHARED by any
+ * process (QEMU guest RAM through memory-backend-file), with the first write
+ * to each page after every cut recorded.
+ *
+ * How a write is recorded, and why none is lost:
+ *  - Mappings are write-notify (they have ->page_mkwrite), so a page's PTEs
+ *    are installed read-only and its first write faults into
+ *    db_region_mkwrite().  That marks the page in every recording bitmap and
+ *    in the region's armed set (pages that may have a writable PTE), under
+ *    RCU, holding the page lock, which the fault code keeps until the PTE is
+ *    writable (we return VM_FAULT_LOCKED).
+ *  - A cut (db_cut(): publish the new bitmaps, synchronize_rcu(), then our
+ *    ->drain) re-arms: it takes the armed set, waits for the lock of every
+ *    page taken (so a fault that marked the old bitmaps has installed its
+ *    PTE), then write-protects and cleans the PTEs of every mapping of those
+ *    pages.  A write after that faults again and marks the new bitmaps.  A
+ *    write in between lands on a page the old epoch has, and whoever copies
+ *    that epoch copies after the cut.  Cleaning matters: mprotect() may make
+ *    a dirty shared PTE writable without a fault.
+ *  - A page that may be pinned for DMA can be written behind the PTEs: it
+ *    is marked in the new epoch too and stays armed, at every cut.
+ *  - Every open file of a region points its f_mapping at the region's own
+ *    inode, so the re-arm walks every mapping of every opener.
+ *
+ * Pages are allocated at creation, charged to the creator's memory cgroup,
+ * and freed when the region is destroyed and its last file (every mapping
+ * holds one) is closed.
+ *
+ * A writer hold parks new write faults in db_region_mkwrite() (as a frozen
+ * file system parks them in its ->page_mkwrite) until released by its
+ * holder, or by the holder's file going away.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cdev.h>
+#include <linux/ctype.h>
+#include <linux/device.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
+#include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/uio.h>
+
+#include "compat.h"
+#include "dirtybit.h"
+
+/*
+ * Testing only: the region stress test shows that a copy built from the
+ * bitmaps goes stale without the re-arm.  Never turn this off for real.
+ */
+static bool region_rearm = true;
+module_param(region_rearm, bool, 0644);
+MODULE_PARM_DESC(region_rearm,
+		 "Write-protect harvested region pages at a cut (default Y; N loses writes, for tests only)");
+
+/* Pages regions hold, destroyed or not: freed with their last file. */
+static atomic_long_t db_region_pages = ATOMIC_LONG_INIT(0);
+
+static int db_region_pages_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&db_region_pages));
+}
+
+static const struct kernel_param_ops db_region_pages_ops = {
+	.get = db_region_pages_get,
+};
+
+module_param_cb(region_pages, &db_region_pages_ops, NULL, 0444);
+MODULE_PARM_DESC(region_pages, "Pages held by memory regions (read only)");
+
+#define DB_REGION_FS_MAGIC	0x64627267	/* "dbrg" */
+#define DB_REARM_CHUNK		4096		/* pages per PTE walk */
+
+struct db_region {
+	struct db_track track;
+	struct kref kref;		/* the region list's, and each file's */
+	char name[DIRTYBIT_NAME_MAX];
+	u64 size;
+	pgoff_t npages;
+	struct page **pages;
+	struct inode *inode;		/* its address_space holds every mapping */
+	struct hbitmap *armed;		/* pages that may have a writable PTE */
+	unsigned long *scratch;		/* for clean_record, under dirtybit_lock */
+	int minor;			/* in db_region_idr */
+	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
+	bool destroyed;			/* under dirtybit_lock */
+	/* The writer hold: set and cleared under dirtybit_lock. */
+	bool held;
+	struct file *holder;
+	wait_queue_head_t hold_wq;
+};
+
+/* Regions by minor, whether or not they have a node; under dirtybit_lock. */
+static DEFINE_IDR(db_region_idr);
+static struct vfsmount *db_region_mnt;
+static dev_t db_region_devt;
+static struct cdev db_region_cdev;
+static struct class *db_region_class;
+static const struct db_track_ops db_region_ops;
+static const struct file_operations db_region_fops;
+
+static struct db_region *to_region(struct db_track *tr)
+{
+	return container_of(tr, struct db_region, track);
+}
+
+bool db_track_is_region(const struct db_track *tr)
+{
+	return tr->ops == &db_region_ops;
+}
+
+/* ---- the marking path ------------------------------------------------ */
+
+static vm_fault_t db_region_fault(struct vm_fault *vmf)
+{
+	struct db_region *r = vmf->vma->vm_file->private_data;
+
+	if (vmf->pgoff >= r->npages)
+		return VM_FAULT_SIGBUS;
+	vmf->page = r->pages[vmf->pgoff];
+	get_page(vmf->page);
+	return 0;
+}
+
+static vm_fault_t db_region_mkwrite(struct vm_fault *vmf)
+{
+	struct db_region *r = vmf->vma->vm_file->private_data;
+	u64 off = (u64)vmf->pgoff << PAGE_SHIFT;
+	struct page *page = vmf->page;
+	struct db_rec *rec;
+
+	for (;;) {
+		/* A dying writer gets SIGBUS rather than a retry loop. */
+		if (wait_event_killable(r->hold_wq, !READ_ONCE(r->held)))
+			return VM_FAULT_SIGBUS;
+		lock_page(page);
+		/* A hold waits for this section (synchronize_rcu()). */
+		rcu_read_lock();
+		if (!READ_ONCE(r->held))
+			break;
+		rcu_read_unlock();
+		unlock_page(page);
+	}
+	rec = rcu_dereference(r->track.rec);
+	if (rec)
+		db_rec_mark(rec, off, PAGE_SIZE);
+	hbitmap_set(r->armed, off, PAGE_SIZE);
+	rcu_read_unlock();
+	return VM_FAULT_LOCKED;
+}
+
+static const struct vm_operations_struct db_region_vm_ops = {
+	.fault = db_region_fault,
+	.page_mkwrite = db_region_mkwrite,
+};
+
+/* ---- the re-arm ---------------------------------------------------------- */
+
+struct db_rearm {
+	struct db_region *r;
+	struct db_rec *rec;		/* the bitmaps recording from now on */
+};
+
+static int db_region_rearm_run(void *opaque, u64 start, u64 length)
+{
+	struct db_rearm *ra = opaque;
+	struct db_region *r = ra->r;
+	struct address_space *mapping = r->inode->i_mapping;
+	pgoff_t first = start >> PAGE_SHIFT;
+	pgoff_t end = first + (length >> PAGE_SHIFT);
+	pgoff_t i, n;
+
+	/* A fault that marked before the cut holds the page lock until its
+	 * PTE is writable: let it finish, so the walk below sees that PTE.
+	 */
+	for (i = first; i < end; i++) {
+		lock_page(r->pages[i]);
+		unlock_page(r->pages[i]);
+	}
+	for (i = first; i < end; i += n) {
+		pgoff_t s = 0, e = 0;
+
+		n = min_t(pgoff_t, end - i, DB_REARM_CHUNK);
+		wp_shared_mapping_range(mapping, i, n);
+		clean_record_shared_mapping_range(mapping, i, n, i, r->scratch, &s, &e);
+		if (e > s)
+			bitmap_clear(r->scratch, s, e - s);
+		cond_resched();
+	}
+	/* After the walk: a pin that raced with it has been seen. */
+	for (i = first; i < end; i++) {
+		if (!folio_maybe_dma_pinned(page_folio(r->pages[i])))
+			continue;
+		db_rec_mark(ra->rec, (u64)i << PAGE_SHIFT, PAGE_SIZE);
+		hbitmap_set(r->armed, (u64)i << PAGE_SHIFT, PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Write-protects every page that may have a writable PTE: O(pages armed). */
+static void db_region_rearm(struct db_region *r, struct db_rec *rec)
+{
+	struct db_rearm ra = { .r = r, .rec = rec };
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (!region_rearm)
+		return;
+	hbitmap_take(r->armed, 0, r->size, db_region_rearm_run, &ra);
+}
+
+/* ->drain: the cut published @rec and every marker of the old one is done. */
+static void db_region_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
+{
+	db_region_rearm(to_region(tr), rec);
+}
+
+static const struct db_track_ops db_region_ops = {
+	.drain = db_region_drain,
+	.default_granularity = PAGE_SIZE,
+	.min_granularity = PAGE_SIZE,
+};
+
+/* ---- the writer hold ------------------------------------------------------ */
+
+static int db_region_hold(struct db_region *r, struct file *file)
+{
+	int ret = 0;
+
+	mutex_lock(&dirtybit_lock);
+	if (r->destroyed)
+		ret = -ENODEV;
+	else if (r->held)
+		ret = -EBUSY;
+	if (ret)
+		goto out;
+	WRITE_ONCE(r->held, true);
+	r->holder = file;
+	/* Every fault that saw no hold has marked and armed its page ... */
+	synchronize_rcu();
+	/* ... and loses its writable PTE here; later ones wait. */
+	db_region_rearm(r, rcu_dereference_protected(r->track.rec,
+						     lockdep_is_held(&dirtybit_lock)));
+out:
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+static void db_region_unhold(struct db_region *r)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	r->holder = NULL;
+	WRITE_ONCE(r->held, false);
+	wake_up_all(&r->hold_wq);
+}
+
+static int db_region_release_hold(struct db_region *r, struct file *file)
+{
+	int ret = 0;
+
+	mutex_lock(&dirtybit_lock);
+	if (!r->held)
+		ret = -EINVAL;
+	else if (r->holder != file)
+		ret = -EPERM;
+	else
+		db_region_unhold(r);
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/* ---- lifetime -------------------------------------------------------------- */
+
+static void db_region_free(struct kref *kref)
+{
+	struct db_region *r = container_of(kref, struct db_region, kref);
+	pgoff_t i;
+
+	/* A page still pinned (O_DIRECT in flight) lives on with its pin. */
+	for (i = 0; i < r->npages && r->pages[i]; i++)
+		put_page(r->pages[i]);
+	atomic_long_sub(i, &db_region_pages);
+	kvfree(r->pages);
+	hbitmap_free(r->armed);
+	kfree(r->scratch);
+	if (r->inode)
+		iput(r->inode);
+	kfree(r);
+}
+
+static int db_region_alloc_pages(struct db_region *r)
+{
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
+			  __GFP_RETRY_MAYFAIL;
+	pgoff_t i;
+
+	r->pages = kvcalloc(r->npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
+	if (!r->pages)
+		return -ENOMEM;
+	for (i = 0; i < r->npages; i++) {
+		r->pages[i] = alloc_page(gfp);
+		if (!r->pages[i])
+			return -ENOMEM;
+		atomic_long_inc(&db_region_pages);
+		if (!(i & 511)) {
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+static bool db_region_name_ok(const char *name)
+{
+	const char *s = name;
+
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum(*s) && !strchr("_.:-", *s))
+			return false;
+	return true;
+}
+
+static struct db_region *db_region_find_name(const char *name)
+{
+	struct db_region *r;
+	int id;
+
+	lockdep_assert_held(&dirtybit_lock);
+	idr_for_each_entry(&db_region_idr, r, id)
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
+
+/* A new region's file, holding a reference of its own. */
+static struct file *db_region_file(struct db_region *r, int flags)
+{
+	struct file *file;
+
+	/* The file's f_op holds the module, as an open would: fput drops it. */
+	__module_get(THIS_MODULE);
+	ihold(r->inode);
+	file = alloc_file_pseudo(r->inode, db_region_mnt, r->name, flags,
+				 &db_region_fops);
+	if (IS_ERR(file)) {
+		iput(r->inode);
+		module_put(THIS_MODULE);
+		return file;
+	}
+	file->f_mode |= DB_FMODE_SEEKABLE;	/* what an open would have set */
+	file->private_data = r;
+	kref_get(&r->kref);
+	return file;
+}
+
+/* Installs @file as a new close-on-exec fd once *@out is copied out. */
+static int db_region_install(struct file *file, void __user *argp, void *arg,
+			     size_t argsize, __s32 *fd_out)
+{
+	int fd = get_unused_fd_flags(O_CLOEXEC);
+
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	*fd_out = fd;
+	if (copy_to_user(argp, arg, argsize)) {
+		put_unused_fd(fd);
+		fput(file);
+		return -EFAULT;
+	}
+	fd_install(fd, file);
+	return 0;
+}
+
+static int db_region_create_node(struct db_region *r)
+{
+	struct device *dev;
+
+	dev = device_create(db_region_class, NULL,
+			    MKDEV(MAJOR(db_region_devt), r->minor), NULL,
+			    DIRTYBIT_REGION_NODE_DIR "!%s", r->name);
+	if (IS_ERR(dev))
+		return PTR_ERR(dev);
+	r->node = dev;
+	return 0;
+}
+
+/*
+ * DIRTYBIT_IOC_REGION_CREATE.  Errors: -EINVAL bad size/name/flags/reserved,
+ * -E2BIG larger than the machine's memory, -EEXIST name taken, -ENOSPC
+ * DIRTYBIT_MAX_REGIONS reached, -ENOMEM (the memory cgroup's limit too).
+ */
+long db_region_ioc_create(void __user *argp)
+{
+	struct dirtybit_ioc_region_create c;
+	struct db_region *r;
+	struct file *file;
+	int ret;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&c, argp, sizeof(c)))
+		return -EFAULT;
+	if (c.size != sizeof(c) || !db_reserved_zero(c.reserved, ARRAY_SIZE(c.reserved)) ||
+	    (c.flags & ~DIRTYBIT_REGION_F_NODE) || !memchr(c.name, '\0', sizeof(c.name)) ||
+	    !db_region_name_ok(c.name) || !c.bytes || !PAGE_ALIGNED(c.bytes))
+		return -EINVAL;
+	if (c.bytes >> PAGE_SHIFT > totalram_pages())
+		return -E2BIG;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -ENOMEM;
+	kref_init(&r->kref);
+	init_waitqueue_head(&r->hold_wq);
+	strscpy(r->name, c.name, sizeof(r->name));
+	r->size = c.bytes;
+	r->npages = c.bytes >> PAGE_SHIFT;
+	r->minor = -1;
+	db_track_init(&r->track, r->size, &db_region_ops);
+	r->armed = hbitmap_alloc(r->size, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	r->scratch = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
+	ret = -ENOMEM;
+	if (!r->armed || !r->scratch)
+		goto err_free;
+	ret = db_region_alloc_pages(r);
+	if (ret)
+		goto err_free;
+	r->inode = alloc_anon_inode(db_region_mnt->mnt_sb);
+	if (IS_ERR(r->inode)) {
+		ret = PTR_ERR(r->inode);
+		r->inode = NULL;
+		goto err_free;
+	}
+	i_size_write(r->inode, r->size);
+	file = db_region_file(r, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto err_free;
+	}
+
+	mutex_lock(&dirtybit_lock);
+	ret = -EEXIST;
+	if (db_region_find_name(r->name))
+		goto err_unlock;
+	ret = idr_alloc(&db_region_idr, r, 0, DIRTYBIT_MAX_REGIONS, GFP_KERNEL);
+	if (ret < 0)
+		goto err_unlock;
+	r->minor = ret;
+	if (c.flags & DIRTYBIT_REGION_F_NODE) {
+		ret = db_region_create_node(r);
+		if (ret)
+			goto err_idr;
+	}
+	ret = db_track_publish_empty(&r->track);
+	if (ret)
+		goto err_node;
+	c.target_id = r->track.id;
+	db_notify(DIRTYBIT_EVENT_TARGET_ATTACHED, &r->track, NULL);
+	pr_info("region %s: %llu bytes, target %u\n", r->name, r->size, r->track.id);
+	mutex_unlock(&dirtybit_lock);
+	/* On failure the region stays, like one whose creator closed its fd. */
+	return db_region_install(file, argp, &c, sizeof(c), &c.fd);
+
+err_node:
+	if (r->node)
+		device_destroy(db_region_class, r->node->devt);
+err_idr:
+	idr_remove(&db_region_idr, r->minor);
+err_unlock:
+	mutex_unlock(&dirtybit_lock);
+	fput(file);		/* drops the file's reference */
+err_free:
+	kref_put(&r->kref, db_region_free);
+	return ret;
+}
+
+/* DIRTYBIT_IOC_REGION_OPEN: a region by id or name, for reading (or writing). */
+long db_region_ioc_open(void __user *argp)
+{
+	struct dirtybit_ioc_region_open o;
+	struct db_region *r = NULL;
+	struct db_track *tr;
+	struct file *file;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&o, argp, sizeof(o)))
+		return -EFAULT;
+	if (o.size != sizeof(o) || !db_reserved_zero(o.reserved, ARRAY_SIZE(o.reserved)) ||
+	    (o.flags & ~DIRTYBIT_REGION_OPEN_WRITE) || !memchr(o.name, '\0', sizeof(o.name)) ||
+	    (!o.target_id && !o.name[0]))
+		return -EINVAL;
+
+	mutex_lock(&dirtybit_lock);
+	if (o.target_id) {
+		tr = db_track_find(o.target_id);
+		r = tr && db_track_is_region(tr) ? to_region(tr) : NULL;
+	} else {
+		r = db_region_find_name(o.name);
+	}
+	file = r ? db_region_file(r, o.flags & DIRTYBIT_REGION_OPEN_WRITE ? O_RDWR : O_RDONLY) :
+		   ERR_PTR(-ENOENT);
+	mutex_unlock(&dirtybit_lock);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	return db_region_install(file, argp, &o, sizeof(o), &o.fd);
+}
+
+/* Unlists a region: no name, no node, no bitmaps; its files keep the memory. */
+static void db_region_unlist(struct db_region *r, bool notify)
+{
+	struct db_track *tr = &r->track;
+	struct db_rec *rec;
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (notify)
+		db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
+	pr_info("region %s: destroyed (target %u)\n", r->name, tr->id);
+	rec = rcu_replace_pointer(tr->rec, NULL, lockdep_is_held(&dirtybit_lock));
+	tr->gone = true;
+	synchronize_rcu();	/* no fault marks @rec or the bitmaps any more */
+	kfree(rec);
+	db_track_release(tr);
+	if (r->held)
+		db_region_unhold(r);
+	if (r->node)
+		device_destroy(db_region_class, r->node->devt);
+	r->node = NULL;
+	idr_remove(&db_region_idr, r->minor);
+	r->destroyed = true;
+	kref_put(&r->kref, db_region_free);
+}
+
+/* TARGET_DETACH of a region. */
+int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	struct db_bitmap *bm;
+
+	lockdep_assert_held(&dirtybit_lock);
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		if (bm->successor) {
+			NL_SET_ERR_MSG_MOD(extack, "a bitmap of the region is frozen");
+			return -EBUSY;
+		}
+	}
+	db_region_unlist(to_region(tr), true);
+	return 0;
+}
+
+void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags)
+{
+	const struct db_region *r = container_of(tr, struct db_region, track);
+
+	*dev = r->node ? new_encode_dev(r->node->devt) : 0;
+	*name = r->name;
+	*flags = (r->node ? DIRTYBIT_REGION_F_NODE : 0) |
+		 (r->held ? DIRTYBIT_REGION_F_HELD : 0);
+}
+
+/* A region's device node, for TARGET_PATH: -ENOTTY if @path is not one. */
+int db_region_resolve(const char *path, struct db_track **tr,
+		      struct netlink_ext_ack *extack)
+{
+	struct db_region *r;
+	struct path p;
+	dev_t dev = 0;
+
+	lockdep_assert_held(&dirtybit_lock);
+	if (kern_path(path, LOOKUP_FOLLOW, &p))
+		return -ENOTTY;
+	if (S_ISCHR(d_inode(p.dentry)->i_mode))
+		dev = d_inode(p.dentry)->i_rdev;
+	path_put(&p);
+	if (!dev || MAJOR(dev) != MAJOR(db_region_devt))
+		return -ENOTTY;
+	r = idr_find(&db_region_idr, MINOR(dev));
+	if (!r || !r->node) {
+		NL_SET_ERR_MSG_MOD(extack, "no region behind this device node");
+		return -ENOENT;
+	}
+	*tr = &r->track;
+	return 0;
+}
+
+/* ---- region files ------------------------------------------------------------ */
+
+/* Opening /dev/dirtybit-regions/NAME. */
+static int db_region_open(struct inode *inode, struct file *file)
+{
+	struct db_region *r;
+
+	mutex_lock(&dirtybit_lock);
+	r = idr_find(&db_region_idr, iminor(inode));
+	if (r && r->node)
+		kref_get(&r->kref);
+	else
+		r = NULL;
+	mutex_unlock(&dirtybit_lock);
+	if (!r)
+		return -ENODEV;
+	file->private_data = r;
+	/* Every mapping in the region's own address_space: see the top. */
+	file->f_mapping = r->inode->i_mapping;
+	return 0;
+}
+
+static int db_region_release(struct inode *inode, struct file *file)
+{
+	struct db_region *r = file->private_data;
+
+	mutex_lock(&dirtybit_lock);
+	if (r->held && r->holder == file) {
+		pr_info("region %s: its writers' holder went away; released\n", r->name);
+		db_region_unhold(r);
+	}
+	mutex_unlock(&dirtybit_lock);
+	kref_put(&r->kref, db_region_free);
+	return 0;
+}
+
+static int db_region_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct db_region *r = file->private_data;
+
+	/* MAP_SHARED: VM_SHARED too unless the file is read-only. */
+	if (!(vma->vm_flags & VM_MAYSHARE)) {
+		pr_notice_ratelimited("region %s: refusing a private mapping (map it MAP_SHARED)\n",
+				      r->name);
+		return -EINVAL;
+	}
+	/* Read-only mappings belong to read-only files (the helper's). */
+	if ((file->f_mode & FMODE_WRITE) && !(vma->vm_flags & VM_WRITE)) {
+		pr_notice_ratelimited("region %s: refusing a read-only mapping of a writable file\n",
+				      r->name);
+		return -EACCES;
+	}
+	if (vma->vm_pgoff >= r->npages || vma_pages(vma) > r->npages - vma->vm_pgoff) {
+		pr_notice_ratelimited("region %s: refusing a mapping past its end\n", r->name);
+		return -EINVAL;
+	}
+	/* Not VM_IO or VM_PFNMAP: O_DIRECT and other pinning must work. */
+	db_vm_flags_set(vma, VM_DONTEXPAND);
+	vma->vm_ops = &db_region_vm_ops;
+	return 0;
+}
+
+static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct db_region *r = iocb->ki_filp->private_data;
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+
+	while (iov_iter_count(to) && pos < r->size) {
+		size_t off = offset_in_page(pos);
+		size_t n = min_t(u64, PAGE_SIZE - off, r->size - pos);
+		size_t copied = copy_page_to_iter(r->pages[pos >> PAGE_SHIFT], off, n, to);
+
+		pos += copied;
+		done += copied;
+		if (copied < n) {
+			if (!done)
+				return -EFAULT;
+			break;
+		}
+		if (fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	iocb->ki_pos = pos;
+	return done;
+}
+
+static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
+{
+	struct db_region *r = file->private_data;
+
+	return fixed_size_llseek(file, offset, whence, r->size);
+}
+
+static long db_region_ioc_info(struct db_region *r, void __user *argp)
+{
+	struct dirtybit_region_info info;
+
+	if (copy_from_user(&info, argp, sizeof(info)))
+		return -EFAULT;
+	if (info.size != sizeof(info) || info.pad ||
+	    !db_reserved_zero(info.reserved, ARRAY_SIZE(info.reserved)))
+		return -EINVAL;
+	mutex_lock(&dirtybit_lock);
+	info.target_id = r->destroyed ? 0 : r->track.id;
+	info.bytes = r->size;
+	memset(info.name, 0, sizeof(info.name));
+	strscpy(info.name, r->name, sizeof(info.name));
+	info.flags = (r->node ? DIRTYBIT_REGION_F_NODE : 0) |
+		     (r->held ? DIRTYBIT_REGION_F_HELD : 0) |
+		     (r->destroyed ? DIRTYBIT_REGION_F_DESTROYED : 0);
+	mutex_unlock(&dirtybit_lock);
+	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long db_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct db_region *r = file->private_data;
+
+	switch (cmd) {
+	case DIRTYBIT_REGION_IOC_INFO:
+		return db_region_ioc_info(r, (void __user *)arg);
+	case DIRTYBIT_REGION_IOC_HOLD:
+		if (!capable(CAP_NET_ADMIN))
+			return -EPERM;
+		return db_region_hold(r, file);
+	case DIRTYBIT_REGION_IOC_RELEASE:
+		return db_region_release_hold(r, file);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations db_region_fops = {
+	.owner = THIS_MODULE,
+	.open = db_region_open,
+	.release = db_region_release,
+	.mmap = db_region_mmap,
+	.read_iter = db_region_read_iter,
+	.llseek = db_region_llseek,
+	.unlocked_ioctl = db_region_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+/* ---- module init / exit ------------------------------------------------------------ */
+
+static int db_regionfs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, DB_REGION_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+/* No .owner: the module's own mount must not pin the module. */
+static struct file_system_type db_regionfs_type = {
+	.name = "dirtybit_region",
+	.init_fs_context = db_regionfs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+int db_region_init(void)
+{
+	int ret;
+
+	db_region_mnt = kern_mount(&db_regionfs_type);
+	if (IS_ERR(db_region_mnt))
+		return PTR_ERR(db_region_mnt);
+	ret = alloc_chrdev_region(&db_region_devt, 0, DIRTYBIT_MAX_REGIONS, "dirtybit-region");
+	if (ret)
+		goto err_mnt;
+	cdev_init(&db_region_cdev, &db_region_fops);
+	db_region_cdev.owner = THIS_MODULE;
+	ret = cdev_add(&db_region_cdev, db_region_devt, DIRTYBIT_MAX_REGIONS);
+	if (ret)
+		goto err_chrdev;
+	db_region_class = db_class_create("dirtybit-region");
+	if (IS_ERR(db_region_class)) {
+		ret = PTR_ERR(db_region_class);
+		goto err_cdev;
+	}
+	return 0;
+
+err_cdev:
+	cdev_del(&db_region_cdev);
+err_chrdev:
+	unregister_chrdev_region(db_region_devt, DIRTYBIT_MAX_REGIONS);
+err_mnt:
+	kern_unmount(db_region_mnt);
+	return ret;
+}
+
+/*
+ * No region file is open (each holds the module) and the family is gone
+ * (no events): destroy what is left.
+ */
+void db_region_exit(void)
+{
+	struct db_region *r;
+	int id;
+
+	mutex_lock(&dirtybit_lock);
+	idr_for_each_entry(&db_region_idr, r, id)
+		db_region_unlist(r, false);
+	mutex_unlock(&dirtybit_lock);
+	idr_destroy(&db_region_idr);
+	class_destroy(db_region_class);
+	cdev_del(&db_region_cdev);
+	unregister_chrdev_region(db_region_devt, DIRTYBIT_MAX_REGIONS);
+	kern_unmount(db_region_mnt);
+}
