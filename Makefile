@@ -33,6 +33,8 @@ LIB_SRCS := $(wildcard user/lib/*.c)
 CLI_SRCS := $(wildcard user/*.c)
 USER_HDRS := $(wildcard user/*.h user/lib/*.h) uapi/linux/dirtybit.h
 SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
+# Benchmark programs the VM runs in bench mode (tools/vm/guest/bench.sh).
+VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_bench.c))
 SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 
@@ -48,7 +50,7 @@ module: deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 user: $(B)/dirtybit
-selftests: deps $(SELFTESTS)
+selftests: deps $(SELFTESTS) $(VM_BENCHES)
 host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress
 
 $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
@@ -103,12 +105,15 @@ demo: deps
 	@tools/vm/run --kernel 6.12 --demo
 
 BENCH_KERNEL ?= 6.12
-# BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run) reach the VM if set.
+# BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run), BENCH_PARTS ("region",
+# "block", default both) and BENCH_REGION_MB reach the VM if set.
 BENCH_ENV = $(if $(BENCH_ROUNDS),--env BENCH_ROUNDS=$(BENCH_ROUNDS)) \
-	$(if $(BENCH_RUNTIME),--env BENCH_RUNTIME=$(BENCH_RUNTIME))
+	$(if $(BENCH_RUNTIME),--env BENCH_RUNTIME=$(BENCH_RUNTIME)) \
+	$(if $(BENCH_PARTS),--env BENCH_PARTS=$(BENCH_PARTS)) \
+	$(if $(BENCH_REGION_MB),--env BENCH_REGION_MB=$(BENCH_REGION_MB))
 
 bench: deps $(B)/host/hbitmap_bench
-	@$(MAKE) -s all-kmods user
+	@$(MAKE) -s all-kmods user selftests
 	$(B)/host/hbitmap_bench
 	tools/vm/run --kernel $(BENCH_KERNEL) --bench --timeout 3000 $(BENCH_ENV)
 

@@ -320,15 +320,15 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (tr->resize_settled)
 			return DB_REFUSE(tx, -EINVAL,
 					 "the device changed size; detach and attach it again");
-		if (a->granularity < tr->ops->min_granularity)
-			return DB_REFUSE(tx, -EINVAL,
-					 "granularity finer than the target allows (a region's: the page size)");
 		ret = hbitmap_check_params(tr->size, a->granularity);
 		if (ret == -E2BIG)
 			return DB_REFUSE(tx, ret, "granularity too fine for the target's size");
 		if (ret)
 			return DB_REFUSE(tx, ret,
 					 "granularity must be a power of two from 512 to 2^31");
+		if (a->granularity < tr->ops->min_granularity)
+			return DB_REFUSE(tx, -EINVAL,
+					 "a region's granularity is at least the page size");
 		a->bm = kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
 		if (!a->bm)
 			return -ENOMEM;

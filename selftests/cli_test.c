@@ -107,6 +107,37 @@ TEST(block_tour)
 	system("rmmod brd");
 }
 
+/* Regions from the command line: create, name as a target, list, destroy. */
+TEST(region_tour)
+{
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, run(&r, CLI " region create vm0 1M")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, ": region vm0 size 1048576 node /dev/dirtybit-regions/vm0\n"))
+		TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " bitmap add vm0 live")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " bitmap list /dev/dirtybit-regions/vm0")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.out, "live granularity 4096 count 0 recording\n")) TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " -j region list"));
+	EXPECT_NE(NULL, strstr(r.out, "\"kind\":\"region\",\"name\":\"vm0\",\"size\":1048576,"
+			       "\"node\":\"/dev/dirtybit-regions/vm0\",\"held\":false}"))
+		TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " region create scratch 8K --no-node"));
+	ASSERT_EQ(0, run(&r, CLI " targets"));
+	EXPECT_NE(NULL, strstr(r.out, ": region scratch size 8192\n")) TH_LOG("%s", r.out);
+	EXPECT_EQ(1, run(&r, CLI " region create vm0 1M"));
+	EXPECT_NE(NULL, strstr(r.err, "exists")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " region create odd 5000"));
+	EXPECT_NE(NULL, strstr(r.err, "multiple of 4096")) TH_LOG("%s", r.err);
+	EXPECT_EQ(2, run(&r, CLI " region create odd 12Q"));
+	EXPECT_EQ(1, run(&r, CLI " region create huge 1024T"));
+	EXPECT_NE(NULL, strstr(r.err, "larger than the machine's memory")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " region destroy vm0")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " region destroy scratch")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " region destroy vm0"));
+	EXPECT_EQ(1, count_lines(r.err)) TH_LOG("%s", r.err);
+	EXPECT_EQ(2, run(&r, CLI " region frob"));
+}
+
 /*
  * dirtybit monitor: one line per state change, none per write nor for a
  * refused command or a no-op.  The monitor joins its group some time after

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dirtybit attach | detach | targets: block targets.
+ * dirtybit attach | detach | targets: block targets (and regions, listed).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,13 +12,16 @@ static const char *state_name(uint32_t state)
 	return state == DIRTYBIT_TARGET_GONE ? "gone" : "live";
 }
 
-static int print_target(const struct dirtybit_target *t, void *data)
+int print_target(const struct dirtybit_target *t, void *data)
 {
 	struct cli *cli = data;
 
+	if (t->kind == DIRTYBIT_TARGET_REGION)
+		return print_region(t, cli);
 	if (cli->json) {
 		json_object_start(&cli->js, NULL);
 		json_u64(&cli->js, "id", t->id);
+		json_str(&cli->js, "kind", "block");
 		json_str(&cli->js, "name", t->name);
 		json_u64(&cli->js, "major", t->dev >> 20 ? (t->dev & 0xfff00) >> 8 : t->dev >> 8);
 		json_u64(&cli->js, "minor", (t->dev & 0xff) | ((t->dev >> 12) & 0xfff00));

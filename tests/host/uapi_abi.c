@@ -31,3 +31,31 @@ AT(dirtybit_ioc_bitmap_read, granularity, 112);
 AT(dirtybit_ioc_bitmap_read, flags, 116);
 AT(dirtybit_ioc_bitmap_read, reserved, 120);
 _Static_assert(DIRTYBIT_IOC_BITMAP_READ == 0xc098db01, "DIRTYBIT_IOC_BITMAP_READ");
+
+SIZE(dirtybit_ioc_region_create, 120);
+AT(dirtybit_ioc_region_create, flags, 4);
+AT(dirtybit_ioc_region_create, bytes, 8);
+AT(dirtybit_ioc_region_create, name, 16);
+AT(dirtybit_ioc_region_create, target_id, 80);
+AT(dirtybit_ioc_region_create, fd, 84);
+AT(dirtybit_ioc_region_create, reserved, 88);
+_Static_assert(DIRTYBIT_IOC_REGION_CREATE == 0xc078db02, "DIRTYBIT_IOC_REGION_CREATE");
+
+SIZE(dirtybit_ioc_region_open, 112);
+AT(dirtybit_ioc_region_open, flags, 4);
+AT(dirtybit_ioc_region_open, target_id, 8);
+AT(dirtybit_ioc_region_open, fd, 12);
+AT(dirtybit_ioc_region_open, name, 16);
+AT(dirtybit_ioc_region_open, reserved, 80);
+_Static_assert(DIRTYBIT_IOC_REGION_OPEN == 0xc070db03, "DIRTYBIT_IOC_REGION_OPEN");
+
+SIZE(dirtybit_region_info, 120);
+AT(dirtybit_region_info, target_id, 4);
+AT(dirtybit_region_info, bytes, 8);
+AT(dirtybit_region_info, name, 16);
+AT(dirtybit_region_info, flags, 80);
+AT(dirtybit_region_info, pad, 84);
+AT(dirtybit_region_info, reserved, 88);
+_Static_assert(DIRTYBIT_REGION_IOC_INFO == 0xc078db10, "DIRTYBIT_REGION_IOC_INFO");
+_Static_assert(DIRTYBIT_REGION_IOC_HOLD == 0xdb11, "DIRTYBIT_REGION_IOC_HOLD");
+_Static_assert(DIRTYBIT_REGION_IOC_RELEASE == 0xdb12, "DIRTYBIT_REGION_IOC_RELEASE");

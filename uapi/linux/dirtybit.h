@@ -22,14 +22,17 @@
  *               VERSION_PROTOCOL  NLA_U32         DIRTYBIT_GENL_VERSION
  *
  * Targets.  A target is a tracked block device (a whole disk, or a partition
- * tracked as a range of its disk).  It is named in requests by TARGET_ID or
- * by TARGET_PATH (a block device node, resolved in the caller's namespace).
+ * tracked as a range of its disk) or a memory region (below).  It is named
+ * in requests by TARGET_ID or by TARGET_PATH (a block device node or a
+ * region's node, resolved in the caller's namespace).
  *
  *   DIRTYBIT_CMD_TARGET_ATTACH          (do, admin)
  *     request:  TARGET_PATH
  *     reply:    a target (below)
  *   DIRTYBIT_CMD_TARGET_DETACH          (do, admin)
  *     request:  TARGET_ID | TARGET_PATH
+ *     A region is destroyed: its name, node and bitmaps go at once, its
+ *     memory when the last file descriptor and mapping of it are gone.
  *   DIRTYBIT_CMD_TARGET_GET             (do: TARGET_ID | TARGET_PATH; dump: all)
  *     reply:    TARGET_ID        NLA_U32
  *               TARGET_DEV       NLA_U32   dev_t, new_encode_dev()
@@ -39,12 +42,18 @@
  *               TARGET_STATE     NLA_U32   enum dirtybit_target_state
  *               TARGET_OVERFLOWS NLA_U64   writes the cut could not account
  *                                          for individually (see docs)
+ *               TARGET_KIND      NLA_U32   enum dirtybit_target_kind
+ *     a region's reply: TARGET_ID, TARGET_KIND, TARGET_DEV (its node, or 0),
+ *               TARGET_NAME (the region's name), TARGET_SIZE, TARGET_STATE,
+ *               REGION_FLAGS NLA_U32 DIRTYBIT_REGION_F_*
  *
  * Bitmaps.  Named per target (BITMAP_NAME, at most DIRTYBIT_NAME_MAX - 1
  * bytes of [A-Za-z0-9_.:-]).  Requests name the target as above.
  *
  *   DIRTYBIT_CMD_BITMAP_ADD        TARGET, BITMAP_NAME,
- *                                  [BITMAP_GRANULARITY u32, default 65536],
+ *                                  [BITMAP_GRANULARITY u32, default 65536,
+ *                                  for regions the page size (also the
+ *                                  minimum)],
  *                                  [BITMAP_DISABLED flag]
  *   DIRTYBIT_CMD_BITMAP_REMOVE     TARGET, BITMAP_NAME
  *   DIRTYBIT_CMD_BITMAP_CLEAR      TARGET, BITMAP_NAME           (a cut)
@@ -116,6 +125,35 @@
  *     abdicated, reclaimed or replaced during the call (read it again);
  *     -ENOENT for an unknown target or bitmap, -EINVAL for a bad size,
  *     name, first_word past the end or non-zero reserved field.
+ *
+ *   DIRTYBIT_IOC_REGION_CREATE   struct dirtybit_ioc_region_create
+ *     Creates a memory region of @bytes (a multiple of the page size, at
+ *     most the machine's memory; its pages are allocated now and charged to
+ *     the caller's memory cgroup) named @name, with the device node
+ *     /dev/dirtybit-regions/NAME if DIRTYBIT_REGION_F_NODE.  out: its
+ *     target id and a new O_RDWR | O_CLOEXEC fd.  The region lives until
+ *     TARGET_DETACH, not just while the fd does.  Needs CAP_NET_ADMIN.
+ *     -EINVAL bad size/name/flags/reserved, -E2BIG too large, -EEXIST name
+ *     taken, -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM.
+ *   DIRTYBIT_IOC_REGION_OPEN     struct dirtybit_ioc_region_open
+ *     A new fd (O_CLOEXEC; read-only unless DIRTYBIT_REGION_OPEN_WRITE) of
+ *     the region with @target_id, or named @name if @target_id is 0.  Needs
+ *     CAP_NET_ADMIN.  -ENOENT no such region.
+ *
+ * Region files (from the two ioctls, or open() of the node)
+ * ---------------------------------------------------------
+ *
+ *   mmap     MAP_SHARED only (-EINVAL for MAP_PRIVATE), within the region
+ *            (-EINVAL past its end), writable unless the file is read-only
+ *            (-EACCES).  The first write to a page after each cut of the
+ *            region's bitmaps marks it; reads never do.
+ *   pread/read, lseek (SEEK_END gives the size): the contents.
+ *   DIRTYBIT_REGION_IOC_INFO     struct dirtybit_region_info (read/write)
+ *   DIRTYBIT_REGION_IOC_HOLD     new write faults wait until RELEASE, or
+ *            until this file is closed (CAP_NET_ADMIN; -EBUSY already held).
+ *            When it returns, no CPU write reaches the region until then;
+ *            the holder must not write to it itself.
+ *   DIRTYBIT_REGION_IOC_RELEASE  -EPERM from another file, -EINVAL unheld.
  *
  * Every ioctl argument starts with a __u32 size, carries only fixed-width
  * fields with explicit padding, passes user pointers as __u64, and has its

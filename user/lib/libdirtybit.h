@@ -40,22 +40,27 @@ int dirtybit_get_version(struct dirtybit_ctx *ctx, struct dirtybit_version *v);
 
 /*
  * A target is named by its block device path, or by its id written in
- * decimal ("3"), which still works after the device went away.
+ * decimal ("3"), which still works after the device went away; a region
+ * also by its name or its device node.
  */
 struct dirtybit_target {
 	uint32_t id;
 	uint32_t dev;			/* new_encode_dev() */
 	uint32_t state;			/* enum dirtybit_target_state */
-	char name[32];
+	char name[DIRTYBIT_NAME_MAX];	/* "vdb1", or the region's name */
 	uint64_t start;			/* bytes into the whole disk */
 	uint64_t size;			/* bytes */
 	uint64_t overflows;
+	uint32_t kind;			/* enum dirtybit_target_kind */
+	uint32_t region_flags;		/* DIRTYBIT_REGION_F_* */
 };
 
 typedef int (*dirtybit_target_fn)(const struct dirtybit_target *t, void *data);
 
 int dirtybit_attach(struct dirtybit_ctx *ctx, const char *path, struct dirtybit_target *t);
 int dirtybit_detach(struct dirtybit_ctx *ctx, const char *target);
+/* One target into @t. */
+int dirtybit_target_get(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t);
 /* Every target (or just @target when not NULL). */
 int dirtybit_targets(struct dirtybit_ctx *ctx, const char *target,
 		     dirtybit_target_fn fn, void *data);
@@ -114,5 +119,24 @@ typedef int (*dirtybit_event_fn)(const struct dirtybit_event_info *ev, void *dat
 int dirtybit_monitor(struct dirtybit_ctx *ctx, dirtybit_event_fn fn, void *data);
 /* "attached", "frozen", ...; "unknown" for a value this library predates. */
 const char *dirtybit_event_name(uint32_t event);
+
+/*
+ * Memory regions.  Targets everywhere above may also be a region's name.
+ * dirtybit_region_create() returns the region's fd (O_RDWR, close-on-exec;
+ * the region outlives it until destroyed with dirtybit_detach()), or
+ * -errno with the reason in ctx->err; @node asks for
+ * /dev/dirtybit-regions/NAME.  dirtybit_region_open() opens one by name
+ * or decimal id, read-only unless @writable, for reading its contents
+ * (pread or a read-only mapping).  Neither needs dirtybit_open().
+ */
+int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t bytes,
+			   bool node, uint32_t *id);
+int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writable);
+int dirtybit_region_info(int fd, struct dirtybit_region_info *info);
+/* Holds the region's writers (new write faults wait) until released or
+ * @fd is closed; 0 or -errno.
+ */
+int dirtybit_region_hold(int fd);
+int dirtybit_region_release(int fd);
 
 #endif /* _LIBDIRTYBIT_H */

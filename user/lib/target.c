@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libdirtybit: block targets (attach, detach, list).
+ * libdirtybit: targets (attach, detach, list): block devices and regions.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -9,15 +9,23 @@
 
 #include "nl.h"
 
-/* A target by decimal id or by device path. */
+/*
+ * A target by decimal id, by device path (a block device or a region's
+ * node), or by region name (anything else).
+ */
 void db_put_target(struct nlmsghdr *nlh, const char *target)
 {
 	const char *p = target;
+	uint32_t id = 0;
 
 	while (*p && isdigit((unsigned char)*p))
 		p++;
 	if (*target && !*p)
-		mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, (uint32_t)strtoul(target, NULL, 10));
+		id = (uint32_t)strtoul(target, NULL, 10);
+	else if (*target != '/')
+		id = db_region_id(target);
+	if (id)
+		mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, id);
 	else
 		mnl_attr_put_strz(nlh, DIRTYBIT_A_TARGET_PATH, target);
 }
@@ -47,6 +55,12 @@ static int db_target_attr(const struct nlattr *attr, void *data)
 		break;
 	case DIRTYBIT_A_TARGET_OVERFLOWS:
 		db_attr_u64(attr, &t->overflows);
+		break;
+	case DIRTYBIT_A_TARGET_KIND:
+		db_attr_u32(attr, &t->kind);
+		break;
+	case DIRTYBIT_A_REGION_FLAGS:
+		db_attr_u32(attr, &t->region_flags);
 		break;
 	}
 	return MNL_CB_OK;
@@ -114,4 +128,9 @@ static int db_copy_target(const struct dirtybit_target *t, void *data)
 int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t)
 {
 	return dirtybit_targets(ctx, target, db_copy_target, t);
+}
+
+int dirtybit_target_get(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t)
+{
+	return db_target_lookup(ctx, target, t);
 }

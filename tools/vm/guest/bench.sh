@@ -1,5 +1,7 @@
 #!/bin/sh
-# make bench, inside the VM: fio 4 KiB random writes, queue depth 32, on
+# make bench, inside the VM.  Memory regions first (region_bench: harvest
+# cost against soft-dirty, first-write fault cost against a memfd), then
+# block tracking: fio 4 KiB random writes, queue depth 32, on
 # null_blk (no memory backing) and brd, each untracked, tracked by dirtybit
 # with 1 and with 8 bitmaps, and under dm-era (the device-mapper change
 # tracker), in one boot.  The configurations are interleaved over ROUNDS
@@ -61,6 +63,9 @@ measure() {
 	esac
 }
 
+PARTS=,${BENCH_PARTS:-region,block},
+case $PARTS in *,region,*) region_bench; echo ;; esac
+case $PARTS in *,block,*) ;; *) exit 0 ;; esac
 echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
 round=1
 while [ $round -le "$ROUNDS" ]; do

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * make bench, memory half (run in the VM by tools/vm/guest/bench.sh):
+ *
+ * 1. Harvest cost: with a fraction of the pages of a region written, one
+ *    harvest = FREEZE (the cut, which re-arms the written pages) + a bulk
+ *    read of the frozen bitmap + ABDICATE; against soft-dirty on the same
+ *    amount of anonymous memory: read /proc/self/pagemap for the range,
+ *    then write "4" to /proc/self/clear_refs.
+ * 2. First-write fault cost: a write to every page of a fresh mapping of
+ *    the region, against the same on a memfd shared mapping (untracked);
+ *    and the write fault after a re-arm.
+ *
+ * Medians of REPS repetitions; the ratios are the result (TCG's absolute
+ * times mean little).  Size: $BENCH_REGION_MB (default 1024).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "region.h"
+
+#define REPS	5
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void dirty_fraction(unsigned char *map, unsigned long npages, unsigned long n, int v)
+{
+	unsigned long stride = npages / n, i;
+
+	for (i = 0; i < n; i++)
+		((volatile unsigned char *)map)[i * stride * PAGE] = (unsigned char)v;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+/* pagemap + clear_refs over @map: one soft-dirty harvest. */
+static unsigned long soft_dirty_harvest(unsigned char *map, unsigned long npages,
+					uint64_t *pm, int pagemap, int clear_refs)
+{
+	unsigned long dirty = 0, i;
+	size_t len = npages * sizeof(uint64_t);
+
+	if (pread(pagemap, pm, len, (unsigned long)map / PAGE * 8) != (ssize_t)len)
+		die("pagemap");
+	for (i = 0; i < npages; i++)
+		dirty += (pm[i] >> 55) & 1;
+	if (pwrite(clear_refs, "4", 1, 0) != 1)
+		die("clear_refs");
+	return dirty;
+}
+
+static unsigned long region_harvest(struct db *db, const char *target, unsigned int id,
+				    uint64_t *words, unsigned long nwords)
+{
+	struct dirtybit_ioc_bitmap_read rd = { .size = sizeof(rd) };
+	unsigned long dirty = 0, i;
+	static int ctl = -1;
+
+	if (ctl < 0)
+		ctl = open("/dev/dirtybit", O_RDWR);
+	if (db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, target, "b"))
+		die("freeze");
+	rd.target_id = id;
+	strcpy(rd.name, "b");
+	rd.words = nwords;
+	rd.buf = (uintptr_t)words;
+	if (ioctl(ctl, DIRTYBIT_IOC_BITMAP_READ, &rd))
+		die("bitmap read");
+	for (i = 0; i < nwords; i++)
+		dirty += __builtin_popcountll(words[i]);
+	if (db_bitmap(db, DIRTYBIT_CMD_BITMAP_ABDICATE, target, "b"))
+		die("abdicate");
+	return dirty;
+}
+
+/* Seconds per page to write one byte into every page of @map. */
+static double touch_all(unsigned char *map, unsigned long npages, int v)
+{
+	double t = now();
+	unsigned long i;
+
+	for (i = 0; i < npages; i++)
+		((volatile unsigned char *)map)[i * PAGE] = (unsigned char)v;
+	return (now() - t) / npages;
+}
+
+int main(void)
+{
+	static const double fractions[] = { 0.001, 0.01, 0.1, 1.0 };
+	unsigned long mb = getenv("BENCH_REGION_MB") ? strtoul(getenv("BENCH_REGION_MB"), NULL, 0) : 1024;
+	unsigned long size = mb << 20, npages = size / PAGE, nwords = (npages + 63) / 64;
+	double sd[4], rg[4], t[REPS], fault_region, fault_memfd, fault_rearm;
+	uint64_t *pm = malloc(npages * sizeof(uint64_t));
+	uint64_t *words = malloc(nwords * sizeof(uint64_t));
+	int pagemap = open("/proc/self/pagemap", O_RDONLY);
+	int clear_refs = open("/proc/self/clear_refs", O_WRONLY);
+	unsigned char *anon, *map;
+	unsigned int id = 0;
+	char target[16];
+	struct db db;
+	int f, r, fd;
+
+	if (!pm || !words || pagemap < 0 || clear_refs < 0)
+		die("setup");
+	printf("region bench: %lu MiB, %d repetitions\n", mb, REPS);
+
+	/* soft-dirty on anonymous memory */
+	anon = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		die("anon");
+	/* Per-page soft-dirty, like the region's bitmap: no huge pages. */
+	madvise(anon, size, MADV_NOHUGEPAGE);
+	touch_all(anon, npages, 1);
+	soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
+	for (f = 0; f < 4; f++) {
+		unsigned long n = (unsigned long)(npages * fractions[f]), got = 0;
+
+		for (r = 0; r < REPS; r++) {
+			dirty_fraction(anon, npages, n, r + 1);
+			t[r] = now();
+			got = soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
+			t[r] = now() - t[r];
+		}
+		sd[f] = median(t, REPS);
+		printf("RESULT soft-dirty %.1f%% pages=%lu found=%lu %.6f s\n",
+		       fractions[f] * 100, n, got, sd[f]);
+	}
+	munmap(anon, size);
+
+	/* the region */
+	if (db_open(&db))
+		die("netlink");
+	fd = region_create("bench", size, 0, &id);
+	if (fd < 0)
+		die("region create");
+	snprintf(target, sizeof(target), "%u", id);
+	if (db_add(&db, target, "b", 0, 0))
+		die("bitmap add");
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	fault_region = touch_all(map, npages, 1);	/* fresh mapping */
+	region_harvest(&db, target, id, words, nwords);
+	fault_rearm = touch_all(map, npages, 2);	/* every PTE write-protected */
+	region_harvest(&db, target, id, words, nwords);
+	for (f = 0; f < 4; f++) {
+		unsigned long n = (unsigned long)(npages * fractions[f]), got = 0;
+
+		for (r = 0; r < REPS; r++) {
+			dirty_fraction(map, npages, n, r + 1);
+			t[r] = now();
+			got = region_harvest(&db, target, id, words, nwords);
+			t[r] = now() - t[r];
+		}
+		rg[f] = median(t, REPS);
+		printf("RESULT region %.1f%% pages=%lu found=%lu %.6f s\n",
+		       fractions[f] * 100, n, got, rg[f]);
+	}
+	munmap(map, size);
+	close(fd);
+	db_detach(&db, target);
+
+	/* untracked: a memfd shared mapping */
+	fd = memfd_create("bench", 0);
+	if (fd < 0 || ftruncate(fd, size))
+		die("memfd");
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("memfd mmap");
+	fault_memfd = touch_all(map, npages, 1);
+	munmap(map, size);
+	close(fd);
+
+	printf("\n| dirty | soft-dirty harvest (s) | dirtybit harvest (s) | soft-dirty / dirtybit |\n");
+	printf("|---|---|---|---|\n");
+	for (f = 0; f < 4; f++)
+		printf("| %.1f%% | %.4f | %.4f | %.1f× |\n", fractions[f] * 100, sd[f], rg[f],
+		       sd[f] / rg[f]);
+	printf("\n| first write to a page | µs per page | vs memfd |\n|---|---|---|\n");
+	printf("| memfd MAP_SHARED, fresh mapping (untracked) | %.2f | 1.00 |\n", fault_memfd * 1e6);
+	printf("| region, fresh mapping | %.2f | %.2f |\n", fault_region * 1e6,
+	       fault_region / fault_memfd);
+	printf("| region, after a harvest (write-protected PTE) | %.2f | %.2f |\n",
+	       fault_rearm * 1e6, fault_rearm / fault_memfd);
+	nl_close(&db.nl);
+	return 0;
+}

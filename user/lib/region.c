@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libdirtybit: memory regions, through /dev/dirtybit and the region's own
+ * file descriptor (netlink cannot hand out a file descriptor).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "nl.h"
+
+#define DB_CTL_PATH	"/dev/" DIRTYBIT_DEVICE_NAME
+
+static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg)
+{
+	int fd = open(DB_CTL_PATH, O_RDWR | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0) {
+		ret = -errno;
+		snprintf(ctx->err, sizeof(ctx->err), "%s: %s", DB_CTL_PATH, strerror(-ret));
+		return ret;
+	}
+	ret = ioctl(fd, cmd, arg) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static bool db_region_name_fits(struct dirtybit_ctx *ctx, const char *name)
+{
+	if (strlen(name) < DIRTYBIT_NAME_MAX)
+		return true;
+	snprintf(ctx->err, sizeof(ctx->err), "region names are at most %d bytes",
+		 DIRTYBIT_NAME_MAX - 1);
+	return false;
+}
+
+int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t bytes,
+			   bool node, uint32_t *id)
+{
+	struct dirtybit_ioc_region_create c = { .size = sizeof(c), .bytes = bytes };
+	long page = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	if (!db_region_name_fits(ctx, name))
+		return -EINVAL;
+	c.flags = node ? DIRTYBIT_REGION_F_NODE : 0;
+	strcpy(c.name, name);
+	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_CREATE, &c);
+	switch (ret) {
+	case 0:
+		if (id)
+			*id = c.target_id;
+		return c.fd;
+	case -EINVAL:
+		snprintf(ctx->err, sizeof(ctx->err),
+			 bytes && bytes % page ? "the size must be a multiple of %ld bytes" :
+			 "bad name or size (names: A-Z a-z 0-9 _ . : -)", page);
+		break;
+	case -E2BIG:
+		snprintf(ctx->err, sizeof(ctx->err), "larger than the machine's memory");
+		break;
+	case -EEXIST:
+		snprintf(ctx->err, sizeof(ctx->err), "a region named %s exists", name);
+		break;
+	case -ENOSPC:
+		snprintf(ctx->err, sizeof(ctx->err), "too many regions (at most %d)",
+			 DIRTYBIT_MAX_REGIONS);
+		break;
+	case -ENOMEM:
+		snprintf(ctx->err, sizeof(ctx->err),
+			 "out of memory (or over the memory cgroup's limit)");
+		break;
+	default:
+		if (!ctx->err[0] || ret != -ENOENT)
+			snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
+	}
+	return ret;
+}
+
+int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writable)
+{
+	struct dirtybit_ioc_region_open o = { .size = sizeof(o) };
+	char *end;
+	int ret;
+
+	o.flags = writable ? DIRTYBIT_REGION_OPEN_WRITE : 0;
+	o.target_id = (uint32_t)strtoul(region, &end, 10);
+	if (*end || !*region) {
+		o.target_id = 0;
+		if (!db_region_name_fits(ctx, region))
+			return -EINVAL;
+		strcpy(o.name, region);
+	}
+	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_OPEN, &o);
+	if (!ret)
+		return o.fd;
+	if (ret == -ENOENT)
+		snprintf(ctx->err, sizeof(ctx->err), "no region %s", region);
+	else if (ret != -ENOENT || !ctx->err[0])
+		snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
+	return ret;
+}
+
+int dirtybit_region_info(int fd, struct dirtybit_region_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return ioctl(fd, DIRTYBIT_REGION_IOC_INFO, info) ? -errno : 0;
+}
+
+int dirtybit_region_hold(int fd)
+{
+	return ioctl(fd, DIRTYBIT_REGION_IOC_HOLD) ? -errno : 0;
+}
+
+int dirtybit_region_release(int fd)
+{
+	return ioctl(fd, DIRTYBIT_REGION_IOC_RELEASE) ? -errno : 0;
+}
+
+/* A region by name: its target id, or 0. */
+uint32_t db_region_id(const char *name)
+{
+	struct dirtybit_region_info info;
+	struct dirtybit_ctx ctx = { 0 };
+	uint32_t id = 0;
+	int fd = dirtybit_region_open(&ctx, name, false);
+
+	if (fd < 0)
+		return 0;
+	if (!dirtybit_region_info(fd, &info))
+		id = info.target_id;
+	close(fd);
+	return id;
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit region create | destroy | list: memory regions.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* "64M", "1G", "4096": bytes, or 0 for a malformed size. */
+static uint64_t parse_size(const char *s)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return 0;
+	v = strtoull(s, &end, 0);
+	if (!*end)
+		return v;
+	u = strchr(units, toupper((unsigned char)*end));
+	if (!u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
+		return 0;
+	return v << (10 * (u - units + 1));
+}
+
+int print_region(const struct dirtybit_target *t, struct cli *cli)
+{
+	bool node = t->region_flags & DIRTYBIT_REGION_F_NODE;
+	bool held = t->region_flags & DIRTYBIT_REGION_F_HELD;
+
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_u64(&cli->js, "id", t->id);
+		json_str(&cli->js, "kind", "region");
+		json_str(&cli->js, "name", t->name);
+		json_u64(&cli->js, "size", t->size);
+		if (node) {
+			char path[128];
+
+			snprintf(path, sizeof(path), "/dev/%s/%s", DIRTYBIT_REGION_NODE_DIR,
+				 t->name);
+			json_str(&cli->js, "node", path);
+		}
+		json_bool(&cli->js, "held", held);
+		json_object_end(&cli->js);
+	} else {
+		printf("%u: region %s size %llu%s%s%s%s\n", t->id, t->name,
+		       (unsigned long long)t->size, node ? " node /dev/" : "",
+		       node ? DIRTYBIT_REGION_NODE_DIR "/" : "", node ? t->name : "",
+		       held ? " held" : "");
+	}
+	return 0;
+}
+
+static int region_create(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_target t = { .kind = DIRTYBIT_TARGET_REGION };
+	struct dirtybit_ctx ctx = { 0 };
+	bool node = true;
+	uint64_t bytes;
+	int fd;
+
+	if (argc == 5 && !strcmp(argv[4], "--no-node"))
+		node = false;
+	else if (argc != 4)
+		return cli_error(cli, EXIT_USAGE, "usage: region create NAME SIZE [--no-node]");
+	bytes = parse_size(argv[3]);
+	if (!bytes)
+		return cli_error(cli, EXIT_USAGE, "region create: bad size '%s' (e.g. 4096, 64M, 1G)",
+				 argv[3]);
+	fd = dirtybit_region_create(&ctx, argv[2], bytes, node, &t.id);
+	if (fd < 0)
+		return cli_error(cli, EXIT_FAILED, "region create %s: %s", argv[2], ctx.err);
+	close(fd);
+	snprintf(t.name, sizeof(t.name), "%s", argv[2]);
+	t.size = bytes;
+	t.region_flags = node ? DIRTYBIT_REGION_F_NODE : 0;
+	print_region(&t, cli);
+	return EXIT_OK;
+}
+
+static int region_destroy(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_target t;
+	struct dirtybit_ctx ctx;
+	int ret;
+
+	if (argc != 3)
+		return cli_error(cli, EXIT_USAGE, "usage: region destroy NAME|ID");
+	ret = cli_open(cli, &ctx);
+	if (ret)
+		return ret;
+	ret = dirtybit_target_get(&ctx, argv[2], &t);
+	/* Only a region: never detach a block device by mistake. */
+	if (!ret && t.kind != DIRTYBIT_TARGET_REGION) {
+		snprintf(ctx.err, sizeof(ctx.err), "target %u is not a region", t.id);
+		ret = -EINVAL;
+	}
+	if (!ret)
+		ret = dirtybit_detach(&ctx, argv[2]);
+	dirtybit_close(&ctx);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "region destroy %s: %s", argv[2], ctx.err);
+	return EXIT_OK;
+}
+
+static int print_if_region(const struct dirtybit_target *t, void *data)
+{
+	return t->kind == DIRTYBIT_TARGET_REGION ? print_region(t, data) : 0;
+}
+
+static int region_list(struct cli *cli, int argc, char **argv)
+{
+	struct dirtybit_ctx ctx;
+	int ret;
+
+	(void)argv;
+	if (argc != 2)
+		return cli_error(cli, EXIT_USAGE, "usage: region list");
+	ret = cli_open(cli, &ctx);
+	if (ret)
+		return ret;
+	if (cli->json)
+		json_array_start(&cli->js, NULL);
+	ret = dirtybit_targets(&ctx, NULL, print_if_region, cli);
+	if (cli->json)
+		json_array_end(&cli->js);
+	dirtybit_close(&ctx);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "region list: %s", ctx.err);
+	return EXIT_OK;
+}
+
+int cmd_region(struct cli *cli, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "create"))
+		return region_create(cli, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "destroy"))
+		return region_destroy(cli, argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return region_list(cli, argc, argv);
+	return cli_error(cli, EXIT_USAGE,
+			 "usage: region create NAME SIZE [--no-node] | destroy NAME|ID | list");
+}
