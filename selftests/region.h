@@ -18,46 +18,51 @@
 
 #define PAGE		4096UL
 
-/* Creates a region; its fd, or -errno.  *id gets its target id. */
-static inline int region_create(const char *name, unsigned long long bytes,
-				unsigned int flags, unsigned int *id)
+/* One ioctl on /dev/dirtybit: 0 or -errno. */
+static inline int region_ctl(unsigned long cmd, void *arg)
 {
-	struct dirtybit_ioc_region_create c;
 	int ctl = open("/dev/dirtybit", O_RDWR | O_CLOEXEC);
 	int ret;
 
 	if (ctl < 0)
 		return -errno;
+	ret = ioctl(ctl, cmd, arg) ? -errno : 0;
+	close(ctl);
+	return ret;
+}
+
+/* Creates a region; its fd, or -errno.  *id gets its target id. */
+static inline int region_create(const char *name, unsigned long long bytes,
+				unsigned int flags, unsigned int *id)
+{
+	struct dirtybit_ioc_region_create c;
+	int ret;
+
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
 	c.flags = flags;
 	c.bytes = bytes;
 	strncpy(c.name, name, sizeof(c.name) - 1);
-	ret = ioctl(ctl, DIRTYBIT_IOC_REGION_CREATE, &c) ? -errno : c.fd;
-	close(ctl);
-	if (ret >= 0 && id)
+	ret = region_ctl(DIRTYBIT_IOC_REGION_CREATE, &c);
+	if (!ret && id)
 		*id = c.target_id;
-	return ret;
+	return ret ? ret : c.fd;
 }
 
 /* Opens a region by name (id 0) or id; the fd or -errno. */
 static inline int region_open(const char *name, unsigned int id, int writable)
 {
 	struct dirtybit_ioc_region_open o;
-	int ctl = open("/dev/dirtybit", O_RDWR | O_CLOEXEC);
 	int ret;
 
-	if (ctl < 0)
-		return -errno;
 	memset(&o, 0, sizeof(o));
 	o.size = sizeof(o);
 	o.flags = writable ? DIRTYBIT_REGION_OPEN_WRITE : 0;
 	o.target_id = id;
 	if (name)
 		strncpy(o.name, name, sizeof(o.name) - 1);
-	ret = ioctl(ctl, DIRTYBIT_IOC_REGION_OPEN, &o) ? -errno : o.fd;
-	close(ctl);
-	return ret;
+	ret = region_ctl(DIRTYBIT_IOC_REGION_OPEN, &o);
+	return ret ? ret : o.fd;
 }
 
 static inline int region_info(int fd, struct dirtybit_region_info *info)
