@@ -163,6 +163,20 @@ u32 db_bitmap_flags(const struct db_bitmap *bm)
 	       (bm->inconsistent ? DIRTYBIT_BITMAP_F_INCONSISTENT : 0);
 }
 
+/* Detach and destroy refuse a target whose bitmap a backup holds. */
+int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	struct db_bitmap *bm;
+
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		if (bm->successor) {
+			NL_SET_ERR_MSG_MOD(extack, "a bitmap of the target is frozen by a backup");
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
 /* ---- the cut --------------------------------------------------------- */
 
 static unsigned int db_rec_capacity(struct db_track *tr)

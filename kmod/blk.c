@@ -550,16 +550,13 @@ static void db_blk_release(struct db_blk_target *t)
 
 int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 {
-	struct db_bitmap *bm;
 	u32 id = tr->id;
+	int ret;
 
 	lockdep_assert_held(&dirtybit_lock);
-	list_for_each_entry(bm, &tr->bitmaps, node) {
-		if (bm->successor) {
-			NL_SET_ERR_MSG_MOD(extack, "a bitmap of the target is frozen by a backup");
-			return -EBUSY;
-		}
-	}
+	ret = db_track_check_unfrozen(tr, extack);
+	if (ret)
+		return ret;
 	pr_info("%s: target %u detached\n", to_blk(tr)->name, id);
 	db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
 	db_blk_release(to_blk(tr));

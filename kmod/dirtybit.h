@@ -5,6 +5,7 @@
 #ifndef _DIRTYBIT_H
 #define _DIRTYBIT_H
 
+#include <linux/ctype.h>
 #include <linux/dirtybit.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -60,6 +61,17 @@ static inline void db_rec_mark(const struct db_rec *rec, u64 off, u64 len)
 
 	for (i = 0; i < rec->n; i++)
 		hbitmap_set(rec->hb[i], off, len);
+}
+
+/* Bitmap and region names: non-empty, of A-Z a-z 0-9 _ . : - */
+static inline bool db_name_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum(*s) && !strchr("_.:-", *s))
+			return false;
+	return true;
 }
 
 /* uapi reserved fields must be zero. */
@@ -118,6 +130,7 @@ struct db_track *db_track_find(u32 id);
 void db_track_settle(struct db_track *tr);
 struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name);
 u32 db_bitmap_flags(const struct db_bitmap *bm);
+int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack);
 u64 db_next_seq(void);
 u64 db_current_seq(void);
 

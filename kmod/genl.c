@@ -130,12 +130,9 @@ static int db_nl_name(struct nlattr *attr, char *name, struct netlink_ext_ack *e
 		NL_SET_ERR_MSG_ATTR(extack, attr, "bitmap name is empty");
 		return -EINVAL;
 	}
-	for (; *s; s++) {
-		if (!isalnum(*s) && !strchr("_.:-", *s)) {
-			NL_SET_ERR_MSG_ATTR(extack, attr,
-					    "bitmap names are made of A-Z a-z 0-9 _ . : -");
-			return -EINVAL;
-		}
+	if (!db_name_valid(s)) {
+		NL_SET_ERR_MSG_ATTR(extack, attr, "bitmap names are made of A-Z a-z 0-9 _ . : -");
+		return -EINVAL;
 	}
 	strscpy(name, nla_data(attr), DIRTYBIT_NAME_MAX);
 	return 0;

@@ -36,7 +36,6 @@
 
 #include <linux/capability.h>
 #include <linux/cdev.h>
-#include <linux/ctype.h>
 #include <linux/device.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -87,15 +86,13 @@ struct db_region {
 	struct db_track track;
 	struct kref kref;		/* the region list's, and each file's */
 	char name[DIRTYBIT_NAME_MAX];
-	u64 size;
-	pgoff_t npages;
+	pgoff_t npages;			/* track.size in pages */
 	struct page **pages;
 	struct inode *inode;		/* its address_space holds every mapping */
 	struct hbitmap *armed;		/* pages that may have a writable PTE */
 	unsigned long *scratch;		/* for clean_record, under dirtybit_lock */
 	int minor;			/* in db_region_idr */
 	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
-	bool destroyed;			/* under dirtybit_lock */
 	/* The writer hold: set and cleared under dirtybit_lock. */
 	bool held;
 	struct file *holder;
@@ -217,7 +214,7 @@ static void db_region_rearm(struct db_region *r, struct db_rec *rec)
 	lockdep_assert_held(&dirtybit_lock);
 	if (!region_rearm)
 		return;
-	hbitmap_take(r->armed, 0, r->size, db_region_rearm_run, &ra);
+	hbitmap_take(r->armed, 0, r->track.size, db_region_rearm_run, &ra);
 }
 
 /* ->drain: the cut published @rec and every marker of the old one is done. */
@@ -239,7 +236,7 @@ static int db_region_hold(struct db_region *r, struct file *file)
 	int ret = 0;
 
 	mutex_lock(&dirtybit_lock);
-	if (r->destroyed)
+	if (r->track.gone)
 		ret = -ENODEV;
 	else if (r->held)
 		ret = -EBUSY;
@@ -320,18 +317,6 @@ static int db_region_alloc_pages(struct db_region *r)
 		}
 	}
 	return 0;
-}
-
-static bool db_region_name_ok(const char *name)
-{
-	const char *s = name;
-
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum(*s) && !strchr("_.:-", *s))
-			return false;
-	return true;
 }
 
 static struct db_region *db_region_find_name(const char *name)
@@ -418,10 +403,16 @@ long db_region_ioc_create(void __user *argp)
 		return -EFAULT;
 	if (c.size != sizeof(c) || !db_reserved_zero(c.reserved, ARRAY_SIZE(c.reserved)) ||
 	    (c.flags & ~DIRTYBIT_REGION_F_NODE) || !memchr(c.name, '\0', sizeof(c.name)) ||
-	    !db_region_name_ok(c.name) || !c.bytes || !PAGE_ALIGNED(c.bytes))
+	    !db_name_valid(c.name) || !c.bytes || !PAGE_ALIGNED(c.bytes))
 		return -EINVAL;
 	if (c.bytes >> PAGE_SHIFT > totalram_pages())
 		return -E2BIG;
+	/* Before allocating gigabytes; checked again when it is listed. */
+	mutex_lock(&dirtybit_lock);
+	ret = db_region_find_name(c.name) ? -EEXIST : 0;
+	mutex_unlock(&dirtybit_lock);
+	if (ret)
+		return ret;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
@@ -429,11 +420,10 @@ long db_region_ioc_create(void __user *argp)
 	kref_init(&r->kref);
 	init_waitqueue_head(&r->hold_wq);
 	strscpy(r->name, c.name, sizeof(r->name));
-	r->size = c.bytes;
 	r->npages = c.bytes >> PAGE_SHIFT;
 	r->minor = -1;
-	db_track_init(&r->track, r->size, &db_region_ops);
-	r->armed = hbitmap_alloc(r->size, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	db_track_init(&r->track, c.bytes, &db_region_ops);
+	r->armed = hbitmap_alloc(c.bytes, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	r->scratch = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	ret = -ENOMEM;
 	if (!r->armed || !r->scratch)
@@ -447,7 +437,7 @@ long db_region_ioc_create(void __user *argp)
 		r->inode = NULL;
 		goto err_free;
 	}
-	i_size_write(r->inode, r->size);
+	i_size_write(r->inode, r->track.size);
 	file = db_region_file(r, O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);
@@ -472,7 +462,7 @@ long db_region_ioc_create(void __user *argp)
 		goto err_node;
 	c.target_id = r->track.id;
 	db_notify(DIRTYBIT_EVENT_TARGET_ATTACHED, &r->track, NULL);
-	pr_info("region %s: %llu bytes, target %u\n", r->name, r->size, r->track.id);
+	pr_info("region %s: %llu bytes, target %u\n", r->name, r->track.size, r->track.id);
 	mutex_unlock(&dirtybit_lock);
 	/* On failure the region stays, like one whose creator closed its fd. */
 	return db_region_install(file, argp, &c, sizeof(c), &c.fd);
@@ -543,24 +533,27 @@ static void db_region_unlist(struct db_region *r, bool notify)
 		device_destroy(db_region_class, r->node->devt);
 	r->node = NULL;
 	idr_remove(&db_region_idr, r->minor);
-	r->destroyed = true;
 	kref_put(&r->kref, db_region_free);
 }
 
 /* TARGET_DETACH of a region. */
 int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack)
 {
-	struct db_bitmap *bm;
+	int ret;
 
 	lockdep_assert_held(&dirtybit_lock);
-	list_for_each_entry(bm, &tr->bitmaps, node) {
-		if (bm->successor) {
-			NL_SET_ERR_MSG_MOD(extack, "a bitmap of the region is frozen");
-			return -EBUSY;
-		}
-	}
-	db_region_unlist(to_region(tr), true);
-	return 0;
+	ret = db_track_check_unfrozen(tr, extack);
+	if (!ret)
+		db_region_unlist(to_region(tr), true);
+	return ret;
+}
+
+/* DIRTYBIT_REGION_F_*; under dirtybit_lock. */
+static u32 db_region_flags(const struct db_region *r)
+{
+	return (r->node ? DIRTYBIT_REGION_F_NODE : 0) |
+	       (r->held ? DIRTYBIT_REGION_F_HELD : 0) |
+	       (r->track.gone ? DIRTYBIT_REGION_F_DESTROYED : 0);
 }
 
 void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags)
@@ -569,8 +562,7 @@ void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 
 
 	*dev = r->node ? new_encode_dev(r->node->devt) : 0;
 	*name = r->name;
-	*flags = (r->node ? DIRTYBIT_REGION_F_NODE : 0) |
-		 (r->held ? DIRTYBIT_REGION_F_HELD : 0);
+	*flags = db_region_flags(r);
 }
 
 /* A region's device node, for TARGET_PATH: -ENOTTY if @path is not one. */
@@ -666,9 +658,9 @@ static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	loff_t pos = iocb->ki_pos;
 	ssize_t done = 0;
 
-	while (iov_iter_count(to) && pos < r->size) {
+	while (iov_iter_count(to) && pos < r->track.size) {
 		size_t off = offset_in_page(pos);
-		size_t n = min_t(u64, PAGE_SIZE - off, r->size - pos);
+		size_t n = min_t(u64, PAGE_SIZE - off, r->track.size - pos);
 		size_t copied = copy_page_to_iter(r->pages[pos >> PAGE_SHIFT], off, n, to);
 
 		pos += copied;
@@ -690,7 +682,7 @@ static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct db_region *r = file->private_data;
 
-	return fixed_size_llseek(file, offset, whence, r->size);
+	return fixed_size_llseek(file, offset, whence, r->track.size);
 }
 
 static long db_region_ioc_info(struct db_region *r, void __user *argp)
@@ -703,13 +695,11 @@ static long db_region_ioc_info(struct db_region *r, void __user *argp)
 	    !db_reserved_zero(info.reserved, ARRAY_SIZE(info.reserved)))
 		return -EINVAL;
 	mutex_lock(&dirtybit_lock);
-	info.target_id = r->destroyed ? 0 : r->track.id;
-	info.bytes = r->size;
+	info.target_id = r->track.gone ? 0 : r->track.id;
+	info.bytes = r->track.size;
 	memset(info.name, 0, sizeof(info.name));
 	strscpy(info.name, r->name, sizeof(info.name));
-	info.flags = (r->node ? DIRTYBIT_REGION_F_NODE : 0) |
-		     (r->held ? DIRTYBIT_REGION_F_HELD : 0) |
-		     (r->destroyed ? DIRTYBIT_REGION_F_DESTROYED : 0);
+	info.flags = db_region_flags(r);
 	mutex_unlock(&dirtybit_lock);
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }

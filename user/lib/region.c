@@ -15,11 +15,17 @@
 
 #define DB_CTL_PATH	"/dev/" DIRTYBIT_DEVICE_NAME
 
-static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg)
+/*
+ * One ioctl on /dev/dirtybit: 0 or -errno.  ctx->err gets the reason:
+ * the device's when it cannot be opened, else the errno's, which callers
+ * may replace with a better one (*opened tells them which).
+ */
+static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg, bool *opened)
 {
 	int fd = open(DB_CTL_PATH, O_RDWR | O_CLOEXEC);
 	int ret;
 
+	*opened = fd >= 0;
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(ctx->err, sizeof(ctx->err), "%s: %s", DB_CTL_PATH, strerror(-ret));
@@ -27,6 +33,8 @@ static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg)
 	}
 	ret = ioctl(fd, cmd, arg) ? -errno : 0;
 	close(fd);
+	if (ret)
+		snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
 	return ret;
 }
 
@@ -44,18 +52,22 @@ int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t 
 {
 	struct dirtybit_ioc_region_create c = { .size = sizeof(c), .bytes = bytes };
 	long page = sysconf(_SC_PAGESIZE);
+	bool opened;
 	int ret;
 
 	if (!db_region_name_fits(ctx, name))
 		return -EINVAL;
 	c.flags = node ? DIRTYBIT_REGION_F_NODE : 0;
 	strcpy(c.name, name);
-	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_CREATE, &c);
-	switch (ret) {
-	case 0:
+	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_CREATE, &c, &opened);
+	if (!ret) {
 		if (id)
 			*id = c.target_id;
 		return c.fd;
+	}
+	if (!opened)
+		return ret;
+	switch (ret) {
 	case -EINVAL:
 		snprintf(ctx->err, sizeof(ctx->err),
 			 bytes && bytes % page ? "the size must be a multiple of %ld bytes" :
@@ -75,9 +87,6 @@ int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t 
 		snprintf(ctx->err, sizeof(ctx->err),
 			 "out of memory (or over the memory cgroup's limit)");
 		break;
-	default:
-		if (!ctx->err[0] || ret != -ENOENT)
-			snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
 	}
 	return ret;
 }
@@ -85,6 +94,7 @@ int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t 
 int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writable)
 {
 	struct dirtybit_ioc_region_open o = { .size = sizeof(o) };
+	bool opened;
 	char *end;
 	int ret;
 
@@ -96,13 +106,11 @@ int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writ
 			return -EINVAL;
 		strcpy(o.name, region);
 	}
-	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_OPEN, &o);
+	ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_REGION_OPEN, &o, &opened);
 	if (!ret)
 		return o.fd;
-	if (ret == -ENOENT)
+	if (opened && ret == -ENOENT)
 		snprintf(ctx->err, sizeof(ctx->err), "no region %s", region);
-	else if (ret != -ENOENT || !ctx->err[0])
-		snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
 	return ret;
 }
 
