@@ -8,7 +8,7 @@
  * the bitmaps (so later actions see earlier ones), allocate everything,
  * apply (nothing can fail any more), then cut: publish each touched track's
  * new set of recording bitmaps, wait for every marker of the old set to
- * finish (synchronize_rcu()), and drain the writes marked before the cut.
+ * finish (an RCU grace period), and drain the writes marked before the cut.
  * Work that needs the cut behind it (freeing replaced bitmaps, merging a
  * reclaimed successor) runs last.
  */
@@ -202,31 +202,46 @@ static void db_rec_fill(struct db_track *tr, struct db_rec *rec, u32 gen)
 	}
 }
 
+static bool db_rec_same(const struct db_rec *a, const struct db_rec *b)
+{
+	return a->n == b->n && !memcmp(a->hb, b->hb, a->n * sizeof(a->hb[0]));
+}
+
 /*
  * Publishes prepared recs (@recs[i] for @tracks[i]) at one cut and drains
- * the writes marked before it.  The old recs are returned in @recs.
+ * the writes marked before it.  The replaced recs are returned in @recs.
+ * A track whose recording set does not change (an abdicate: the successor
+ * records before and after) keeps its rec and needs no cut: nothing marks
+ * differently, and what the transaction frees was not marked through it.
  */
 static void db_cut(struct db_track **tracks, struct db_rec **recs, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, changed = 0;
 
 	for (i = 0; i < n; i++) {
 		struct db_rec *old = rcu_dereference_protected(tracks[i]->rec,
 					lockdep_is_held(&dirtybit_lock));
 
 		db_rec_fill(tracks[i], recs[i], old->gen + 1);
+		if (db_rec_same(old, recs[i]))
+			continue;
 		rcu_assign_pointer(tracks[i]->rec, recs[i]);
 		recs[i] = old;
+		changed++;
 	}
 	/* Marking runs in tracepoint probes and page faults under RCU: after
-	 * this, nothing marks through an old rec any more.
+	 * this, nothing marks through an old rec any more.  Expedited, as
+	 * synchronize_net() is under RTNL: a cut is a rare control operation
+	 * that a caller waits for (a live memory image makes one per pass).
 	 */
-	synchronize_rcu();
+	if (changed)
+		synchronize_rcu_expedited();
 	for (i = 0; i < n; i++) {
 		struct db_rec *now = rcu_dereference_protected(tracks[i]->rec,
 					lockdep_is_held(&dirtybit_lock));
 
-		if (tracks[i]->ops && tracks[i]->ops->drain && !tracks[i]->gone)
+		if (now != recs[i] && tracks[i]->ops && tracks[i]->ops->drain &&
+		    !tracks[i]->gone)
 			tracks[i]->ops->drain(tracks[i], recs[i]->gen, now);
 		/* A write past the end before the cut is seen by now. */
 		db_track_settle(tracks[i]);

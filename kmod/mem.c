@@ -11,7 +11,7 @@
  *    in the region's armed set (pages that may have a writable PTE), under
  *    RCU, holding the page lock, which the fault code keeps until the PTE is
  *    writable (we return VM_FAULT_LOCKED).
- *  - A cut (db_cut(): publish the new bitmaps, synchronize_rcu(), then our
+ *  - A cut (db_cut(): publish the new bitmaps, an RCU grace period, then our
  *    ->drain) re-arms: it takes the armed set, waits for the lock of every
  *    page taken (so a fault that marked the old bitmaps has installed its
  *    PTE), then write-protects and cleans the PTEs of every mapping of those
@@ -22,7 +22,9 @@
  *  - A page that may be pinned for DMA can be written behind the PTEs: it
  *    is marked in the new epoch too and stays armed, at every cut.
  *  - Every open file of a region points its f_mapping at the region's own
- *    inode, so the re-arm walks every mapping of every opener.
+ *    inode, so the re-arm walks every mapping of every opener.  Each page's
+ *    ->mapping and ->index point into that inode (for folio_mkclean()'s
+ *    rmap walk), which is why the inode needs ->dirty_folio.
  *
  * Pages are allocated at creation, charged to the creator's memory cgroup,
  * and freed when the region is destroyed and its last file (every mapping
@@ -47,6 +49,7 @@
 #include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
+#include <linux/rmap.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -91,6 +94,7 @@ struct db_region {
 	struct inode *inode;		/* its address_space holds every mapping */
 	struct hbitmap *armed;		/* pages that may have a writable PTE */
 	unsigned long *scratch;		/* for clean_record, under dirtybit_lock */
+	unsigned long *taken;		/* the re-arm window's armed pages, too */
 	int minor;			/* in db_region_idr */
 	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
 	/* The writer hold: set and cleared under dirtybit_lock. */
@@ -158,6 +162,10 @@ static vm_fault_t db_region_mkwrite(struct vm_fault *vmf)
 	return VM_FAULT_LOCKED;
 }
 
+static const struct address_space_operations db_region_aops = {
+	.dirty_folio = noop_dirty_folio,
+};
+
 static const struct vm_operations_struct db_region_vm_ops = {
 	.fault = db_region_fault,
 	.page_mkwrite = db_region_mkwrite,
@@ -165,43 +173,91 @@ static const struct vm_operations_struct db_region_vm_ops = {
 
 /* ---- the re-arm ---------------------------------------------------------- */
 
+/*
+ * Runs of armed pages are gathered into windows of at most DB_REARM_CHUNK
+ * pages (r->taken marks a window's armed pages), and each window is
+ * re-armed the cheaper way:
+ *  - two range walks (wp_shared_mapping_range() and
+ *    clean_record_shared_mapping_range()), which also visit the gaps
+ *    between its runs: a fixed cost (a lock, a descent, an mmu-notifier
+ *    round and a TLB flush) plus one visit per PTE;
+ *  - or folio_mkclean() of each armed page (an rmap walk that write-protects
+ *    and cleans each PTE of the page, as fb_defio does): best for pages far
+ *    apart.
+ * The costs, in PTE visits, were measured under TCG (docs/PERFORMANCE.md);
+ * a wrong guess costs time, never a write.
+ */
+#define DB_REARM_GAP		64	/* pages walked to join two runs */
+#define DB_REARM_WALK_COST	170	/* fixed cost of one range walk */
+#define DB_REARM_MKCLEAN_COST	144	/* folio_mkclean() of one page */
+
 struct db_rearm {
 	struct db_region *r;
 	struct db_rec *rec;		/* the bitmaps recording from now on */
+	pgoff_t start, end;		/* the window, empty if equal */
 };
 
-static int db_region_rearm_run(void *opaque, u64 start, u64 length)
+static void db_region_rearm_window(struct db_rearm *ra)
 {
-	struct db_rearm *ra = opaque;
 	struct db_region *r = ra->r;
 	struct address_space *mapping = r->inode->i_mapping;
-	pgoff_t first = start >> PAGE_SHIFT;
-	pgoff_t end = first + (length >> PAGE_SHIFT);
-	pgoff_t i, n;
+	pgoff_t n = ra->end - ra->start, s = 0, e = 0;
+	unsigned long bit, taken;
 
+	if (!n)
+		return;
 	/* A fault that marked before the cut holds the page lock until its
-	 * PTE is writable: let it finish, so the walk below sees that PTE.
+	 * PTE is writable: taking the lock lets it finish, so that the walk
+	 * sees the PTE.
 	 */
-	for (i = first; i < end; i++) {
-		lock_page(r->pages[i]);
-		unlock_page(r->pages[i]);
-	}
-	for (i = first; i < end; i += n) {
-		pgoff_t s = 0, e = 0;
-
-		n = min_t(pgoff_t, end - i, DB_REARM_CHUNK);
-		wp_shared_mapping_range(mapping, i, n);
-		clean_record_shared_mapping_range(mapping, i, n, i, r->scratch, &s, &e);
+	taken = bitmap_weight(r->taken, n);
+	if (taken * DB_REARM_MKCLEAN_COST >= 2 * (DB_REARM_WALK_COST + n)) {
+		for_each_set_bit(bit, r->taken, n) {
+			lock_page(r->pages[ra->start + bit]);
+			unlock_page(r->pages[ra->start + bit]);
+		}
+		wp_shared_mapping_range(mapping, ra->start, n);
+		clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
+						  r->scratch, &s, &e);
 		if (e > s)
 			bitmap_clear(r->scratch, s, e - s);
-		cond_resched();
+	} else {
+		for_each_set_bit(bit, r->taken, n) {
+			struct folio *folio = page_folio(r->pages[ra->start + bit]);
+
+			folio_lock(folio);
+			folio_mkclean(folio);
+			folio_unlock(folio);
+		}
 	}
 	/* After the walk: a pin that raced with it has been seen. */
-	for (i = first; i < end; i++) {
+	for_each_set_bit(bit, r->taken, n) {
+		pgoff_t i = ra->start + bit;
+
 		if (!folio_maybe_dma_pinned(page_folio(r->pages[i])))
 			continue;
 		db_rec_mark(ra->rec, (u64)i << PAGE_SHIFT, PAGE_SIZE);
 		hbitmap_set(r->armed, (u64)i << PAGE_SHIFT, PAGE_SIZE);
+	}
+	bitmap_clear(r->taken, 0, n);
+	ra->start = ra->end;
+	cond_resched();
+}
+
+static int db_region_rearm_run(void *opaque, u64 start, u64 length)
+{
+	struct db_rearm *ra = opaque;
+	pgoff_t i = start >> PAGE_SHIFT;
+	pgoff_t end = i + (length >> PAGE_SHIFT);
+
+	for (; i < end; i++) {
+		if (ra->start != ra->end &&
+		    (i - ra->end > DB_REARM_GAP || i - ra->start >= DB_REARM_CHUNK))
+			db_region_rearm_window(ra);
+		if (ra->start == ra->end)
+			ra->start = i;
+		ra->end = i + 1;
+		__set_bit(i - ra->start, ra->r->taken);
 	}
 	return 0;
 }
@@ -215,6 +271,7 @@ static void db_region_rearm(struct db_region *r, struct db_rec *rec)
 	if (!region_rearm)
 		return;
 	hbitmap_take(r->armed, 0, r->track.size, db_region_rearm_run, &ra);
+	db_region_rearm_window(&ra);
 }
 
 /* ->drain: the cut published @rec and every marker of the old one is done. */
@@ -285,12 +342,18 @@ static void db_region_free(struct kref *kref)
 	pgoff_t i;
 
 	/* A page still pinned (O_DIRECT in flight) lives on with its pin. */
-	for (i = 0; i < r->npages && r->pages[i]; i++)
+	for (i = 0; i < r->npages && r->pages[i]; i++) {
+		/* Under the lock: set_page_dirty_lock() of a pin reads it. */
+		lock_page(r->pages[i]);
+		r->pages[i]->mapping = NULL;
+		unlock_page(r->pages[i]);
 		put_page(r->pages[i]);
+	}
 	atomic_long_sub(i, &db_region_pages);
 	kvfree(r->pages);
 	hbitmap_free(r->armed);
-	kfree(r->scratch);
+	bitmap_free(r->scratch);
+	bitmap_free(r->taken);
 	if (r->inode)
 		iput(r->inode);
 	kfree(r);
@@ -310,6 +373,9 @@ static int db_region_alloc_pages(struct db_region *r)
 		if (!r->pages[i])
 			return -ENOMEM;
 		atomic_long_inc(&db_region_pages);
+		/* For folio_mkclean()'s rmap walk; cleared before the free. */
+		r->pages[i]->mapping = r->inode->i_mapping;
+		r->pages[i]->index = i;
 		if (!(i & 511)) {
 			if (fatal_signal_pending(current))
 				return -EINTR;
@@ -425,11 +491,9 @@ long db_region_ioc_create(void __user *argp)
 	db_track_init(&r->track, c.bytes, &db_region_ops);
 	r->armed = hbitmap_alloc(c.bytes, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
 	r->scratch = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
+	r->taken = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	ret = -ENOMEM;
-	if (!r->armed || !r->scratch)
-		goto err_free;
-	ret = db_region_alloc_pages(r);
-	if (ret)
+	if (!r->armed || !r->scratch || !r->taken)
 		goto err_free;
 	r->inode = alloc_anon_inode(db_region_mnt->mnt_sb);
 	if (IS_ERR(r->inode)) {
@@ -437,7 +501,11 @@ long db_region_ioc_create(void __user *argp)
 		r->inode = NULL;
 		goto err_free;
 	}
+	r->inode->i_mapping->a_ops = &db_region_aops;
 	i_size_write(r->inode, r->track.size);
+	ret = db_region_alloc_pages(r);
+	if (ret)
+		goto err_free;
 	file = db_region_file(r, O_RDWR);
 	if (IS_ERR(file)) {
 		ret = PTR_ERR(file);

@@ -82,6 +82,21 @@ static inline int region_release(int fd)
 	return ioctl(fd, DIRTYBIT_REGION_IOC_RELEASE) ? -errno : 0;
 }
 
+/* Bulk read (DIRTYBIT_IOC_BITMAP_READ) of bitmap @name of target @id. */
+static inline int region_bitmap_read(unsigned int id, const char *name,
+				     uint64_t *words, unsigned long nwords)
+{
+	struct dirtybit_ioc_bitmap_read rd;
+
+	memset(&rd, 0, sizeof(rd));
+	rd.size = sizeof(rd);
+	rd.target_id = id;
+	strncpy(rd.name, name, sizeof(rd.name) - 1);
+	rd.words = nwords;
+	rd.buf = (uintptr_t)words;
+	return region_ctl(DIRTYBIT_IOC_BITMAP_READ, &rd);
+}
+
 /*
  * The dirty pages of bitmap @name of target @target (a region), expanded
  * from its extents into @pages (at most @max); how many, or -errno.

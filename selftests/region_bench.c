@@ -21,7 +21,7 @@
 
 #include "region.h"
 
-#define REPS	5
+#define REPS	11
 
 static double now(void)
 {
@@ -44,12 +44,31 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void dirty_fraction(unsigned char *map, unsigned long npages, unsigned long n, int v)
+/* The dirt patterns: a fraction of the pages, in runs of @cluster pages
+ * spread evenly (1: scattered pages; 64: 256 KiB runs, like a guest
+ * writing buffers).
+ */
+static const struct pattern {
+	double fraction;
+	unsigned long cluster;
+} patterns[] = {
+	{ 0.001, 1 }, { 0.01, 1 }, { 0.01, 64 }, { 0.1, 1 }, { 1.0, 1 },
+};
+
+#define NPATTERNS	(sizeof(patterns) / sizeof(patterns[0]))
+
+/* Writes @v into the pages of @p; returns how many pages that is. */
+static unsigned long dirty_pattern(unsigned char *map, unsigned long npages,
+				   const struct pattern *p, int v)
 {
-	unsigned long stride = npages / n, i;
+	unsigned long n = (unsigned long)(npages * p->fraction) / p->cluster;
+	unsigned long stride = npages / n, i, j;
 
 	for (i = 0; i < n; i++)
-		((volatile unsigned char *)map)[i * stride * PAGE] = (unsigned char)v;
+		for (j = 0; j < p->cluster; j++)
+			((volatile unsigned char *)map)[(i * stride + j) * PAGE] =
+				(unsigned char)v;
+	return n * p->cluster;
 }
 
 static void die(const char *what)
@@ -77,19 +96,11 @@ static unsigned long soft_dirty_harvest(unsigned char *map, unsigned long npages
 static unsigned long region_harvest(struct db *db, const char *target, unsigned int id,
 				    uint64_t *words, unsigned long nwords)
 {
-	struct dirtybit_ioc_bitmap_read rd = { .size = sizeof(rd) };
 	unsigned long dirty = 0, i;
-	static int ctl = -1;
 
-	if (ctl < 0)
-		ctl = open("/dev/dirtybit", O_RDWR);
 	if (db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, target, "b"))
 		die("freeze");
-	rd.target_id = id;
-	strcpy(rd.name, "b");
-	rd.words = nwords;
-	rd.buf = (uintptr_t)words;
-	if (ioctl(ctl, DIRTYBIT_IOC_BITMAP_READ, &rd))
+	if (region_bitmap_read(id, "b", words, nwords))
 		die("bitmap read");
 	for (i = 0; i < nwords; i++)
 		dirty += __builtin_popcountll(words[i]);
@@ -111,10 +122,9 @@ static double touch_all(unsigned char *map, unsigned long npages, int v)
 
 int main(void)
 {
-	static const double fractions[] = { 0.001, 0.01, 0.1, 1.0 };
 	unsigned long mb = getenv("BENCH_REGION_MB") ? strtoul(getenv("BENCH_REGION_MB"), NULL, 0) : 1024;
 	unsigned long size = mb << 20, npages = size / PAGE, nwords = (npages + 63) / 64;
-	double sd[4], rg[4], t[REPS], fault_region, fault_memfd, fault_rearm;
+	double sd[NPATTERNS], rg[NPATTERNS], t[REPS], fault_region, fault_memfd, fault_rearm;
 	uint64_t *pm = malloc(npages * sizeof(uint64_t));
 	uint64_t *words = malloc(nwords * sizeof(uint64_t));
 	int pagemap = open("/proc/self/pagemap", O_RDONLY);
@@ -123,7 +133,8 @@ int main(void)
 	unsigned int id = 0;
 	char target[16];
 	struct db db;
-	int f, r, fd;
+	unsigned int f;
+	int r, fd;
 
 	if (!pm || !words || pagemap < 0 || clear_refs < 0)
 		die("setup");
@@ -137,18 +148,18 @@ int main(void)
 	madvise(anon, size, MADV_NOHUGEPAGE);
 	touch_all(anon, npages, 1);
 	soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
-	for (f = 0; f < 4; f++) {
-		unsigned long n = (unsigned long)(npages * fractions[f]), got = 0;
+	for (f = 0; f < NPATTERNS; f++) {
+		unsigned long n = 0, got = 0;
 
 		for (r = 0; r < REPS; r++) {
-			dirty_fraction(anon, npages, n, r + 1);
+			n = dirty_pattern(anon, npages, &patterns[f], r + 1);
 			t[r] = now();
 			got = soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
 			t[r] = now() - t[r];
 		}
 		sd[f] = median(t, REPS);
-		printf("RESULT soft-dirty %.1f%% pages=%lu found=%lu %.6f s\n",
-		       fractions[f] * 100, n, got, sd[f]);
+		printf("RESULT soft-dirty %.1f%% runs of %lu pages=%lu found=%lu %.6f s\n",
+		       patterns[f].fraction * 100, patterns[f].cluster, n, got, sd[f]);
 	}
 	munmap(anon, size);
 
@@ -168,18 +179,18 @@ int main(void)
 	region_harvest(&db, target, id, words, nwords);
 	fault_rearm = touch_all(map, npages, 2);	/* every PTE write-protected */
 	region_harvest(&db, target, id, words, nwords);
-	for (f = 0; f < 4; f++) {
-		unsigned long n = (unsigned long)(npages * fractions[f]), got = 0;
+	for (f = 0; f < NPATTERNS; f++) {
+		unsigned long n = 0, got = 0;
 
 		for (r = 0; r < REPS; r++) {
-			dirty_fraction(map, npages, n, r + 1);
+			n = dirty_pattern(map, npages, &patterns[f], r + 1);
 			t[r] = now();
 			got = region_harvest(&db, target, id, words, nwords);
 			t[r] = now() - t[r];
 		}
 		rg[f] = median(t, REPS);
-		printf("RESULT region %.1f%% pages=%lu found=%lu %.6f s\n",
-		       fractions[f] * 100, n, got, rg[f]);
+		printf("RESULT region %.1f%% runs of %lu pages=%lu found=%lu %.6f s\n",
+		       patterns[f].fraction * 100, patterns[f].cluster, n, got, rg[f]);
 	}
 	munmap(map, size);
 	close(fd);
@@ -196,11 +207,12 @@ int main(void)
 	munmap(map, size);
 	close(fd);
 
-	printf("\n| dirty | soft-dirty harvest (s) | dirtybit harvest (s) | soft-dirty / dirtybit |\n");
-	printf("|---|---|---|---|\n");
-	for (f = 0; f < 4; f++)
-		printf("| %.1f%% | %.4f | %.4f | %.1f× |\n", fractions[f] * 100, sd[f], rg[f],
-		       sd[f] / rg[f]);
+	printf("\n| dirty | written as | soft-dirty harvest (s) | dirtybit harvest (s) | soft-dirty / dirtybit |\n");
+	printf("|---|---|---|---|---|\n");
+	for (f = 0; f < NPATTERNS; f++)
+		printf("| %.1f%% | %s | %.4f | %.4f | %.1f× |\n", patterns[f].fraction * 100,
+		       patterns[f].cluster == 1 ? "scattered pages" : "256 KiB runs",
+		       sd[f], rg[f], sd[f] / rg[f]);
 	printf("\n| first write to a page | µs per page | vs memfd |\n|---|---|---|\n");
 	printf("| memfd MAP_SHARED, fresh mapping (untracked) | %.2f | 1.00 |\n", fault_memfd * 1e6);
 	printf("| region, fresh mapping | %.2f | %.2f |\n", fault_region * 1e6,

@@ -438,15 +438,24 @@ struct hold_shared {
 	atomic_int stop;
 };
 
-static void writer(unsigned char *map, struct hold_shared *sh, int i)
+/* Writes random pages of the first @npages, pausing @pause_us between. */
+static void writer_of(unsigned char *map, unsigned long npages, unsigned int pause_us,
+		      struct hold_shared *sh, int i)
 {
 	unsigned int seed = 1234 + i;
 
 	while (!atomic_load(&sh->stop)) {
-		touch(map, rand_r(&seed) % NPAGES, (unsigned char)rand_r(&seed));
+		touch(map, rand_r(&seed) % npages, (unsigned char)rand_r(&seed));
 		atomic_fetch_add(&sh->writes[i], 1);
+		if (pause_us)
+			usleep(pause_us);
 	}
 	_exit(0);
+}
+
+static void writer(unsigned char *map, struct hold_shared *sh, int i)
+{
+	writer_of(map, NPAGES, 0, sh, i);
 }
 
 static int copies_equal_while_held(int fd, struct hold_shared *sh)
@@ -594,6 +603,91 @@ TEST_F(region, stress_copy_from_harvests_equals_region)
 	       sh->writes[0] + sh->writes[1], harvested);
 	EXPECT_EQ(0, stale_pages(ro, copy));
 	close(ro);
+}
+
+/*
+ * The same over a larger region written slowly at random: dirty pages lie
+ * far apart, so the re-arm write-protects page by page (folio_mkclean())
+ * as well as by range walks.  Harvests read the bitmap in bulk.
+ */
+#define SPARSE_PAGES	8192
+
+static long harvest_sparse(struct db *db, const char *target, unsigned int id, int ro,
+			   unsigned char *copy)
+{
+	static uint64_t words[SPARSE_PAGES / 64];
+	unsigned long p;
+	long n = 0;
+
+	if (db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, target, "b") ||
+	    region_bitmap_read(id, "b", words, SPARSE_PAGES / 64))
+		return -1;
+	for (p = 0; p < SPARSE_PAGES; p++) {
+		if (!(words[p / 64] >> (p % 64) & 1))
+			continue;
+		if (pread(ro, copy + p * PAGE, PAGE, p * PAGE) != (ssize_t)PAGE)
+			return -1;
+		n++;
+	}
+	if (db_bitmap(db, DIRTYBIT_CMD_BITMAP_ABDICATE, target, "b"))
+		return -1;
+	return n;
+}
+
+TEST_F(region, stress_sparse_pages_copy_equals_region)
+{
+	static unsigned char copy[SPARSE_PAGES * PAGE], now[SPARSE_PAGES * PAGE];
+	struct hold_shared *sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned long harvested = 0, stale = 0, p;
+	static unsigned int id;		/* static: the harness longjmps */
+	unsigned char *map;
+	int fd, ro, status, i, round;
+	pid_t w_sparse[2];
+	char target[16];
+
+	fd = region_create("rs", sizeof(copy), 0, &id);
+	ASSERT_LE(0, fd);
+	snprintf(target, sizeof(target), "%u", id);
+	ASSERT_EQ(0, db_add(&self->db, target, "b", 0, 0));
+	map = mmap(NULL, sizeof(copy), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ro = region_open(NULL, id, 0);
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, harvest_sparse(&self->db, target, id, ro, copy));
+	for (i = 0; i < 2; i++) {
+		w_sparse[i] = fork();
+		if (!w_sparse[i])
+			writer_of(map, SPARSE_PAGES, 20, sh, i);
+	}
+	for (round = 0; round < 200; round++) {
+		unsigned long before = sh->writes[0] + sh->writes[1];
+		long n;
+
+		/* Some 32 pages per harvest, far apart on average. */
+		while (sh->writes[0] + sh->writes[1] < before + 32)
+			usleep(500);
+		n = harvest_sparse(&self->db, target, id, ro, copy);
+		ASSERT_LE(0, n);
+		harvested += n;
+	}
+	atomic_store(&sh->stop, 1);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(w_sparse[i], waitpid(w_sparse[i], &status, 0));
+		EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	ASSERT_LE(0, harvest_sparse(&self->db, target, id, ro, copy));
+	ASSERT_EQ((ssize_t)sizeof(now), pread(ro, now, sizeof(now), 0));
+	for (p = 0; p < SPARSE_PAGES; p++)
+		stale += !!memcmp(now + p * PAGE, copy + p * PAGE, PAGE);
+	TH_LOG("%lu writes, %lu pages harvested in 200 rounds, %lu stale",
+	       sh->writes[0] + sh->writes[1], harvested, stale);
+	EXPECT_EQ(0, stale);
+	munmap(map, sizeof(copy));
+	close(ro);
+	close(fd);
+	db_detach(&self->db, target);
+	munmap(sh, sizeof(*sh));
 }
 
 static int set_rearm(int on)
