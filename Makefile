@@ -30,8 +30,8 @@ SELFTEST_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-shadow -Wno-unus
 	-I$(HARNESS) -DDIRTYBIT_VERSION='"$(VERSION)"' -static -pthread
 
 LIB_SRCS := $(wildcard user/lib/*.c)
-CLI_SRCS := $(wildcard user/*.c)
-USER_HDRS := $(wildcard user/*.h user/lib/*.h) uapi/linux/dirtybit.h
+CLI_SRCS := $(wildcard user/*.c user/image/*.c)
+USER_HDRS := $(wildcard user/*.h user/lib/*.h user/image/*.h) uapi/linux/dirtybit.h
 SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
 # Benchmark programs the VM runs in bench mode (tools/vm/guest/bench.sh).
 VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_bench.c))
@@ -51,11 +51,11 @@ module: deps
 
 user: $(B)/dirtybit
 selftests: deps $(SELFTESTS) $(VM_BENCHES)
-host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress
+host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress $(B)/host/image_fuzz
 
 $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
 	@mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) -o $@ $(CLI_SRCS) $(LIB_SRCS) -lmnl
+	$(CC) $(USER_CFLAGS) -Iuser -pthread -o $@ $(CLI_SRCS) $(LIB_SRCS) -lmnl
 
 $(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) | deps
 	@mkdir -p $(@D)
@@ -71,6 +71,11 @@ $(B)/host/hbitmap_test: tests/host/hbitmap_test.c tests/host/hbitmap_ref.h $(HB_
 $(B)/host/hbitmap_stress: tests/host/hbitmap_stress.c $(HB_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/hbitmap_stress.c kmod/hbitmap.c
+
+IMG_SRCS := user/image/format.c user/image/pages.c
+$(B)/host/image_fuzz: tests/host/image_fuzz.c $(IMG_SRCS) $(wildcard user/image/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/host/image_fuzz.c $(IMG_SRCS)
 
 $(B)/host/hbitmap_fuzz: tests/host/hbitmap_fuzz.c tests/host/hbitmap_ref.h $(HB_SRCS)
 	@mkdir -p $(@D)
@@ -119,6 +124,7 @@ bench: deps $(B)/host/hbitmap_bench
 
 fuzz: deps $(B)/host/hbitmap_fuzz
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus
+	$(B)/host/image_fuzz 100000 1
 
 checkpatch: deps
 	@tools/checkpatch.sh

@@ -32,6 +32,15 @@ if [ -x $B/host/hbitmap_fuzz ]; then
 	host_tests="$host_tests hbitmap_fuzz"
 	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=15000 -max_len=4096
 fi
+# The image reader against mutated files (ASan/UBSan), then the CLI's
+# image commands and QEMU loading and saving images, both ways.
+if [ -x $B/host/image_fuzz ]; then
+	host_tests="$host_tests image_fuzz"
+	host_run image_fuzz $B/host/image_fuzz 10000 1
+fi
+host_tests="$host_tests image_test"
+rm -rf $B/host/image-work && mkdir -p $B/host/image-work
+host_run image_test python3 tests/host/image_test.py $B/dirtybit $B/host/image-work
 # The uapi header stands alone, in C99 (pedantic) and in C++.
 host_tests="$host_tests uapi_standalone"
 host_run uapi_standalone sh -c 'gcc -Wall -Wextra -Werror -pedantic -std=c99 -fsyntax-only -x c uapi/linux/dirtybit.h &&

@@ -46,6 +46,7 @@ int cmd_bitmap(struct cli *cli, int argc, char **argv);
 int cmd_extents(struct cli *cli, int argc, char **argv);
 int cmd_monitor(struct cli *cli, int argc, char **argv);
 int cmd_region(struct cli *cli, int argc, char **argv);
+int cmd_image(struct cli *cli, int argc, char **argv);
 
 /* One target (block or region) as text or a JSON object. */
 int print_target(const struct dirtybit_target *t, void *data);

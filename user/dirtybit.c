@@ -17,6 +17,7 @@ static const struct cli_cmd commands[] = {
 	{ "detach", cmd_detach, "DEVICE|ID", "stop tracking; drops its bitmaps" },
 	{ "targets", cmd_targets, "[DEVICE|ID]", "list tracked targets" },
 	{ "region", cmd_region, "ACTION ...", "create/destroy/list memory regions" },
+	{ "image", cmd_image, "ACTION ...", "save/load/info/verify fixed-ram memory images" },
 	{ "bitmap", cmd_bitmap, "ACTION ...", "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list" },
 	{ "extents", cmd_extents, "DEVICE|ID NAME", "list a bitmap's dirty extents (bytes)" },
 	{ "monitor", cmd_monitor, "[--count N]", "print state changes as they happen" },

@@ -133,6 +133,14 @@ int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t 
 			   bool node, uint32_t *id);
 int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writable);
 int dirtybit_region_info(int fd, struct dirtybit_region_info *info);
+
+/*
+ * A bitmap's bits (one per granule, little-endian words, as
+ * DIRTYBIT_IOC_BITMAP_READ gives them) into @words; words past the bitmap's
+ * end are zeroed.  A frozen bitmap reads stable.  0 or -errno.
+ */
+int dirtybit_bitmap_read(struct dirtybit_ctx *ctx, uint32_t target_id, const char *name,
+			 uint64_t *words, uint64_t nwords);
 /* Holds the region's writers (new write faults wait) until released or
  * @fd is closed; 0 or -errno.
  */

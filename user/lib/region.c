@@ -131,6 +131,39 @@ int dirtybit_region_release(int fd)
 	return ioctl(fd, DIRTYBIT_REGION_IOC_RELEASE) ? -errno : 0;
 }
 
+int dirtybit_bitmap_read(struct dirtybit_ctx *ctx, uint32_t target_id, const char *name,
+			 uint64_t *words, uint64_t nwords)
+{
+	struct dirtybit_ioc_bitmap_read rd = { .size = sizeof(rd), .target_id = target_id };
+	uint64_t done = 0;
+	bool opened;
+	int ret;
+
+	if (strlen(name) >= sizeof(rd.name))
+		return db_fail(ctx, -EINVAL, "bitmap names are at most %zu bytes",
+			       sizeof(rd.name) - 1);
+	strcpy(rd.name, name);
+	/* The kernel copies at most what the bitmap has from first_word. */
+	while (done < nwords) {
+		rd.first_word = done;
+		rd.words = nwords - done;
+		rd.buf = (uintptr_t)(words + done);
+		ret = db_ctl_ioctl(ctx, DIRTYBIT_IOC_BITMAP_READ, &rd, &opened);
+		if (ret == -EAGAIN)
+			return db_fail(ctx, ret, "bitmap %s changed while being read", name);
+		if (ret && opened && ret == -ENOENT)
+			return db_fail(ctx, ret, "no bitmap %s on target %u", name, target_id);
+		if (ret)
+			return ret;
+		done += rd.words;
+		if (!rd.words || done >= rd.total_words)
+			break;
+	}
+	if (done < nwords)
+		memset(words + done, 0, (nwords - done) * sizeof(*words));
+	return 0;
+}
+
 /* A region by name: its target id, or 0. */
 uint32_t db_region_id(const char *name)
 {

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `dirtybit image` on live regions: a save while a writer process never
+ * stops equals the region as copied under the writer hold, byte for byte;
+ * a save killed with SIGKILL leaves no freeze behind and an incomplete file
+ * only, and the next save is complete; an image loads back into a region.
+ */
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "module.h"
+#include "region.h"
+#include "run.h"
+
+#define CLI		"dirtybit"
+#define SIZE		(64UL << 20)
+#define NODE		"/dev/" DIRTYBIT_REGION_NODE_DIR "/img"
+#define HELD_COPY	"cat " NODE " > /tmp/held.bin"
+
+static struct run r;
+
+FIXTURE(image) {
+	int fd;
+	unsigned char *map;
+	pid_t writer;
+	volatile unsigned long *writes;	/* shared with the writer */
+};
+
+/* Random writes, nine in ten to a hot eighth of the region, in bursts. */
+static void writer(unsigned char *map, volatile unsigned long *writes)
+{
+	unsigned int seed = 7;
+
+	for (;;) {
+		unsigned long page = rand_r(&seed) % (SIZE / PAGE / (rand_r(&seed) % 10 ? 8 : 1));
+
+		map[page * PAGE + rand_r(&seed) % PAGE] = (unsigned char)(1 + rand_r(&seed) % 255);
+		if (!(++*writes % 16))
+			usleep(100);	/* passes see a part of the region dirty */
+	}
+}
+
+FIXTURE_SETUP(image)
+{
+	ASSERT_EQ(0, dirtybit_load());
+	self->fd = region_create("img", SIZE, DIRTYBIT_REGION_F_NODE, NULL);
+	ASSERT_LE(0, self->fd) TH_LOG("create: %s", strerror(-self->fd));
+	self->map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->map);
+	self->writes = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->writes);
+	self->writer = fork();
+	if (!self->writer)
+		writer(self->map, self->writes);
+	while (*self->writes < 1000)
+		usleep(1000);
+	system("rm -f /tmp/*.img /tmp/*.img.partial /tmp/held.bin");
+}
+
+FIXTURE_TEARDOWN(image)
+{
+	if (self->writer > 0) {
+		kill(self->writer, SIGKILL);
+		waitpid(self->writer, NULL, 0);
+	}
+	munmap(self->map, SIZE);
+	close(self->fd);
+	system(CLI " detach img 2>/dev/null");
+	system("rm -f /tmp/*.img /tmp/*.img.partial /tmp/held.bin");
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/* Passes in a save's JSON summary, and how many ran under the hold. */
+static int passes(const char *json, int *held)
+{
+	const char *p = json;
+	int n = 0;
+
+	*held = 0;
+	while ((p = strstr(p, "\"pages\":"))) {
+		n++;
+		p++;
+	}
+	for (p = json; (p = strstr(p, "\"held\":true")); p++)
+		(*held)++;
+	return n;
+}
+
+TEST_F(image, live_save_equals_the_copy_taken_under_the_hold)
+{
+	unsigned long before = *self->writes;
+	int n, held;
+
+	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 5 --threads 2 --exec-held '"
+			 HELD_COPY "' /tmp/live.img img")) TH_LOG("%s", r.err);
+	TH_LOG("%s", r.out);
+	n = passes(r.out, &held);
+	EXPECT_LE(2, n);
+	EXPECT_GE(5, n);
+	EXPECT_EQ(1, held);
+	/* The writer ran on during the save (and again after the hold). */
+	EXPECT_LT(before, *self->writes);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/live.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+	/* Later passes rewrote pages in place: the file never grew. */
+	EXPECT_GE(SIZE + (2 << 20), file_size("/tmp/live.img"));
+	/* The save's bitmap is gone. */
+	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+	EXPECT_EQ(NULL, strstr(r.out, "image"));
+
+	/* Loaded back into the region (writer stopped): the held copy. */
+	kill(self->writer, SIGKILL);
+	waitpid(self->writer, NULL, 0);
+	self->writer = 0;
+	memset(self->map, 0xee, SIZE);
+	ASSERT_EQ(0, run(&r, CLI " image load /tmp/live.img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, "cmp " NODE " /tmp/held.bin")) TH_LOG("%s", r.out);
+}
+
+TEST_F(image, killed_save_leaves_no_freeze_and_the_next_save_is_complete)
+{
+	pid_t save;
+	int i, frozen = 1;
+
+	save = fork();
+	if (!save) {
+		execlp(CLI, CLI, "image", "save", "--passes", "64", "--threshold", "0",
+		       "/tmp/killed.img", "img", (char *)NULL);
+		_exit(127);
+	}
+	while (file_size("/tmp/killed.img.partial") < 0)
+		usleep(1000);
+	usleep(300000);		/* somewhere in its passes; any point will do */
+	kill(save, SIGKILL);
+	ASSERT_EQ(save, waitpid(save, NULL, 0));
+
+	/* The kernel reclaims the freeze of the dead socket. */
+	for (i = 0; i < 100 && frozen; i++) {
+		ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+		frozen = strstr(r.out, "frozen") != NULL;
+		if (frozen)
+			usleep(100000);
+	}
+	EXPECT_FALSE(frozen) TH_LOG("%s", r.out);
+	EXPECT_GT(0, file_size("/tmp/killed.img"));
+	/* What it left says it is incomplete (or is not an image at all). */
+	if (run(&r, CLI " image info /tmp/killed.img.partial") == 0)
+		EXPECT_NE(NULL, strstr(r.out, "INCOMPLETE")) TH_LOG("%s", r.out);
+	EXPECT_EQ(1, run(&r, CLI " image load /tmp/killed.img.partial img=/tmp/x.bin"));
+
+	/* The next save reuses the bitmap left behind and is complete. */
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 3 --exec-held '" HELD_COPY
+			 "' /tmp/next.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/next.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+}
+
+TEST_F(image, refusals_have_reasons)
+{
+	EXPECT_EQ(1, run(&r, CLI " image save /tmp/no.img nosuchregion"));
+	EXPECT_NE(NULL, strstr(r.err, "no region nosuchregion")) TH_LOG("%s", r.err);
+	EXPECT_GT(0, file_size("/tmp/no.img"));
+	/* --bitmap names the save's bitmap (one that exists is cleared);
+	 * --keep-bitmap leaves it, recording, for the next save.
+	 */
+	ASSERT_EQ(0, run(&r, CLI " bitmap add img mine"));
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 2 --bitmap mine --keep-bitmap "
+			 "/tmp/ok.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/ok.img"));
+	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+	EXPECT_NE(NULL, strstr(r.out, "mine")) TH_LOG("%s", r.out);
+	EXPECT_EQ(2, run(&r, CLI " image save --passes 0 /tmp/no.img img"));
+	EXPECT_EQ(2, run(&r, CLI " image save /tmp/no.img"));
+}
+
+TEST_HARNESS_MAIN

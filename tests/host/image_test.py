@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Host tests of `dirtybit image` on plain files, and of QEMU compatibility
+both ways with the installed qemu-system-x86_64 (bookworm-backports' 10.0):
+QEMU loads an image dirtybit wrote, and dirtybit loads one QEMU saved.
+
+Usage: image_test.py CLI WORKDIR.  TAP output."""
+import json
+import os
+import random
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qmp import Qemu  # noqa: E402
+
+CLI, WORK = sys.argv[1], sys.argv[2]
+PAGE = 4096
+MIB = 1 << 20
+results = []
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def run(*args, ok=True):
+    p = subprocess.run([CLI] + list(args), capture_output=True, text=True)
+    if ok and p.returncode:
+        raise AssertionError(f"dirtybit {' '.join(args)}: rc {p.returncode}: {p.stderr}")
+    return p
+
+
+def make_ram(name, size, seed, pages):
+    """A file of @size with @pages random pages written, the rest zero."""
+    rnd = random.Random(seed)
+    with open(path(name), "wb") as f:
+        f.truncate(size)
+        for _ in range(pages):
+            f.seek(rnd.randrange(size // PAGE) * PAGE + rnd.randrange(PAGE - 64))
+            f.write(rnd.randbytes(64))
+    return path(name)
+
+
+def same(a, b):
+    with open(a, "rb") as x, open(b, "rb") as y:
+        while True:
+            p, q = x.read(MIB), y.read(MIB)
+            if p != q:
+                return False
+            if not p:
+                return True
+
+
+def case(fn):
+    try:
+        fn()
+        results.append((True, fn.__name__, ""))
+    except Exception as e:  # noqa: BLE001 - any failure fails the case
+        results.append((False, fn.__name__, str(e)))
+    return fn
+
+
+@case
+def save_info_verify_load_round_trip():
+    ram = make_ram("ram.bin", 16 * MIB, 1, 600)
+    run("image", "save", path("a.img"), f"ram={ram}")
+    info = json.loads(run("-j", "image", "info", path("a.img")).stdout)
+    assert info["complete"] and info["machine"] == "none", info
+    blk = info["blocks"][0]
+    assert blk["name"] == "ram" and blk["size"] == 16 * MIB, blk
+    assert blk["pages_offset"] % MIB == 0, blk
+    run("image", "verify", path("a.img"), f"ram={ram}")
+    if os.path.exists(path("out.bin")):
+        os.unlink(path("out.bin"))
+    run("image", "load", path("a.img"), f"ram={path('out.bin')}")
+    assert same(ram, path("out.bin")), "loaded file differs"
+    # Zero pages are holes: the file holds only the written pages.
+    st = os.stat(path("a.img"))
+    assert st.st_size <= 16 * MIB + 2 * MIB, st.st_size
+    assert st.st_blocks * 512 < 4 * MIB, st.st_blocks * 512
+
+
+@case
+def two_blocks_largest_first_threads_and_o_direct():
+    big = make_ram("big.bin", 8 * MIB, 2, 300)
+    small = make_ram("small.bin", 1 * MIB + 3 * PAGE, 3, 50)
+    for opts in ([], ["--threads", "1"], ["--threads", "4", "--direct"]):
+        run("image", "save", *opts, "--machine", "pc-q35-10.0", path("b.img"),
+            f"vga.vram={small}", f"pc.ram={big}")
+        info = json.loads(run("-j", "image", "info", path("b.img")).stdout)
+        assert info["machine"] == "pc-q35-10.0", info
+        assert [b["name"] for b in info["blocks"]] == ["pc.ram", "vga.vram"], info
+        run("image", "verify", path("b.img"), f"pc.ram={big}", f"vga.vram={small}")
+    run("image", "load", path("b.img"), f"vga.vram={path('small.out')}",
+        f"pc.ram={path('big.out')}")
+    assert same(big, path("big.out")) and same(small, path("small.out"))
+
+
+@case
+def changed_source_fails_verify():
+    ram = make_ram("c.bin", 2 * MIB, 4, 40)
+    run("image", "save", path("c.img"), f"ram={ram}")
+    with open(ram, "r+b") as f:
+        f.seek(5 * PAGE)
+        f.write(b"x")
+    p = run("image", "verify", path("c.img"), f"ram={ram}", ok=False)
+    assert p.returncode == 1 and "page 5 differs" in p.stderr, p.stderr
+
+
+@case
+def interrupted_save_is_detected_and_refused():
+    ram = make_ram("d.bin", 2 * MIB, 5, 40)
+    run("image", "save", path("d.img"), f"ram={ram}")
+    size = os.path.getsize(path("d.img"))
+    # A save killed before its trailer: everything but the last bytes.
+    with open(path("d.img"), "r+b") as f:
+        f.truncate(size - 30)
+    info = json.loads(run("-j", "image", "info", path("d.img")).stdout)
+    assert not info["complete"], info
+    p = run("image", "load", path("d.img"), f"ram={path('d.out')}", ok=False)
+    assert p.returncode == 1 and "incomplete" in p.stderr, p.stderr
+
+
+@case
+def bad_input_is_refused_with_reasons():
+    ram = make_ram("e.bin", 1 * MIB, 6, 10)
+    with open(path("junk.img"), "wb") as f:
+        f.write(b"not an image at all")
+    checks = [
+        (["image", "info", path("junk.img")], "no QEVM magic"),
+        (["image", "info", path("missing.img")], "No such file"),
+        (["image", "save", path("x.img"), "=" + ram], "BLOCK=PATH"),
+        (["image", "save", path("x.img"), f"ram={ram}", f"ram={ram}"], "given twice"),
+        (["image", "save", path("x.img"), f"ram={WORK}"], "not a regular file"),
+        (["image", "load", path("a.img"), f"nosuch={path('y.bin')}"], "no block nosuch"),
+        (["image", "bogus"], "unknown image action"),
+    ]
+    with open(path("odd.bin"), "wb") as f:
+        f.write(b"x" * 5000)
+    checks.append((["image", "save", path("x.img"), f"ram={path('odd.bin')}"],
+                   "not a non-zero multiple of 4096"))
+    for args, want in checks:
+        p = run(*args, ok=False)
+        assert p.returncode in (1, 2) and want in p.stderr, (args, p.stderr)
+    for left in ("x.img", "x.img.partial", "y.bin"):
+        assert not os.path.exists(path(left)), f"{left} was left behind"
+
+
+@case
+def qemu_loads_a_dirtybit_image():
+    size = 64 * MIB
+    ram = make_ram("q.bin", size, 7, 3000)
+    run("image", "save", path("q.img"), f"ram={ram}")
+    q = Qemu(path("q1.sock"), ["-M", "none", "-m", "64M", "-incoming", "defer"],
+             open(path("qemu-load.log"), "w"))
+    try:
+        q.cmd("migrate-set-capabilities",
+              capabilities=[{"capability": "mapped-ram", "state": True}])
+        q.cmd("migrate-incoming", uri=f"file:{path('q.img')}")
+        st = q.migration_done()
+        assert st == "completed", f"incoming migration {st}"
+        q.cmd("pmemsave", val=0, size=size, filename=path("q.pmem"))
+    finally:
+        q.quit()
+    assert same(ram, path("q.pmem")), "guest RAM differs from the saved file"
+
+
+@case
+def dirtybit_loads_a_qemu_image():
+    size = 64 * MIB
+    ram = make_ram("r.bin", size, 8, 3000)
+    q = Qemu(path("q2.sock"),
+             ["-object", f"memory-backend-file,id=ram,size=64M,mem-path={ram},share=on",
+              "-M", "none,memory-backend=ram"], open(path("qemu-save.log"), "w"))
+    try:
+        q.cmd("migrate-set-capabilities",
+              capabilities=[{"capability": "mapped-ram", "state": True}])
+        q.cmd("migrate", uri=f"file:{path('r.img')}")
+        st = q.migration_done()
+        assert st == "completed", f"migration {st}"
+        q.cmd("pmemsave", val=0, size=size, filename=path("r.pmem"))
+    finally:
+        q.quit()
+    info = json.loads(run("-j", "image", "info", path("r.img")).stdout)
+    assert info["complete"] and info["blocks"][0]["name"] == "ram", info
+    if os.path.exists(path("r.out")):
+        os.unlink(path("r.out"))
+    run("image", "load", path("r.img"), f"ram={path('r.out')}")
+    assert same(path("r.out"), path("r.pmem")), "loaded file differs from QEMU's RAM"
+
+
+@case
+def cli_is_valgrind_clean():
+    ram = make_ram("v.bin", 4 * MIB, 9, 100)
+    vg = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+          "--errors-for-leak-kinds=definite,indirect"]
+    for args in (["image", "save", "--threads", "3", path("v.img"), f"ram={ram}"],
+                 ["-j", "image", "info", path("v.img")],
+                 ["image", "verify", path("v.img"), f"ram={ram}"],
+                 ["image", "load", path("v.img"), f"ram={path('v.out')}"],
+                 ["image", "info", path("junk.img")]):
+        p = subprocess.run(vg + [CLI] + args, capture_output=True, text=True)
+        assert p.returncode in (0, 1), (args, p.returncode, p.stderr[-2000:])
+
+
+print("TAP version 13")
+print(f"1..{len(results)}")
+for i, (ok, name, why) in enumerate(results, 1):
+    if why:
+        print(f"# {name}: {why}")
+    print(f"{'' if ok else 'not '}ok {i} {name}")
+sys.exit(0 if all(r[0] for r in results) else 1)

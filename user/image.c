@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit image save | load | info | verify: fixed-ram memory images
+ * (QEMU's mapped-ram files) of memory regions, or of plain files.
+ *
+ * A source or destination is a region's name, or BLOCK=PATH for a plain
+ * file (or memfd) that stands for the RAM block BLOCK.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "image/pages.h"
+#include "image/save.h"
+
+static volatile sig_atomic_t image_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	image_stop = 1;
+}
+
+/* SIGINT/SIGTERM/SIGHUP end a save or load cleanly (reclaim, unlink). */
+static void catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+/*
+ * Opens source/destination @arg: BLOCK=PATH, or a region (needs @ctx,
+ * opened on first use).  Fills block, fd, size, target_id.
+ */
+static int open_endpoint(struct cli *cli, struct dirtybit_ctx *ctx, bool *ctx_open,
+			 const char *arg, bool writable, bool create, struct img_source *s)
+{
+	const char *eq = strchr(arg, '=');
+	struct dirtybit_region_info info;
+	struct stat st;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if (eq) {
+		if (eq == arg || (size_t)(eq - arg) >= sizeof(s->block) || !eq[1])
+			return cli_error(cli, EXIT_USAGE, "'%s': expected BLOCK=PATH", arg);
+		memcpy(s->block, arg, (size_t)(eq - arg));
+		s->path = eq + 1;
+		s->fd = open(s->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+			     (create ? O_CREAT : 0), 0644);
+		if (s->fd < 0 || fstat(s->fd, &st))
+			return cli_error(cli, EXIT_FAILED, "%s: %s", s->path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return cli_error(cli, EXIT_FAILED, "%s: not a regular file", s->path);
+		s->size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!*ctx_open) {
+		ret = cli_open(cli, ctx);
+		if (ret)
+			return ret;
+		*ctx_open = true;
+	}
+	s->fd = dirtybit_region_open(ctx, arg, writable);
+	if (s->fd < 0)
+		return cli_error(cli, EXIT_FAILED, "region %s: %s", arg, ctx->err);
+	ret = dirtybit_region_info(s->fd, &info);
+	if (ret)
+		return cli_error(cli, EXIT_FAILED, "region %s: %s", arg, strerror(-ret));
+	snprintf(s->block, sizeof(s->block), "%s", info.name);
+	s->size = info.bytes;
+	s->target_id = info.target_id;
+	return 0;
+}
+
+static void close_endpoints(struct img_source *s, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (s[i].fd >= 0)
+			close(s[i].fd);
+}
+
+static void print_save(struct cli *cli, const char *path, const struct img_save_result *r)
+{
+	unsigned int i;
+
+	if (!cli->json) {
+		printf("%s: %u passes in %.3f s, writers held %.3f s, %llu bytes (%llu allocated)\n",
+		       path, r->npasses, r->seconds, r->hold_seconds,
+		       (unsigned long long)r->file_size, (unsigned long long)r->allocated);
+		return;
+	}
+	json_object_start(&cli->js, NULL);
+	json_str(&cli->js, "file", path);
+	json_array_start(&cli->js, "passes");
+	for (i = 0; i < r->npasses; i++) {
+		json_object_start(&cli->js, NULL);
+		json_u64(&cli->js, "pages", r->pass[i].pages);
+		json_u64(&cli->js, "written", r->pass[i].written);
+		json_u64(&cli->js, "zero", r->pass[i].zero);
+		json_u64(&cli->js, "bytes", r->pass[i].written * IMG_PAGE_SIZE);
+		json_u64(&cli->js, "usec", (uint64_t)(r->pass[i].seconds * 1e6));
+		json_bool(&cli->js, "held", r->pass[i].held);
+		json_object_end(&cli->js);
+	}
+	json_array_end(&cli->js);
+	json_u64(&cli->js, "hold_usec", (uint64_t)(r->hold_seconds * 1e6));
+	json_u64(&cli->js, "usec", (uint64_t)(r->seconds * 1e6));
+	json_u64(&cli->js, "file_size", r->file_size);
+	json_u64(&cli->js, "allocated", r->allocated);
+	json_object_end(&cli->js);
+	fputc('\n', stdout);
+}
+
+static int image_save(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "machine", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "direct", no_argument, NULL, 'd' },
+		{ "passes", required_argument, NULL, 'p' },
+		{ "threshold", required_argument, NULL, 'T' },
+		{ "no-hold", no_argument, NULL, 'H' },
+		{ "bitmap", required_argument, NULL, 'b' },
+		{ "keep-bitmap", no_argument, NULL, 'k' },
+		{ "exec-held", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct img_save_opts o = { .bitmap = "image", .max_passes = 8, .threshold = 64,
+				   .hold = true, .stop = &image_stop };
+	struct img_source src[IMG_MAX_BLOCKS];
+	struct img_save_result res;
+	struct dirtybit_ctx ctx = { 0 };
+	bool ctx_open = false;
+	unsigned int n = 0;
+	char err[512] = "";
+	int c, ret = EXIT_OK;
+
+	o.threads = (unsigned int)default_threads();
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o.machine = optarg;
+			break;
+		case 't':
+			o.threads = (unsigned int)strtoul(optarg, NULL, 0);
+			if (o.threads < 1 || o.threads > 64)
+				return cli_error(cli, EXIT_USAGE, "--threads: 1 to 64");
+			break;
+		case 'd':
+			o.direct = true;
+			break;
+		case 'p':
+			o.max_passes = (unsigned int)strtoul(optarg, NULL, 0);
+			if (o.max_passes < 1 || o.max_passes > IMG_MAX_PASSES)
+				return cli_error(cli, EXIT_USAGE, "--passes: 1 to %d",
+						 IMG_MAX_PASSES);
+			break;
+		case 'T':
+			o.threshold = strtoull(optarg, NULL, 0);
+			break;
+		case 'H':
+			o.hold = false;
+			break;
+		case 'b':
+			o.bitmap = optarg;
+			break;
+		case 'k':
+			o.keep_bitmap = true;
+			break;
+		case 'x':
+			o.exec_held = optarg;
+			break;
+		default:
+			return cli_error(cli, EXIT_USAGE,
+					 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
+		}
+	}
+	if (argc - optind < 2)
+		return cli_error(cli, EXIT_USAGE,
+				 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
+	if (argc - optind - 1 > IMG_MAX_BLOCKS)
+		return cli_error(cli, EXIT_USAGE, "at most %d sources", IMG_MAX_BLOCKS);
+	for (c = optind + 1; c < argc; c++, n++) {
+		ret = open_endpoint(cli, &ctx, &ctx_open, argv[c], false, false, &src[n]);
+		if (ret) {
+			n++;
+			goto out;
+		}
+	}
+	o.progress = !cli->json && isatty(STDERR_FILENO);
+	catch_signals();
+	if (img_save(&ctx, argv[optind], src, n, &o, &res, err, sizeof(err))) {
+		ret = cli_error(cli, EXIT_FAILED, "%s: %s", argv[optind], err);
+		goto out;
+	}
+	print_save(cli, argv[optind], &res);
+out:
+	close_endpoints(src, n);
+	if (ctx_open)
+		dirtybit_close(&ctx);
+	return ret;
+}
+
+static int open_image(struct cli *cli, const char *path, struct img *img, int *fd)
+{
+	char err[512];
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return cli_error(cli, EXIT_FAILED, "%s: %s", path, strerror(errno));
+	if (img_read(*fd, img, err, sizeof(err))) {
+		close(*fd);
+		img_free(img);
+		return cli_error(cli, EXIT_FAILED, "%s: %s", path, err);
+	}
+	return 0;
+}
+
+static uint64_t valid_pages(const struct img_block *b)
+{
+	uint64_t p, n = 0;
+
+	for (p = 0; p < b->npages; p++)
+		n += img_valid(b, p);
+	return n;
+}
+
+static int image_info(struct cli *cli, int argc, char **argv)
+{
+	struct img img;
+	unsigned int i;
+	int fd, ret;
+
+	if (argc != 2)
+		return cli_error(cli, EXIT_USAGE, "usage: image info FILE");
+	ret = open_image(cli, argv[1], &img, &fd);
+	if (ret)
+		return ret;
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_str(&cli->js, "file", argv[1]);
+		json_str(&cli->js, "machine", img.machine);
+		json_bool(&cli->js, "complete", img.complete);
+		json_u64(&cli->js, "file_size", img.file_size);
+		json_array_start(&cli->js, "blocks");
+	} else {
+		printf("%s: machine %s, %u block%s, %s\n", argv[1], img.machine, img.nblocks,
+		       img.nblocks == 1 ? "" : "s",
+		       img.complete ? "complete" : "INCOMPLETE (an interrupted save)");
+	}
+	for (i = 0; i < img.nblocks; i++) {
+		const struct img_block *b = &img.blocks[i];
+
+		if (!cli->json) {
+			printf("  %s: %llu bytes, %llu of %llu pages valid, pages at %llu, bitmap at %llu\n",
+			       b->id, (unsigned long long)b->used_length,
+			       (unsigned long long)valid_pages(b), (unsigned long long)b->npages,
+			       (unsigned long long)b->pages_offset,
+			       (unsigned long long)b->bitmap_offset);
+			continue;
+		}
+		json_object_start(&cli->js, NULL);
+		json_str(&cli->js, "name", b->id);
+		json_u64(&cli->js, "size", b->used_length);
+		json_u64(&cli->js, "pages", b->npages);
+		json_u64(&cli->js, "valid", valid_pages(b));
+		json_u64(&cli->js, "pages_offset", b->pages_offset);
+		json_u64(&cli->js, "bitmap_offset", b->bitmap_offset);
+		json_object_end(&cli->js);
+	}
+	if (cli->json) {
+		json_array_end(&cli->js);
+		json_object_end(&cli->js);
+		fputc('\n', stdout);
+	}
+	close(fd);
+	img_free(&img);
+	return EXIT_OK;
+}
+
+/* The destination for block @b: one of @dst by name, or NULL. */
+static struct img_source *dest_for(struct img_source *dst, unsigned int n, const char *id)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(dst[i].block, id))
+			return &dst[i];
+	return NULL;
+}
+
+/* One block into a file (written), or a region (through a mapping). */
+static int load_block(struct img_copy *copy, const struct img_block *b,
+		      const struct img_source *d, char *err, size_t errlen)
+{
+	int ret;
+
+	copy->img_fd = d->fd;
+	copy->dest_map = NULL;
+	if (!d->path) {
+		copy->dest_map = mmap(NULL, b->used_length, PROT_READ | PROT_WRITE, MAP_SHARED,
+				      d->fd, 0);
+		if (copy->dest_map == MAP_FAILED) {
+			snprintf(err, errlen, "mapping the region: %s",
+				 strerror(errno));
+			copy->dest_map = NULL;
+			return -errno;
+		}
+	}
+	ret = img_load_pages(copy, b, d->path != NULL, err, errlen);
+	if (copy->dest_map)
+		munmap(copy->dest_map, b->used_length);
+	else if (!ret && fsync(d->fd)) {
+		ret = -errno;
+		snprintf(err, errlen, "flushing: %s", strerror(errno));
+	}
+	return ret;
+}
+
+/*
+ * load: every block into the region of its name, or, when destinations
+ * are named, the named blocks into them (BLOCK=PATH: a file created or
+ * truncated to the block's size; REGION: the block of the region's name).
+ * verify: the image's structure, and that the named ones equal it.
+ */
+static int image_load(struct cli *cli, int argc, char **argv, bool verify)
+{
+	struct img_source dst[IMG_MAX_BLOCKS];
+	struct dirtybit_ctx ctx = { 0 };
+	struct img_copy copy = { .threads = (unsigned int)default_threads(),
+				 .stop = &image_stop };
+	bool ctx_open = false;
+	unsigned int i, n = 0;
+	char err[512];
+	struct img img;
+	int fd, ret;
+
+	if (argc < 2 || argc - 2 > IMG_MAX_BLOCKS)
+		return cli_error(cli, EXIT_USAGE, "usage: image %s FILE [REGION|BLOCK=PATH...]",
+				 verify ? "verify" : "load");
+	ret = open_image(cli, argv[1], &img, &fd);
+	if (ret)
+		return ret;
+	if (!img.complete) {
+		ret = cli_error(cli, EXIT_FAILED, "%s: incomplete (an interrupted save)", argv[1]);
+		goto out;
+	}
+	/* Unknown BLOCK= names are refused before a file is created. */
+	for (i = 2; i < (unsigned int)argc; i++) {
+		const char *eq = strchr(argv[i], '=');
+		char id[IMG_ID_MAX];
+
+		if (!eq || (size_t)(eq - argv[i]) >= sizeof(id))
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(eq - argv[i]), argv[i]);
+		if (!img_block_find(&img, id)) {
+			ret = cli_error(cli, EXIT_FAILED, "%s: no block %s", argv[1], id);
+			goto out;
+		}
+	}
+	for (i = 2; i < (unsigned int)argc; i++, n++) {
+		ret = open_endpoint(cli, &ctx, &ctx_open, argv[i], !verify, !verify, &dst[n]);
+		if (ret) {
+			n++;
+			goto out;
+		}
+	}
+	/* Bad names are found before anything is written. */
+	for (i = 0; i < n; i++) {
+		if (!img_block_find(&img, dst[i].block)) {
+			ret = cli_error(cli, EXIT_FAILED, "%s: no block %s", argv[1], dst[i].block);
+			goto out;
+		}
+	}
+	catch_signals();
+	copy.src_fd = fd;
+	for (i = 0; i < img.nblocks; i++) {
+		const struct img_block *b = &img.blocks[i];
+		struct img_source *d = dest_for(dst, n, b->id);
+		struct img_source own;
+
+		/* Named destinations: only those blocks. */
+		if (!d && (verify || n))
+			continue;
+		if (!d) {
+			/* No destination named: the region of the block's name. */
+			ret = open_endpoint(cli, &ctx, &ctx_open, b->id, true, false, &own);
+			if (ret)
+				goto out;
+			d = &own;
+		}
+		if (verify) {
+			ret = img_verify_pages(fd, b, d->fd, d->size, err, sizeof(err));
+		} else if (d->path && (ftruncate(d->fd, 0) ||
+				       ftruncate(d->fd, (off_t)b->used_length))) {
+			ret = -errno;
+			snprintf(err, sizeof(err), "%s: %s", d->path, strerror(errno));
+		} else if (d->size != b->used_length && !d->path) {
+			ret = -EINVAL;
+			snprintf(err, sizeof(err), "region %s is %llu bytes, the block %llu", b->id,
+				 (unsigned long long)d->size, (unsigned long long)b->used_length);
+		} else {
+			ret = load_block(&copy, b, d, err, sizeof(err));
+		}
+		if (d == &own)
+			close(own.fd);
+		if (ret) {
+			ret = cli_error(cli, EXIT_FAILED, "%s: block %s: %s", argv[1], b->id, err);
+			goto out;
+		}
+	}
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_str(&cli->js, "file", argv[1]);
+		json_bool(&cli->js, verify ? "verified" : "loaded", true);
+		json_u64(&cli->js, "pages", copy.pages_written);
+		json_object_end(&cli->js);
+		fputc('\n', stdout);
+	} else if (verify) {
+		printf("%s: structure ok%s\n", argv[1], n ? ", equal to the destinations" : "");
+	}
+out:
+	close_endpoints(dst, n);
+	if (ctx_open)
+		dirtybit_close(&ctx);
+	close(fd);
+	img_free(&img);
+	return ret;
+}
+
+int cmd_image(struct cli *cli, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_error(cli, EXIT_USAGE, "usage: image save|load|info|verify ...");
+	argc--;
+	argv++;
+	if (!strcmp(argv[0], "save"))
+		return image_save(cli, argc, argv);
+	if (!strcmp(argv[0], "load"))
+		return image_load(cli, argc, argv, false);
+	if (!strcmp(argv[0], "verify"))
+		return image_load(cli, argc, argv, true);
+	if (!strcmp(argv[0], "info"))
+		return image_info(cli, argc, argv);
+	return cli_error(cli, EXIT_USAGE, "unknown image action '%s'", argv[0]);
+}

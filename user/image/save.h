@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Saving images: one pass over plain files, or live passes over regions
+ * driven by their bitmaps, ending under the writer hold.
+ */
+#ifndef _DIRTYBIT_IMAGE_SAVE_H
+#define _DIRTYBIT_IMAGE_SAVE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "libdirtybit.h"
+
+#define IMG_MAX_PASSES		64
+
+struct img_source {
+	char block[IMG_ID_MAX];		/* the block id: the region's name */
+	const char *path;		/* a plain file or memfd; NULL: a region */
+	int fd;
+	uint64_t size;
+	uint32_t target_id;		/* regions */
+	uint64_t *dirty;		/* the last harvest, one bit per page */
+};
+
+struct img_save_opts {
+	const char *machine;		/* NULL: "none" */
+	const char *bitmap;		/* the regions' bitmap the save owns */
+	unsigned int threads;
+	bool direct;			/* O_DIRECT page writes */
+	unsigned int max_passes;	/* in all, the held one included */
+	uint64_t threshold;		/* pages: a smaller dirty set ends it */
+	bool hold;			/* the last pass under the writer hold */
+	bool keep_bitmap;
+	const char *exec_held;		/* sh -c command run while held */
+	bool progress;			/* a line per pass on stderr */
+	const volatile sig_atomic_t *stop;
+};
+
+struct img_pass {
+	uint64_t pages;			/* harvested (pass 1: every page) */
+	uint64_t written, zero;		/* pages written; zero pages */
+	double seconds;
+	bool held;
+};
+
+struct img_save_result {
+	unsigned int npasses;
+	struct img_pass pass[IMG_MAX_PASSES];
+	double hold_seconds;
+	double seconds;
+	uint64_t file_size;		/* apparent */
+	uint64_t allocated;		/* bytes on disk */
+};
+
+/*
+ * Saves @n sources to @path (written as PATH.partial, renamed when
+ * complete).  @ctx is needed when a source is a region.  0 or -errno with
+ * the reason in @err; on failure nothing is left at @path that was not
+ * there, a frozen bitmap is reclaimed, and PATH.partial is removed.
+ */
+int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
+	     unsigned int n, const struct img_save_opts *o, struct img_save_result *res,
+	     char *err, size_t errlen);
+
+#endif /* _DIRTYBIT_IMAGE_SAVE_H */
