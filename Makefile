@@ -110,8 +110,10 @@ demo: deps
 	@tools/vm/run --kernel 6.12 --demo
 
 BENCH_KERNEL ?= 6.12
-# BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run), BENCH_PARTS ("region",
-# "block", default both) and BENCH_REGION_MB reach the VM if set.
+# BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run), BENCH_PARTS ("image"
+# on the host, "region", "block" in the VM; default all, comma-separated)
+# and BENCH_REGION_MB reach the benchmarks if set.
+BENCH_IMAGE_MB ?= 1024
 BENCH_ENV = $(if $(BENCH_ROUNDS),--env BENCH_ROUNDS=$(BENCH_ROUNDS)) \
 	$(if $(BENCH_RUNTIME),--env BENCH_RUNTIME=$(BENCH_RUNTIME)) \
 	$(if $(BENCH_PARTS),--env BENCH_PARTS=$(BENCH_PARTS)) \
@@ -120,7 +122,12 @@ BENCH_ENV = $(if $(BENCH_ROUNDS),--env BENCH_ROUNDS=$(BENCH_ROUNDS)) \
 bench: deps $(B)/host/hbitmap_bench
 	@$(MAKE) -s all-kmods user selftests
 	$(B)/host/hbitmap_bench
-	tools/vm/run --kernel $(BENCH_KERNEL) --bench --timeout 3000 $(BENCH_ENV)
+	@case ",$(BENCH_PARTS)," in ,,|*,image,*) \
+		$(if $(BENCH_ROUNDS),BENCH_ROUNDS=$(BENCH_ROUNDS)) python3 tests/host/image_bench.py \
+			$(B)/dirtybit $(B)/host/image-bench \
+			$(BENCH_IMAGE_MB) ;; esac
+	@case ",$(BENCH_PARTS)," in ,image,) ;; *) \
+		tools/vm/run --kernel $(BENCH_KERNEL) --bench --timeout 3000 $(BENCH_ENV) ;; esac
 
 fuzz: deps $(B)/host/hbitmap_fuzz
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus

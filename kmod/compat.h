@@ -80,11 +80,11 @@ static inline void db_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 }
 
-/* pread/lseek on a file made by alloc_file_pseudo() */
+/* pread/pwrite/lseek on a file made by alloc_file_pseudo() */
 #ifdef FMODE_LSEEK
-#define DB_FMODE_SEEKABLE	(FMODE_LSEEK | FMODE_PREAD)
+#define DB_FMODE_SEEKABLE	(FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE)
 #else
-#define DB_FMODE_SEEKABLE	FMODE_PREAD
+#define DB_FMODE_SEEKABLE	(FMODE_PREAD | FMODE_PWRITE)
 #endif
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)

@@ -50,6 +50,7 @@
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
 #include <linux/rmap.h>
+#include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -99,6 +100,7 @@ struct db_region {
 	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
 	/* The writer hold: set and cleared under dirtybit_lock. */
 	bool held;
+	struct rw_semaphore writes;	/* read by write()s in progress */
 	struct file *holder;
 	wait_queue_head_t hold_wq;
 };
@@ -300,6 +302,14 @@ static int db_region_hold(struct db_region *r, struct file *file)
 	if (ret)
 		goto out;
 	WRITE_ONCE(r->held, true);
+	/* A write() that saw no hold finishes; later ones wait. */
+	if (down_write_killable(&r->writes)) {
+		WRITE_ONCE(r->held, false);
+		wake_up_all(&r->hold_wq);
+		ret = -EINTR;
+		goto out;
+	}
+	up_write(&r->writes);
 	r->holder = file;
 	/* Every fault that saw no hold has marked and armed its page ... */
 	synchronize_rcu();
@@ -485,6 +495,7 @@ long db_region_ioc_create(void __user *argp)
 		return -ENOMEM;
 	kref_init(&r->kref);
 	init_waitqueue_head(&r->hold_wq);
+	init_rwsem(&r->writes);
 	strscpy(r->name, c.name, sizeof(r->name));
 	r->npages = c.bytes >> PAGE_SHIFT;
 	r->minor = -1;
@@ -746,6 +757,57 @@ static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done;
 }
 
+/*
+ * write(): like stores through a mapping, it waits out a writer hold, and
+ * marks what it wrote in every recording bitmap after writing it (a cut in
+ * between puts the mark in the next epoch, whose copy comes later).  It
+ * holds r->writes for reading, since it may sleep where RCU cannot, so
+ * that a hold can wait for it.
+ */
+static ssize_t db_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
+{
+	struct db_region *r = iocb->ki_filp->private_data;
+	loff_t pos = iocb->ki_pos;
+	ssize_t done = 0;
+	struct db_rec *rec;
+
+	if (!iov_iter_count(from))
+		return 0;
+	if (pos >= r->track.size)
+		return -ENOSPC;
+	for (;;) {
+		if (wait_event_killable(r->hold_wq, !READ_ONCE(r->held)) ||
+		    down_read_killable(&r->writes))
+			return -EINTR;
+		if (!READ_ONCE(r->held))
+			break;
+		up_read(&r->writes);
+	}
+	while (iov_iter_count(from) && pos < r->track.size) {
+		size_t off = offset_in_page(pos);
+		size_t n = min_t(u64, PAGE_SIZE - off, r->track.size - pos);
+		size_t copied = copy_page_from_iter(r->pages[pos >> PAGE_SHIFT], off, n, from);
+
+		if (copied) {
+			rcu_read_lock();
+			rec = rcu_dereference(r->track.rec);
+			if (rec)
+				db_rec_mark(rec, pos, copied);
+			rcu_read_unlock();
+		}
+		pos += copied;
+		done += copied;
+		if (copied < n || fatal_signal_pending(current))
+			break;
+		cond_resched();
+	}
+	up_read(&r->writes);
+	if (!done)
+		return -EFAULT;
+	iocb->ki_pos = pos;
+	return done;
+}
+
 static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct db_region *r = file->private_data;
@@ -796,6 +858,7 @@ static const struct file_operations db_region_fops = {
 	.release = db_region_release,
 	.mmap = db_region_mmap,
 	.read_iter = db_region_read_iter,
+	.write_iter = db_region_write_iter,
 	.llseek = db_region_llseek,
 	.unlocked_ioctl = db_region_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,

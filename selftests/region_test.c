@@ -194,6 +194,61 @@ TEST_F(region, read_and_o_direct_read_into_the_memory)
 	EXPECT_CLEAN();
 }
 
+TEST_F(region, write_through_the_fd)
+{
+	unsigned char buf[2 * PAGE];
+	int ro = region_open("rt", 0, 0), node = open(NODE, O_WRONLY);
+
+	ASSERT_LE(0, ro);
+	ASSERT_LE(0, node);
+	memset(buf, 0x6b, sizeof(buf));
+	/* Crossing a page boundary: pages 3, 4 and 5. */
+	ASSERT_EQ((ssize_t)PAGE + 2, pwrite(self->fd, buf, PAGE + 2, 4 * PAGE - 1));
+	EXPECT_EQ(0x6b, self->map[4 * PAGE - 1]);
+	EXPECT_EQ(0x6b, self->map[5 * PAGE]);
+	EXPECT_DIRTY(3, 4, 5);
+	/* Through the node, as dd would; a cut later, marked again. */
+	ASSERT_EQ(1, pwrite(node, buf, 1, 3 * PAGE));
+	ASSERT_EQ((off_t)((NPAGES - 1) * PAGE), lseek(node, (NPAGES - 1) * PAGE, SEEK_SET));
+	ASSERT_EQ((ssize_t)PAGE, write(node, buf, 2 * PAGE));	/* short at the end */
+	EXPECT_DIRTY(3, NPAGES - 1);
+	errno = 0;
+	EXPECT_EQ(-1, write(node, buf, 1));
+	EXPECT_EQ(ENOSPC, errno);
+	EXPECT_EQ(-1, pwrite(ro, buf, 1, 0));
+	EXPECT_EQ(EBADF, errno);
+	EXPECT_CLEAN();
+	close(node);
+	close(ro);
+}
+
+/* A write() during a hold waits for the release. */
+TEST_F(region, write_waits_out_a_hold)
+{
+	int helper = region_open("rt", 0, 0), status;
+	unsigned char before[PAGE];
+	pid_t child;
+
+	ASSERT_LE(0, helper);
+	ASSERT_EQ(0, region_hold(helper));
+	child = fork();
+	if (!child) {
+		unsigned char b = 0x42;
+
+		_exit(pwrite(self->fd, &b, 1, 7 * PAGE) == 1 ? 0 : 1);
+	}
+	usleep(200000);
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));	/* still parked */
+	ASSERT_EQ((ssize_t)PAGE, pread(helper, before, PAGE, 7 * PAGE));
+	EXPECT_EQ(0, before[0]);
+	ASSERT_EQ(0, region_release(helper));
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_EQ(0x42, self->map[7 * PAGE]);
+	EXPECT_DIRTY(7);
+	close(helper);
+}
+
 TEST_F(region, process_vm_writev_from_another_process)
 {
 	unsigned char v = 0x77;

@@ -39,6 +39,17 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/* A decimal count in [min, max], or false. */
+static bool parse_count(const char *s, unsigned long long min, unsigned long long max,
+			unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *s >= '0' && *s <= '9' && !*end && !errno && *out >= min && *out <= max;
+}
+
 static int default_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -106,8 +117,8 @@ static void print_save(struct cli *cli, const char *path, const struct img_save_
 	unsigned int i;
 
 	if (!cli->json) {
-		printf("%s: %u passes in %.3f s, writers held %.3f s, %llu bytes (%llu allocated)\n",
-		       path, r->npasses, r->seconds, r->hold_seconds,
+		printf("%s: %u pass%s in %.3f s, writers held %.3f s, %llu bytes (%llu allocated)\n",
+		       path, r->npasses, r->npasses == 1 ? "" : "es", r->seconds, r->hold_seconds,
 		       (unsigned long long)r->file_size, (unsigned long long)r->allocated);
 		return;
 	}
@@ -155,6 +166,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 	bool ctx_open = false;
 	unsigned int n = 0;
 	char err[512] = "";
+	unsigned long long v;
 	int c, ret = EXIT_OK;
 
 	o.threads = (unsigned int)default_threads();
@@ -165,21 +177,23 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			o.machine = optarg;
 			break;
 		case 't':
-			o.threads = (unsigned int)strtoul(optarg, NULL, 0);
-			if (o.threads < 1 || o.threads > 64)
+			if (!parse_count(optarg, 1, 64, &v))
 				return cli_error(cli, EXIT_USAGE, "--threads: 1 to 64");
+			o.threads = (unsigned int)v;
 			break;
 		case 'd':
 			o.direct = true;
 			break;
 		case 'p':
-			o.max_passes = (unsigned int)strtoul(optarg, NULL, 0);
-			if (o.max_passes < 1 || o.max_passes > IMG_MAX_PASSES)
+			if (!parse_count(optarg, 1, IMG_MAX_PASSES, &v))
 				return cli_error(cli, EXIT_USAGE, "--passes: 1 to %d",
 						 IMG_MAX_PASSES);
+			o.max_passes = (unsigned int)v;
 			break;
 		case 'T':
-			o.threshold = strtoull(optarg, NULL, 0);
+			if (!parse_count(optarg, 0, ~0ULL, &v))
+				return cli_error(cli, EXIT_USAGE, "--threshold: a number of pages");
+			o.threshold = v;
 			break;
 		case 'H':
 			o.hold = false;
@@ -451,10 +465,40 @@ out:
 	return ret;
 }
 
+static void image_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: dirtybit image save [OPTIONS] FILE SOURCE...\n"
+		"       dirtybit image info FILE\n"
+		"       dirtybit image verify FILE [DEST...]\n"
+		"       dirtybit image load FILE [DEST...]\n"
+		"\n"
+		"QEMU mapped-ram memory images.  SOURCE/DEST: a region, or BLOCK=PATH for a\n"
+		"plain file standing for RAM block BLOCK.\n"
+		"\n"
+		"save options:\n"
+		"  --passes N           passes in all, the held one included (8)\n"
+		"  --threshold PAGES    a pass harvesting at most PAGES ends the save (64)\n"
+		"  --threads N          writer threads (online CPUs, at most 8)\n"
+		"  --direct             write pages with O_DIRECT\n"
+		"  --machine NAME       machine type recorded for QEMU (none)\n"
+		"  --no-hold            last pass without holding the regions' writers\n"
+		"  --exec-held CMD      run 'sh -c CMD' while the writers are held\n"
+		"  --bitmap NAME        the regions' bitmap the save owns (image)\n"
+		"  --keep-bitmap        leave that bitmap recording afterwards\n"
+		"See docs/IMAGES.md.\n");
+}
+
 int cmd_image(struct cli *cli, int argc, char **argv)
 {
-	if (argc < 2)
-		return cli_error(cli, EXIT_USAGE, "usage: image save|load|info|verify ...");
+	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
+		image_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc < 2) {
+		image_usage(stderr);
+		return EXIT_USAGE;
+	}
 	argc--;
 	argv++;
 	if (!strcmp(argv[0], "save"))

@@ -135,6 +135,8 @@ def bad_input_is_refused_with_reasons():
         (["image", "save", path("x.img"), f"ram={WORK}"], "not a regular file"),
         (["image", "load", path("a.img"), f"nosuch={path('y.bin')}"], "no block nosuch"),
         (["image", "bogus"], "unknown image action"),
+        (["image", "save", "--threads", "0", path("x.img"), f"ram={ram}"], "--threads"),
+        (["image", "save", "--threshold", "x", path("x.img"), f"ram={ram}"], "--threshold"),
     ]
     with open(path("odd.bin"), "wb") as f:
         f.write(b"x" * 5000)
