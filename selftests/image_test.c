@@ -132,6 +132,7 @@ TEST_F(image, killed_save_leaves_no_freeze_and_the_next_save_is_complete)
 
 	save = fork();
 	if (!save) {
+		freopen("/dev/null", "w", stderr);	/* no progress on the console */
 		execlp(CLI, CLI, "image", "save", "--passes", "64", "--threshold", "0",
 		       "/tmp/killed.img", "img", (char *)NULL);
 		_exit(127);
@@ -161,6 +162,54 @@ TEST_F(image, killed_save_leaves_no_freeze_and_the_next_save_is_complete)
 			 "' /tmp/next.img img")) TH_LOG("%s", r.err);
 	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/next.img img=/tmp/held.bin"))
 		TH_LOG("%s", r.err);
+}
+
+/*
+ * For QEMU on the host: an image of a region named "ram" (a writer running
+ * during the save) and the copy taken under the hold go to the rig's export
+ * disk, where tools/vm/run finds them after the run and has QEMU load the
+ * image (tests/host/image_export_check.py): a line "dirtybit-export
+ * IMAGE_BYTES COPY_BYTES" at 0, the image at 1 MiB, the copy at 129 MiB.
+ */
+#define EXPORT_DISK	"/dev/vdc"
+#define RAM_SIZE	(32UL << 20)
+#define RAM_NODE	"/dev/" DIRTYBIT_REGION_NODE_DIR "/ram"
+
+TEST_F(image, region_named_ram_exported_for_qemu)
+{
+	int fd = region_create("ram", RAM_SIZE, DIRTYBIT_REGION_F_NODE, NULL);
+	unsigned char *ram;
+	pid_t w;
+
+	ASSERT_LE(0, fd) TH_LOG("create: %s", strerror(-fd));
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, ram);
+	w = fork();
+	if (!w) {
+		unsigned int seed = 11;
+
+		for (;;) {
+			ram[rand_r(&seed) % RAM_SIZE] = (unsigned char)rand_r(&seed);
+			if (!(rand_r(&seed) % 16))
+				usleep(100);
+		}
+	}
+	usleep(200000);
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 4 --exec-held 'cat " RAM_NODE
+			 " > /tmp/ram-held.bin' /tmp/ram.img ram")) TH_LOG("%s", r.err);
+	kill(w, SIGKILL);
+	waitpid(w, NULL, 0);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/ram.img ram=/tmp/ram-held.bin"))
+		TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, "printf 'dirtybit-export %%ld %%ld\n' %ld %ld | "
+			 "dd of=" EXPORT_DISK " conv=notrunc 2>/dev/null && "
+			 "dd if=/tmp/ram.img of=" EXPORT_DISK " bs=1M seek=1 conv=notrunc 2>/dev/null && "
+			 "dd if=/tmp/ram-held.bin of=" EXPORT_DISK " bs=1M seek=129 conv=notrunc 2>/dev/null && "
+			 "sync", file_size("/tmp/ram.img"), file_size("/tmp/ram-held.bin")))
+		TH_LOG("%s", r.err);
+	munmap(ram, RAM_SIZE);
+	close(fd);
+	system(CLI " detach ram; rm -f /tmp/ram.img /tmp/ram-held.bin");
 }
 
 TEST_F(image, refusals_have_reasons)

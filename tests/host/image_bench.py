@@ -64,19 +64,13 @@ def qemu_save(multifd, direct):
              ["-object", f"memory-backend-file,id=ram,size={SIZE_MB}M,mem-path={SRC},share=on",
               "-M", "none,memory-backend=ram"], open(os.path.join(WORK, "qemu.log"), "w"))
     try:
-        caps = [{"capability": "mapped-ram", "state": True}]
-        if multifd:
-            caps.append({"capability": "multifd", "state": True})
-        q.cmd("migrate-set-capabilities", capabilities=caps)
         params = {"max-bandwidth": 1 << 40}      # the default caps it at 128 MiB/s
         if multifd:
             params["multifd-channels"] = THREADS
         if direct:
             params["direct-io"] = True
-        q.cmd("migrate-set-parameters", **params)
         t = time.monotonic()
-        q.cmd("migrate", uri=f"file:{OUT}")
-        st = q.migration_done(timeout=3600)
+        st = q.mapped_ram(False, OUT, ("multifd",) if multifd else (), params)
         took = time.monotonic() - t
         if st != "completed":
             raise RuntimeError(f"QEMU migration {st}")

@@ -157,10 +157,7 @@ def qemu_loads_a_dirtybit_image():
     q = Qemu(path("q1.sock"), ["-M", "none", "-m", "64M", "-incoming", "defer"],
              open(path("qemu-load.log"), "w"))
     try:
-        q.cmd("migrate-set-capabilities",
-              capabilities=[{"capability": "mapped-ram", "state": True}])
-        q.cmd("migrate-incoming", uri=f"file:{path('q.img')}")
-        st = q.migration_done()
+        st = q.mapped_ram(True, path("q.img"))
         assert st == "completed", f"incoming migration {st}"
         q.cmd("pmemsave", val=0, size=size, filename=path("q.pmem"))
     finally:
@@ -176,10 +173,7 @@ def dirtybit_loads_a_qemu_image():
              ["-object", f"memory-backend-file,id=ram,size=64M,mem-path={ram},share=on",
               "-M", "none,memory-backend=ram"], open(path("qemu-save.log"), "w"))
     try:
-        q.cmd("migrate-set-capabilities",
-              capabilities=[{"capability": "mapped-ram", "state": True}])
-        q.cmd("migrate", uri=f"file:{path('r.img')}")
-        st = q.migration_done()
+        st = q.mapped_ram(False, path("r.img"))
         assert st == "completed", f"migration {st}"
         q.cmd("pmemsave", val=0, size=size, filename=path("r.pmem"))
     finally:

@@ -49,6 +49,17 @@ class Qemu:
             time.sleep(0.1)
         return "timeout"
 
+    def mapped_ram(self, incoming, path, caps=(), params=None):
+        """Migrates to (or, @incoming, from) file @path with the mapped-ram
+        capability and @caps on, after setting @params; the final status."""
+        self.cmd("migrate-set-capabilities",
+                 capabilities=[{"capability": c, "state": True}
+                               for c in ("mapped-ram",) + tuple(caps)])
+        if params:
+            self.cmd("migrate-set-parameters", **params)
+        self.cmd("migrate-incoming" if incoming else "migrate", uri=f"file:{path}")
+        return self.migration_done(timeout=3600)
+
     def quit(self):
         try:
             self.cmd("quit")

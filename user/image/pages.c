@@ -27,6 +27,7 @@ struct job {
 	unsigned long nchunks;
 	atomic_ulong written, zero, read;
 	pthread_mutex_t lock;		/* the first error */
+	pthread_t caller;		/* worker 0: reports progress */
 	int ret;
 	char *err;
 	size_t errlen;
@@ -230,6 +231,8 @@ static void *worker(void *arg)
 			end = j->b->npages;
 		if (do_chunk(j, buf, zeros, first, end))
 			break;
+		if (j->c->progress && pthread_equal(pthread_self(), j->caller))
+			j->c->progress(j->c->progress_arg, end, j->b->npages);
 	}
 out:
 	free(buf);
@@ -248,6 +251,7 @@ static int run_job(struct job *j)
 	if (n > j->nchunks)
 		n = (unsigned int)j->nchunks;
 	pthread_mutex_init(&j->lock, NULL);
+	j->caller = pthread_self();
 	for (i = 1; i < n; i++) {
 		if (pthread_create(&tids[i], NULL, worker, j))
 			break;

@@ -21,6 +21,9 @@ struct img_copy {
 	unsigned char *dest_map;	/* load: a shared mapping, not img_fd */
 	unsigned int threads;		/* 0: 1 */
 	const volatile sig_atomic_t *stop;	/* set by a signal: give up */
+	/* Called by the calling thread between chunks, if set. */
+	void (*progress)(void *arg, uint64_t pages_done, uint64_t pages_total);
+	void *progress_arg;
 	/* out, summed over calls */
 	uint64_t pages_written;
 	uint64_t pages_zero;		/* zero: left a hole, or punched */

@@ -140,6 +140,21 @@ static int harvest(struct save *s, struct img_source *src, struct img_pass *p)
 	return bitmap_cmd(s, src, DIRTYBIT_CMD_BITMAP_ABDICATE, false);
 }
 
+/* Pass 1 on a terminal: how far, at most five times a second. */
+static void show_progress(void *arg, uint64_t done, uint64_t total)
+{
+	static double last;
+	struct img_block *b = arg;
+	double t = now();
+
+	if (t - last < 0.2)
+		return;
+	last = t;
+	fprintf(stderr, "\rpass 1: %s %llu/%llu MiB", b->id,
+		(unsigned long long)(done * IMG_PAGE_SIZE >> 20),
+		(unsigned long long)(total * IMG_PAGE_SIZE >> 20));
+}
+
 static int first_pass(struct save *s, struct img_pass *p)
 {
 	unsigned int i;
@@ -150,7 +165,12 @@ static int first_pass(struct save *s, struct img_pass *p)
 		uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
 
 		s->copy.src_fd = s->src[i].fd;
+		s->copy.progress = s->o->progress ? show_progress : NULL;
+		s->copy.progress_arg = b;
 		ret = img_save_pages(&s->copy, b, NULL, s->err, s->errlen);
+		if (s->copy.progress)
+			fputs("\r\033[K", stderr);	/* the pass's line replaces it */
+		s->copy.progress = NULL;
 		p->pages += b->npages;
 		p->written += s->copy.pages_written - w;
 		p->zero += s->copy.pages_zero - z;
