@@ -455,6 +455,9 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 		fputc('\n', stdout);
 	} else if (verify) {
 		printf("%s: structure ok%s\n", argv[1], n ? ", equal to the destinations" : "");
+	} else {
+		printf("%s: loaded %llu pages (%llu zero)\n", argv[1],
+		       (unsigned long long)copy.pages_written, (unsigned long long)copy.pages_zero);
 	}
 out:
 	close_endpoints(dst, n);
