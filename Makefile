@@ -30,8 +30,9 @@ SELFTEST_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-shadow -Wno-unus
 	-I$(HARNESS) -DDIRTYBIT_VERSION='"$(VERSION)"' -static -pthread
 
 LIB_SRCS := $(wildcard user/lib/*.c)
-CLI_SRCS := $(wildcard user/*.c user/image/*.c)
-USER_HDRS := $(wildcard user/*.h user/lib/*.h user/image/*.h) uapi/linux/dirtybit.h
+CLI_SRCS := $(wildcard user/*.c user/image/*.c user/backup/*.c user/common/*.c)
+USER_HDRS := $(wildcard user/*.h user/lib/*.h user/image/*.h user/backup/*.h user/common/*.h) \
+	uapi/linux/dirtybit.h
 SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
 # Benchmark programs the VM runs in bench mode (tools/vm/guest/bench.sh).
 VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_bench.c))
@@ -51,7 +52,8 @@ module: deps
 
 user: $(B)/dirtybit
 selftests: deps $(SELFTESTS) $(VM_BENCHES)
-host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress $(B)/host/image_fuzz
+host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress $(B)/host/image_fuzz \
+	$(B)/host/qcow2_test
 
 $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
 	@mkdir -p $(@D)
@@ -72,10 +74,15 @@ $(B)/host/hbitmap_stress: tests/host/hbitmap_stress.c $(HB_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/hbitmap_stress.c kmod/hbitmap.c
 
-IMG_SRCS := user/image/format.c user/image/pages.c
-$(B)/host/image_fuzz: tests/host/image_fuzz.c $(IMG_SRCS) $(wildcard user/image/*.h)
+IMG_SRCS := user/image/format.c user/image/pages.c user/common/fileio.c
+$(B)/host/image_fuzz: tests/host/image_fuzz.c $(IMG_SRCS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/image_fuzz.c $(IMG_SRCS)
+
+QCOW2_SRCS := user/backup/qcow2.c user/common/fileio.c
+$(B)/host/qcow2_test: tests/host/qcow2_test.c $(QCOW2_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/host/qcow2_test.c $(QCOW2_SRCS)
 
 $(B)/host/hbitmap_fuzz: tests/host/hbitmap_fuzz.c tests/host/hbitmap_ref.h $(HB_SRCS)
 	@mkdir -p $(@D)

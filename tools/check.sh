@@ -22,7 +22,7 @@ host_run() {
 }
 host_tests=
 echo "== host unit tests"
-for t in $B/host/hbitmap_test $B/host/hbitmap_stress; do
+for t in $B/host/hbitmap_test $B/host/hbitmap_stress $B/host/qcow2_test; do
 	[ -x "$t" ] || continue
 	host_tests="$host_tests ${t##*/}"
 	host_run "${t##*/}" "$t"

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <linux/falloc.h>
 
+#include "../common/fileio.h"
 #include "pages.h"
 
 #define IMG_MAX_THREADS		64
@@ -42,38 +43,6 @@ static void job_fail(struct job *j, int ret, const char *what, uint64_t page)
 			 (unsigned long long)page, j->b->id, strerror(-ret));
 	}
 	pthread_mutex_unlock(&j->lock);
-}
-
-static int full_pread(int fd, void *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, buf, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;	/* EOF: the source shrank */
-		buf = (char *)buf + n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t n = pwrite(fd, buf, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENOSPC;
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
 }
 
 static bool page_is_zero(const unsigned char *p)
@@ -123,7 +92,7 @@ static int save_run(struct job *j, unsigned char *buf, uint64_t first, uint64_t 
 				return job_fail(j, ret, "punching", first + s), ret;
 			continue;
 		}
-		ret = full_pwrite(j->c->img_fd, buf + s * IMG_PAGE_SIZE, (i - s) * IMG_PAGE_SIZE,
+		ret = pwrite_all(j->c->img_fd, buf + s * IMG_PAGE_SIZE, (i - s) * IMG_PAGE_SIZE,
 				  (off_t)(b->pages_offset + (first + s) * IMG_PAGE_SIZE));
 		if (ret)
 			return job_fail(j, ret, "writing", first + s), ret;
@@ -150,11 +119,11 @@ static int load_run(struct job *j, unsigned char *buf, const unsigned char *zero
 			memset(map, 0, len);
 			return 0;
 		}
-		ret = full_pwrite(j->c->img_fd, zeros, len, (off_t)(first * IMG_PAGE_SIZE));
+		ret = pwrite_all(j->c->img_fd, zeros, len, (off_t)(first * IMG_PAGE_SIZE));
 		return ret ? job_fail(j, ret, "zeroing", first), ret : 0;
 	}
 	/* Into a mapping: straight from the image, no bounce. */
-	ret = full_pread(j->c->src_fd, map ? map : buf, len,
+	ret = pread_all(j->c->src_fd, map ? map : buf, len,
 			 (off_t)(b->pages_offset + first * IMG_PAGE_SIZE));
 	if (ret)
 		return job_fail(j, ret, "reading", first), ret;
@@ -162,7 +131,7 @@ static int load_run(struct job *j, unsigned char *buf, const unsigned char *zero
 	atomic_fetch_add(&j->written, n);
 	if (map)
 		return 0;
-	ret = full_pwrite(j->c->img_fd, buf, len, (off_t)(first * IMG_PAGE_SIZE));
+	ret = pwrite_all(j->c->img_fd, buf, len, (off_t)(first * IMG_PAGE_SIZE));
 	if (ret)
 		return job_fail(j, ret, "writing", first), ret;
 	return 0;
@@ -183,7 +152,7 @@ static int do_chunk(struct job *j, unsigned char *buf, const unsigned char *zero
 		if (j->load) {
 			ret = load_run(j, buf, zeros, s, p - s, on);
 		} else if (on) {
-			ret = full_pread(j->c->src_fd, buf, (p - s) * IMG_PAGE_SIZE,
+			ret = pread_all(j->c->src_fd, buf, (p - s) * IMG_PAGE_SIZE,
 					 (off_t)(s * IMG_PAGE_SIZE));
 			if (ret) {
 				job_fail(j, ret, "reading", s);
@@ -299,9 +268,9 @@ int img_verify_pages(int img_fd, const struct img_block *b, int dest_fd, uint64_
 	for (p = 0; p < b->npages; p++) {
 		bool valid = b->valid[p / 64] >> (p % 64) & 1;
 
-		ret = full_pread(dest_fd, d, IMG_PAGE_SIZE, (off_t)(p * IMG_PAGE_SIZE));
+		ret = pread_all(dest_fd, d, IMG_PAGE_SIZE, (off_t)(p * IMG_PAGE_SIZE));
 		if (!ret && valid)
-			ret = full_pread(img_fd, a, IMG_PAGE_SIZE,
+			ret = pread_all(img_fd, a, IMG_PAGE_SIZE,
 					 (off_t)(b->pages_offset + p * IMG_PAGE_SIZE));
 		if (ret) {
 			snprintf(err, errlen, "reading page %llu: %s", (unsigned long long)p,

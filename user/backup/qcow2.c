@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qcow2 v3 for backups (see qcow2.h).
+ *
+ * The writer's layout: cluster 0 holds the header, its extensions and the
+ * backing file name; the L1 table follows; then data clusters in the order
+ * they are written; then, at qcow2_finish(), the L2 tables, the refcount
+ * blocks and the refcount table.  Every cluster up to the end of the file
+ * is in use once, so every refcount is 1 and every L1/L2 entry is COPIED.
+ * The header is written last: an interrupted backup is not a qcow2 file.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "../common/fileio.h"
+#include "qcow2.h"
+
+#define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
+#define QCOW2_HEADER_V3		104
+#define QCOW2_EXT_END		0
+#define QCOW2_EXT_BACKING_FMT	0xe2792acaU
+#define QCOW2_EXT_DATA_FILE	0x44415441U
+#define QCOW2_OFLAG_COPIED	(1ULL << 63)
+#define QCOW2_OFLAG_COMPRESSED	(1ULL << 62)
+#define QCOW2_OFLAG_ZERO	1ULL
+#define QCOW2_OFFSET_MASK	0x00fffffffffffe00ULL
+#define QCOW2_REFCOUNT_ORDER	4		/* 16-bit refcounts */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+static uint64_t div_up(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int cluster_bits,
+		 const char *backing, const char *backing_fmt, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof(*w));
+	if (cluster_bits < QCOW2_MIN_CLUSTER_BITS || cluster_bits > QCOW2_MAX_CLUSTER_BITS)
+		return fail(err, errlen, -EINVAL, "cluster size must be 4 KiB to 2 MiB");
+	if (!size || size > (1ULL << 50))
+		return fail(err, errlen, -EINVAL, "size %llu out of range",
+			    (unsigned long long)size);
+	if (backing && strlen(backing) > QCOW2_NAME_MAX)
+		return fail(err, errlen, -ENAMETOOLONG, "backing file name too long");
+	if (backing && strcmp(backing_fmt, "raw") && strcmp(backing_fmt, "qcow2"))
+		return fail(err, errlen, -EINVAL, "backing format must be raw or qcow2");
+	w->fd = fd;
+	w->size = size;
+	w->cluster_bits = cluster_bits;
+	w->cluster = 1ULL << cluster_bits;
+	w->nclusters = div_up(size, w->cluster);
+	w->l1_entries = div_up(w->nclusters, w->cluster / 8);
+	w->l1_offset = w->cluster;
+	w->next = w->l1_offset + div_up(w->l1_entries * 8, w->cluster) * w->cluster;
+	w->l2 = calloc(w->nclusters, sizeof(*w->l2));
+	if (!w->l2)
+		return fail(err, errlen, -ENOMEM, "out of memory for %llu clusters",
+			    (unsigned long long)w->nclusters);
+	pthread_mutex_init(&w->lock, NULL);
+	if (backing) {
+		strcpy(w->backing, backing);
+		strcpy(w->backing_fmt, backing_fmt);
+	}
+	if (ftruncate(fd, 0))
+		return fail(err, errlen, -errno, "truncating: %s", strerror(errno));
+	return 0;
+}
+
+int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
+			char *err, size_t errlen)
+{
+	uint64_t off;
+	int ret;
+
+	pthread_mutex_lock(&w->lock);
+	off = w->next;
+	w->next += w->cluster;
+	w->l2[gc] = off | QCOW2_OFLAG_COPIED;
+	w->data_clusters++;
+	pthread_mutex_unlock(&w->lock);
+	ret = pwrite_all(w->fd, buf, w->cluster, off);
+	if (ret)
+		return fail(err, errlen, ret, "writing cluster %llu: %s",
+			    (unsigned long long)gc, strerror(-ret));
+	return 0;
+}
+
+void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc)
+{
+	pthread_mutex_lock(&w->lock);
+	w->l2[gc] = QCOW2_OFLAG_ZERO;
+	w->zero_clusters++;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Big-endian copies of @n host-order entries, written at @off. */
+static int write_be64s(int fd, const uint64_t *v, uint64_t n, uint64_t off, size_t pad_to)
+{
+	size_t bytes = n * 8 > pad_to ? n * 8 : pad_to;
+	uint64_t *be = calloc(1, bytes), i;
+	int ret;
+
+	if (!be)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		be[i] = htobe64(v[i]);
+	ret = pwrite_all(fd, be, bytes, off);
+	free(be);
+	return ret;
+}
+
+static int write_header(struct qcow2_writer *w, uint64_t rt_offset, uint64_t rt_clusters)
+{
+	unsigned char *h = calloc(1, w->cluster);
+	size_t pos = QCOW2_HEADER_V3, flen = strlen(w->backing_fmt);
+	uint64_t v64;
+	uint32_t v32;
+	int ret;
+
+	if (!h)
+		return -ENOMEM;
+#define PUT32(o, v) (v32 = htobe32(v), memcpy(h + (o), &v32, 4))
+#define PUT64(o, v) (v64 = htobe64(v), memcpy(h + (o), &v64, 8))
+	PUT32(0, QCOW2_MAGIC);
+	PUT32(4, 3);
+	PUT32(20, w->cluster_bits);
+	PUT64(24, w->size);
+	PUT32(36, (uint32_t)w->l1_entries);
+	PUT64(40, w->l1_offset);
+	PUT64(48, rt_offset);
+	PUT32(56, (uint32_t)rt_clusters);
+	PUT32(96, QCOW2_REFCOUNT_ORDER);
+	PUT32(100, QCOW2_HEADER_V3);
+	if (w->backing[0]) {
+		PUT32(pos, QCOW2_EXT_BACKING_FMT);
+		PUT32(pos + 4, (uint32_t)flen);
+		memcpy(h + pos + 8, w->backing_fmt, flen);
+		pos += 8 + (flen + 7) / 8 * 8;
+	}
+	PUT32(pos, QCOW2_EXT_END);
+	PUT32(pos + 4, 0);
+	pos += 8;
+	if (w->backing[0]) {
+		PUT64(8, pos);
+		PUT32(16, (uint32_t)strlen(w->backing));
+		memcpy(h + pos, w->backing, strlen(w->backing));
+	}
+#undef PUT32
+#undef PUT64
+	ret = pwrite_all(w->fd, h, w->cluster, 0);
+	free(h);
+	return ret;
+}
+
+int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
+{
+	uint64_t per_l2 = w->cluster / 8, per_rb = w->cluster / 2;
+	uint64_t *l1 = calloc(w->l1_entries, 8), i, j, n, rb = 0, rt = 0, rb_off, rt_off;
+	uint64_t *table = NULL;
+	uint16_t *block = NULL;
+	int ret = 0;
+
+	if (!l1)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	/* L2 tables for every L1 entry that maps anything. */
+	for (i = 0; i < w->l1_entries && !ret; i++) {
+		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
+						    w->nclusters - first : per_l2;
+
+		for (j = 0; j < cnt && !w->l2[first + j]; j++)
+			;
+		if (j == cnt)
+			continue;
+		ret = write_be64s(w->fd, w->l2 + first, cnt, w->next, w->cluster);
+		l1[i] = w->next | QCOW2_OFLAG_COPIED;
+		w->next += w->cluster;
+	}
+	/* Refcount blocks and table cover every cluster, themselves too. */
+	do {
+		n = w->next / w->cluster + rb + rt;
+		i = rb;
+		j = rt;
+		rb = div_up(n, per_rb);
+		rt = div_up(rb * 8, w->cluster);
+	} while (rb != i || rt != j);
+	rb_off = w->next;
+	rt_off = rb_off + rb * w->cluster;
+	n = rt_off / w->cluster + rt;
+	block = malloc(w->cluster);
+	table = calloc(rt * w->cluster / 8, 8);
+	if (!ret && (!block || !table))
+		ret = -ENOMEM;
+	for (i = 0; i < rb && !ret; i++) {
+		for (j = 0; j < per_rb; j++)
+			block[j] = htobe16(i * per_rb + j < n ? 1 : 0);
+		ret = pwrite_all(w->fd, block, w->cluster, rb_off + i * w->cluster);
+		table[i] = rb_off + i * w->cluster;
+	}
+	if (!ret)
+		ret = write_be64s(w->fd, table, rt * w->cluster / 8, rt_off, 0);
+	if (!ret)
+		ret = write_be64s(w->fd, l1, w->l1_entries, w->l1_offset, w->cluster);
+	if (!ret && fdatasync(w->fd))
+		ret = -errno;
+	/* Only now is it a qcow2 file. */
+	if (!ret)
+		ret = write_header(w, rt_off, rt);
+	if (!ret && fsync(w->fd))
+		ret = -errno;
+	free(block);
+	free(table);
+	free(l1);
+	if (ret)
+		return fail(err, errlen, ret, "writing the qcow2 metadata: %s", strerror(-ret));
+	return 0;
+}
+
+void qcow2_writer_free(struct qcow2_writer *w)
+{
+	if (w->l2)
+		pthread_mutex_destroy(&w->lock);
+	free(w->l2);
+	w->l2 = NULL;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static int open_one(struct qcow2_image **out, const char *path, const char *fmt, int depth,
+		    char *err, size_t errlen);
+
+static uint32_t be32_at(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return be32toh(v);
+}
+
+static uint64_t be64_at(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return be64toh(v);
+}
+
+/* The backing file's path: relative names are relative to @path's dir. */
+static void backing_path(char *out, size_t n, const char *path, const char *name)
+{
+	char *copy;
+
+	if (name[0] == '/') {
+		snprintf(out, n, "%s", name);
+		return;
+	}
+	copy = strdup(path);
+	snprintf(out, n, "%s/%s", copy ? dirname(copy) : ".", name);
+	free(copy);
+}
+
+static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t errlen)
+{
+	unsigned char h[4096];
+	char fmt[16] = "", name[QCOW2_NAME_MAX + 1], bpath[4096];
+	uint64_t bf_off, l1_off, ext, file_size;
+	uint32_t hlen, bf_len, version;
+	struct stat st;
+	int ret;
+
+	if (fstat(img->fd, &st))
+		return fail(err, errlen, -errno, "%s: %s", img->path, strerror(errno));
+	file_size = (uint64_t)st.st_size;
+	if (file_size < QCOW2_HEADER_V3 || pread_all(img->fd, h, sizeof(h) < file_size ?
+						      sizeof(h) : file_size, 0))
+		return fail(err, errlen, -EINVAL, "%s: too short for a qcow2 header", img->path);
+	if (be32_at(h) != QCOW2_MAGIC)
+		return fail(err, errlen, -EINVAL, "%s: not a qcow2 image", img->path);
+	version = be32_at(h + 4);
+	img->cluster_bits = be32_at(h + 20);
+	img->size = be64_at(h + 24);
+	img->l1_entries = be32_at(h + 36);
+	l1_off = be64_at(h + 40);
+	hlen = version >= 3 ? be32_at(h + 100) : 72;
+	if (version != 2 && version != 3)
+		return fail(err, errlen, -EINVAL, "%s: qcow2 version %u", img->path, version);
+	if (img->cluster_bits < 9 || img->cluster_bits > 21)
+		return fail(err, errlen, -EINVAL, "%s: cluster bits %u", img->path,
+			    img->cluster_bits);
+	if (be32_at(h + 32))
+		return fail(err, errlen, -EINVAL, "%s: encrypted images are not supported",
+			    img->path);
+	if (version >= 3 && (be64_at(h + 72) & ~1ULL))
+		return fail(err, errlen, -EINVAL,
+			    "%s: incompatible features 0x%llx are not supported", img->path,
+			    (unsigned long long)be64_at(h + 72));
+	if (version >= 3 && (be64_at(h + 72) & 1))
+		return fail(err, errlen, -EINVAL, "%s: the image is dirty (not closed cleanly)",
+			    img->path);
+	if (hlen < 72 || hlen > sizeof(h) - 8 || hlen > (1U << img->cluster_bits))
+		return fail(err, errlen, -EINVAL, "%s: header length %u", img->path, hlen);
+	if (img->l1_entries > (1U << 26) || l1_off % (1ULL << img->cluster_bits) ||
+	    l1_off > file_size || img->l1_entries * 8 > file_size - l1_off ||
+	    img->l1_entries < div_up(div_up(img->size, 1ULL << img->cluster_bits),
+				     (1ULL << img->cluster_bits) / 8))
+		return fail(err, errlen, -EINVAL, "%s: bad L1 table", img->path);
+	/* Header extensions (v3): backing format; refuse an external data file. */
+	for (ext = version >= 3 ? hlen : 72; ext + 8 <= sizeof(h);) {
+		uint32_t type = be32_at(h + ext), len = be32_at(h + ext + 4);
+
+		if (type == QCOW2_EXT_END)
+			break;
+		if (len > sizeof(h) - ext - 8)
+			return fail(err, errlen, -EINVAL, "%s: bad header extension", img->path);
+		if (type == QCOW2_EXT_DATA_FILE)
+			return fail(err, errlen, -EINVAL, "%s: external data files are not supported",
+				    img->path);
+		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(fmt))
+			snprintf(fmt, sizeof(fmt), "%.*s", (int)len, (const char *)h + ext + 8);
+		ext += 8 + (len + 7ULL) / 8 * 8;
+	}
+	img->l1 = malloc(img->l1_entries * 8 + 8);
+	if (!img->l1)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	ret = pread_all(img->fd, img->l1, img->l1_entries * 8, l1_off);
+	if (ret)
+		return fail(err, errlen, ret, "%s: reading the L1 table", img->path);
+	for (ext = 0; ext < img->l1_entries; ext++)
+		img->l1[ext] = be64toh(img->l1[ext]);
+	bf_off = be64_at(h + 8);
+	bf_len = be32_at(h + 16);
+	if (!bf_off)
+		return 0;
+	if (bf_len == 0 || bf_len > QCOW2_NAME_MAX || bf_off + bf_len > sizeof(h) ||
+	    bf_off + bf_len > file_size)
+		return fail(err, errlen, -EINVAL, "%s: bad backing file name", img->path);
+	memcpy(name, h + bf_off, bf_len);
+	name[bf_len] = 0;
+	backing_path(bpath, sizeof(bpath), img->path, name);
+	return open_one(&img->backing, bpath, fmt[0] ? fmt : NULL, depth + 1, err, errlen);
+}
+
+static int open_one(struct qcow2_image **out, const char *path, const char *fmt, int depth,
+		    char *err, size_t errlen)
+{
+	struct qcow2_image *img;
+	uint32_t magic = 0;
+	struct stat st;
+	int ret;
+
+	*out = NULL;
+	if (depth >= QCOW2_MAX_CHAIN)
+		return fail(err, errlen, -ELOOP, "backing chain deeper than %d (a loop?)",
+			    QCOW2_MAX_CHAIN);
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	snprintf(img->path, sizeof(img->path), "%s", path);
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0) {
+		ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		free(img);
+		return ret;
+	}
+	*out = img;
+	if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
+		return fail(err, errlen, -EINVAL, "%s: format %s is not supported", path, fmt);
+	if (!fmt && pread(img->fd, &magic, 4, 0) == 4 && be32toh(magic) == QCOW2_MAGIC)
+		fmt = "qcow2";
+	if (!fmt || !strcmp(fmt, "raw")) {
+		img->raw = true;
+		if (fstat(img->fd, &st))
+			return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		img->size = (uint64_t)st.st_size;
+		return 0;
+	}
+	return parse_qcow2(img, depth, err, errlen);
+}
+
+int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, char *err,
+	       size_t errlen)
+{
+	int ret = open_one(img, path, fmt, 0, err, errlen);
+
+	if (ret) {
+		qcow2_close(*img);
+		*img = NULL;
+	}
+	return ret;
+}
+
+/* Reads within one cluster of @img: [off, off + len). */
+static int read_piece(struct qcow2_image *img, uint64_t off, void *buf, size_t len,
+		      char *err, size_t errlen)
+{
+	uint64_t csize = 1ULL << img->cluster_bits, gc = off >> img->cluster_bits;
+	uint64_t l2_off, entry, host;
+	int ret;
+
+	if (off >= img->size) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	if (off + len > img->size) {		/* past the end reads zeros */
+		memset((char *)buf + (img->size - off), 0, off + len - img->size);
+		len = (size_t)(img->size - off);
+	}
+	if (img->raw) {
+		ret = pread_all(img->fd, buf, len, off);
+		return ret ? fail(err, errlen, ret, "%s: reading at %llu", img->path,
+				  (unsigned long long)off) : 0;
+	}
+	l2_off = img->l1[gc / (csize / 8)] & QCOW2_OFFSET_MASK;
+	entry = 0;
+	if (l2_off) {
+		ret = pread_all(img->fd, &entry, 8, l2_off + (gc % (csize / 8)) * 8);
+		if (ret)
+			return fail(err, errlen, ret, "%s: reading an L2 table", img->path);
+		entry = be64toh(entry);
+	}
+	if (entry & QCOW2_OFLAG_COMPRESSED)
+		return fail(err, errlen, -EINVAL, "%s: compressed clusters are not supported",
+			    img->path);
+	if (entry & QCOW2_OFLAG_ZERO) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	host = entry & QCOW2_OFFSET_MASK;
+	if (!host) {
+		if (img->backing)
+			return qcow2_read(img->backing, off, buf, len, err, errlen);
+		memset(buf, 0, len);
+		return 0;
+	}
+	ret = pread_all(img->fd, buf, len, host + (off & (csize - 1)));
+	return ret ? fail(err, errlen, ret, "%s: reading cluster %llu", img->path,
+			  (unsigned long long)gc) : 0;
+}
+
+int qcow2_read(struct qcow2_image *img, uint64_t off, void *buf, size_t len, char *err,
+	       size_t errlen)
+{
+	uint64_t csize = img->raw ? 1ULL << 20 : 1ULL << img->cluster_bits;
+
+	while (len) {
+		size_t n = (size_t)(csize - (off & (csize - 1)));
+		int ret;
+
+		if (n > len)
+			n = len;
+		ret = read_piece(img, off, buf, n, err, errlen);
+		if (ret)
+			return ret;
+		buf = (char *)buf + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void qcow2_close(struct qcow2_image *img)
+{
+	while (img) {
+		struct qcow2_image *next = img->backing;
+
+		if (img->fd >= 0)
+			close(img->fd);
+		free(img->l1);
+		free(img);
+		img = next;
+	}
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * qcow2 v3 images for backups: a writer that lays out exactly what it is
+ * given (every cluster it uses has refcount 1, nothing leaks), and a
+ * strict reader that follows backing chains, for restore and verify.
+ * Reference: QEMU's docs/interop/qcow2.txt.
+ */
+#ifndef _DIRTYBIT_BACKUP_QCOW2_H
+#define _DIRTYBIT_BACKUP_QCOW2_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QCOW2_MIN_CLUSTER_BITS	12	/* the header and backing name fit */
+#define QCOW2_MAX_CLUSTER_BITS	21
+#define QCOW2_MAX_CHAIN		64
+#define QCOW2_NAME_MAX		1023	/* backing file name */
+
+struct qcow2_writer {
+	int fd;
+	uint64_t size;			/* virtual bytes */
+	unsigned int cluster_bits;
+	uint64_t cluster;		/* bytes */
+	uint64_t nclusters;		/* virtual clusters */
+	uint64_t l1_entries;
+	uint64_t l1_offset;
+	uint64_t *l2;			/* every L2 entry, virtual cluster order */
+	uint64_t next;			/* the next free host offset */
+	pthread_mutex_t lock;		/* next and l2, for writer threads */
+	char backing[QCOW2_NAME_MAX + 1];	/* "" for none */
+	char backing_fmt[8];		/* "raw" or "qcow2" */
+	uint64_t data_clusters, zero_clusters;
+};
+
+/*
+ * Starts an image of @size bytes in @fd (empty, or truncated here) with
+ * clusters of 1 << @cluster_bits and, if @backing, that backing file of
+ * format @backing_fmt ("raw" or "qcow2").  Nothing claims to be qcow2 until
+ * qcow2_finish() writes the header, last.  0 or -errno, reason in @err.
+ */
+int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int cluster_bits,
+		 const char *backing, const char *backing_fmt, char *err, size_t errlen);
+/* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
+int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
+			char *err, size_t errlen);
+/* Guest cluster @gc reads as zeros, whatever the backing file holds. */
+void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc);
+/* L2 tables, refcounts, L1, then the header; fsync. */
+int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen);
+void qcow2_writer_free(struct qcow2_writer *w);
+
+/* One image of a chain, opened read-only. */
+struct qcow2_image {
+	int fd;
+	bool raw;			/* a raw backing file */
+	char path[4096];
+	uint64_t size;
+	unsigned int cluster_bits;
+	uint64_t *l1;			/* host order */
+	uint64_t l1_entries;
+	struct qcow2_image *backing;
+};
+
+/*
+ * Opens @path as qcow2 (or raw when @fmt is "raw") and its backing chain;
+ * refuses anything this reader does not handle exactly (encryption,
+ * compression, extended L2, external data, snapshots' dirty state, unknown
+ * incompatible features, loops, chains deeper than QCOW2_MAX_CHAIN).
+ */
+int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, char *err,
+	       size_t errlen);
+/* Reads guest bytes [off, off + len) through the chain into @buf. */
+int qcow2_read(struct qcow2_image *img, uint64_t off, void *buf, size_t len, char *err,
+	       size_t errlen);
+void qcow2_close(struct qcow2_image *img);
+
+#endif /* _DIRTYBIT_BACKUP_QCOW2_H */
