@@ -25,28 +25,6 @@ static const struct {
 	{ "reclaim", DIRTYBIT_CMD_BITMAP_RECLAIM },
 };
 
-/* "65536", "64K", "1M": a byte count that fits in 32 bits. */
-static int parse_size(const char *s, uint32_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	if (*end == 'K' || *end == 'k')
-		v <<= 10, end++;
-	else if (*end == 'M' || *end == 'm')
-		v <<= 20, end++;
-	else if (*end == 'G' || *end == 'g')
-		v <<= 30, end++;
-	if (*end || v > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static void flags_text(uint32_t f, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s%s%s", f & DIRTYBIT_BITMAP_F_RECORDING ? "recording" : "disabled",
@@ -114,6 +92,7 @@ static const char bitmap_usage[] =
 int cmd_bitmap(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_bitmap_req req = { 0 };
+	uint64_t gran;
 	struct dirtybit_ctx ctx;
 	size_t i;
 	int a, ret;
@@ -137,8 +116,9 @@ int cmd_bitmap(struct cli *cli, int argc, char **argv)
 	for (; a < argc; a++) {
 		if (cmd == DIRTYBIT_CMD_BITMAP_ADD && !strcmp(argv[a], "--granularity") &&
 		    a + 1 < argc) {
-			if (parse_size(argv[++a], &req.granularity))
+			if (cli_parse_size(argv[++a], UINT32_MAX, &gran))
 				return cli_error(cli, EXIT_USAGE, "bad granularity '%s'", argv[a]);
+			req.granularity = (uint32_t)gran;
 		} else if (cmd == DIRTYBIT_CMD_BITMAP_ADD && !strcmp(argv[a], "--disabled")) {
 			req.disabled = true;
 		} else if (cmd == DIRTYBIT_CMD_BITMAP_RECLAIM && !strcmp(argv[a], "--force")) {

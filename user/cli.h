@@ -47,6 +47,13 @@ int cmd_extents(struct cli *cli, int argc, char **argv);
 int cmd_monitor(struct cli *cli, int argc, char **argv);
 int cmd_region(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_restore(struct cli *cli, int argc, char **argv);
+
+/* "4096", "64K", "1G", "2MiB" (decimal; K M G T): 0 and *out, or -1 if
+ * malformed or above @max.
+ */
+int cli_parse_size(const char *s, uint64_t max, uint64_t *out);
 
 /* One target (block or region) as text or a JSON object. */
 int print_target(const struct dirtybit_target *t, void *data);

@@ -3,10 +3,12 @@
  * dirtybit: the command line.  Global options, then a command in the style
  * of iproute2; each command lives in its own file.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -17,6 +19,8 @@ static const struct cli_cmd commands[] = {
 	{ "detach", cmd_detach, "DEVICE|ID", "stop tracking; drops its bitmaps" },
 	{ "targets", cmd_targets, "[DEVICE|ID]", "list tracked targets" },
 	{ "region", cmd_region, "ACTION ...", "create/destroy/list memory regions" },
+	{ "backup", cmd_backup, "DEVICE ...", "full or incremental qcow2 backup from a bitmap; backup verify" },
+	{ "restore", cmd_restore, "TOP -o DEST", "write a backup chain back to a device or file" },
 	{ "image", cmd_image, "ACTION ...", "save/load/info/verify fixed-ram memory images" },
 	{ "bitmap", cmd_bitmap, "ACTION ...", "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list" },
 	{ "extents", cmd_extents, "DEVICE|ID NAME", "list a bitmap's dirty extents (bytes)" },
@@ -33,6 +37,32 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+int cli_parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	char *end;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end) {
+		u = strchr(units, toupper((unsigned char)*end));
+		if (!u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
+			return -1;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (v > (max >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
 }
 
 int cli_open(struct cli *cli, struct dirtybit_ctx *ctx)

@@ -170,7 +170,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 	int c, ret = EXIT_OK;
 
 	o.threads = (unsigned int)default_threads();
-	optind = 1;
+	optind = 0;	/* GNU: start over, permuting (main stopped at the command) */
 	while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':

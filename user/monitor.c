@@ -59,7 +59,7 @@ int cmd_monitor(struct cli *cli, int argc, char **argv)
 	char *end;
 	int c, ret;
 
-	optind = 1;
+	optind = 0;	/* GNU: start over (main stopped at the command) */
 	while ((c = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
 		if (c != 'c')
 			return cli_error(cli, EXIT_USAGE, "usage: monitor [--count N]");

@@ -11,25 +11,6 @@
 
 #include "cli.h"
 
-/* "64M", "1G", "4096": bytes, or 0 for a malformed size. */
-static uint64_t parse_size(const char *s)
-{
-	static const char units[] = "KMGT";
-	unsigned long long v;
-	const char *u;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return 0;
-	v = strtoull(s, &end, 0);
-	if (!*end)
-		return v;
-	u = strchr(units, toupper((unsigned char)*end));
-	if (!u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
-		return 0;
-	return v << (10 * (u - units + 1));
-}
-
 int print_region(const struct dirtybit_target *t, struct cli *cli)
 {
 	bool node = t->region_flags & DIRTYBIT_REGION_F_NODE;
@@ -71,7 +52,8 @@ static int region_create(struct cli *cli, int argc, char **argv)
 		node = false;
 	else if (argc != 4)
 		return cli_error(cli, EXIT_USAGE, "usage: region create NAME SIZE [--no-node]");
-	bytes = parse_size(argv[3]);
+	if (cli_parse_size(argv[3], UINT64_MAX, &bytes))
+		bytes = 0;
 	if (!bytes)
 		return cli_error(cli, EXIT_USAGE, "region create: bad size '%s' (e.g. 4096, 64M, 1G)",
 				 argv[3]);

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dirtybit backup / restore on a tracked brd disk: the differential
+ * invariant (a chain of full + incrementals taken while a writer runs,
+ * with failed and SIGKILLed backups among them, restores to the device's
+ * bytes), and the refusals.
+ */
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "kselftest_harness.h"
+#include "db.h"
+#include "module.h"
+#include "run.h"
+
+#define CLI	"dirtybit"
+#define DEV	"/dev/ram0"
+#define SIZE	(64UL << 20)
+#define DIR	"/tmp/bk"
+
+static struct run r;
+
+FIXTURE(backup) {
+	struct db db;
+	pid_t writer;
+};
+
+/* Random writes of 512 B to 64 KiB, O_DIRECT or buffered + fsync. */
+static void writer(unsigned int seed, int forever)
+{
+	static unsigned char buf[64 << 10] __attribute__((aligned(4096)));
+	int direct = open(DEV, O_WRONLY | O_DIRECT), plain = open(DEV, O_WRONLY);
+	int i;
+
+	for (i = 0; forever || i < 200; i++) {
+		size_t len = (1 + rand_r(&seed) % 128) * 512;
+		off_t off = (off_t)(rand_r(&seed) % ((SIZE - len) / 512)) * 512;
+		int fd = rand_r(&seed) % 2 ? direct : plain;
+
+		memset(buf, rand_r(&seed), len);
+		if (pwrite(fd, buf, len, off) != (ssize_t)len)
+			_exit(1);
+		if (fd == plain && !(i % 16))
+			fsync(plain);
+		if (forever && !(i % 8))
+			usleep(1000);
+	}
+	fsync(plain);
+	close(direct);
+	close(plain);
+}
+
+FIXTURE_SETUP(backup)
+{
+	ASSERT_EQ(0, dirtybit_load());
+	system("rmmod brd 2>/dev/null");
+	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, db_open(&self->db));
+	ASSERT_LE(0, db_attach(&self->db, DEV)) TH_LOG("%s", self->db.nl.extack);
+	ASSERT_EQ(0, db_add(&self->db, DEV, "b", 0, 0));
+	ASSERT_EQ(0, system("rm -rf " DIR " && mkdir -p " DIR));
+	writer(1, 0);
+	self->writer = 0;
+}
+
+FIXTURE_TEARDOWN(backup)
+{
+	if (self->writer > 0) {
+		kill(self->writer, SIGKILL);
+		waitpid(self->writer, NULL, 0);
+	}
+	umount(DIR "/small");
+	db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, DEV, "b");
+	db_detach(&self->db, DEV);
+	nl_close(&self->db.nl);
+	system("rm -rf " DIR "; rmmod brd 2>/dev/null");
+}
+
+static void start_writer(FIXTURE_DATA(backup) *self, unsigned int seed)
+{
+	self->writer = fork();
+	if (!self->writer) {
+		writer(seed, 1);
+		_exit(0);
+	}
+}
+
+static void stop_writer(FIXTURE_DATA(backup) *self)
+{
+	kill(self->writer, SIGKILL);
+	waitpid(self->writer, NULL, 0);
+	self->writer = 0;
+}
+
+/* The bitmap is recording and not frozen (a failed backup reclaimed). */
+static int bitmap_free(void)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (run(&r, CLI " bitmap list " DEV) || !strstr(r.out, " b "))
+			return 0;
+		if (!strstr(r.out, "frozen"))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+TEST_F(backup, chain_with_failed_and_killed_backups_restores_the_device)
+{
+	char prev[64] = DIR "/full.qcow2", top[64];
+	int cycle, ok = 0, failed = 0, killed = 0;
+
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o %s", prev))
+		TH_LOG("%s", r.err);
+	for (cycle = 0; cycle < 12; cycle++) {
+		snprintf(top, sizeof(top), DIR "/inc%d.qcow2", cycle);
+		start_writer(self, 100 + cycle);
+		usleep(50000);
+		if (cycle % 4 == 1) {
+			/* Fails: the output file system fills up. */
+			ASSERT_EQ(0, system("mkdir -p " DIR "/small && mount -t tmpfs -o size=256k "
+					    "tmpfs " DIR "/small"));
+			EXPECT_EQ(1, run(&r, CLI " backup " DEV " --bitmap b --backing %s "
+					 "-o " DIR "/small/x.qcow2", prev));
+			EXPECT_NE(NULL, strstr(r.err, "No space")) TH_LOG("%s", r.err);
+			EXPECT_NE(0, access(DIR "/small/x.qcow2", F_OK));
+			EXPECT_NE(0, access(DIR "/small/x.qcow2.partial", F_OK));
+			umount(DIR "/small");
+			failed++;
+		} else if (cycle % 4 == 2) {
+			/* Killed outright in the middle: the kernel reclaims. */
+			pid_t b = fork();
+
+			if (!b) {
+				freopen("/dev/null", "w", stderr);
+				execlp(CLI, CLI, "backup", DEV, "--bitmap", "b", "--backing", prev,
+				       "-o", top, (char *)NULL);
+				_exit(127);
+			}
+			usleep(20000 * (cycle % 3));
+			kill(b, SIGKILL);
+			waitpid(b, NULL, 0);
+			if (!access(top, F_OK)) {	/* it finished first: part of the chain */
+				strcpy(prev, top);
+				ok++;
+			} else {
+				killed++;
+			}
+		} else {
+			ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --backing %s -o %s",
+					 prev, top)) TH_LOG("%s", r.err);
+			strcpy(prev, top);
+			ok++;
+		}
+		stop_writer(self);
+		ASSERT_TRUE(bitmap_free()) TH_LOG("%s", r.out);
+	}
+	/* Writers stopped: a last incremental, then the chain is the device. */
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --backing %s -o " DIR "/last.qcow2",
+			 prev)) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " restore " DIR "/last.qcow2 -o " DIR "/restored.raw"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, "cmp " DEV " " DIR "/restored.raw")) TH_LOG("%s", r.out);
+	EXPECT_EQ(0, run(&r, CLI " backup verify " DIR "/last.qcow2 " DEV)) TH_LOG("%s", r.err);
+	TH_LOG("%d incrementals, %d failed (ENOSPC), %d killed", ok, failed, killed);
+	/* For qemu-img on the host: the chain and the device, in slot 1 of the
+	 * rig's export disk (tests/host/export_check.py).
+	 */
+	ASSERT_EQ(0, run(&r, "cp " DEV " " DIR "/device.raw && cd " DIR " && "
+			 "tar -cf - *.qcow2 device.raw | dd of=/dev/vdc bs=1M seek=256 "
+			 "conv=notrunc && sync")) TH_LOG("%s", r.err);
+}
+
+TEST_F(backup, never_mode_keeps_the_bits)
+{
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/full.qcow2"));
+	writer(7, 0);
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DEV " --bitmap b --backing " DIR "/full.qcow2 "
+			 "--bitmap-mode never -o " DIR "/a.qcow2"));
+	/* The same clusters again: nothing was taken from the bitmap. */
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DEV " --bitmap b --backing " DIR "/full.qcow2 "
+			 "-o " DIR "/b.qcow2"));
+	ASSERT_EQ(0, run(&r, CLI " restore " DIR "/b.qcow2 -o " DIR "/r.raw"));
+	EXPECT_EQ(0, run(&r, "cmp " DEV " " DIR "/r.raw"));
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DEV " --bitmap b --backing " DIR "/b.qcow2 "
+			 "-o " DIR "/c.qcow2"));
+	EXPECT_NE(NULL, strstr(r.out, "\"clusters\":0,")) TH_LOG("%s", r.out);
+}
+
+TEST_F(backup, refusals_leave_nothing_behind)
+{
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/full.qcow2"));
+	ASSERT_EQ(0, system("echo not an image > " DIR "/junk"));
+	EXPECT_EQ(1, run(&r, CLI " backup " DEV " --bitmap b --backing " DIR "/junk -o "
+			 DIR "/x.qcow2"));
+	EXPECT_NE(NULL, strstr(r.err, "bytes, the device")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " backup " DEV " --bitmap nosuch --full -o " DIR "/x.qcow2"));
+	EXPECT_NE(NULL, strstr(r.err, "no bitmap nosuch")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " backup /dev/nosuch --bitmap b --full -o " DIR "/x.qcow2"));
+	EXPECT_EQ(2, run(&r, CLI " backup " DEV " --bitmap b -o " DIR "/x.qcow2"));
+	EXPECT_EQ(2, run(&r, CLI " backup " DEV " --bitmap b --full --backing " DIR
+			 "/full.qcow2 -o " DIR "/x.qcow2"));
+	/* Frozen by another backup (this test's socket). */
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, DEV, "b"));
+	EXPECT_EQ(1, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/x.qcow2"));
+	EXPECT_NE(NULL, strstr(r.err, "busy")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, DEV, "b"));
+	EXPECT_NE(0, access(DIR "/x.qcow2", F_OK));
+	EXPECT_NE(0, access(DIR "/x.qcow2.partial", F_OK));
+	EXPECT_EQ(1, run(&r, CLI " restore " DIR "/junk -o " DIR "/r.raw"));
+	EXPECT_NE(NULL, strstr(r.err, "qcow2")) TH_LOG("%s", r.err);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Block backups (see run.h).
+ *
+ * The protocol is the seed's: FREEZE the bitmap (an exact cut: every write
+ * before it is in the frozen bits, every later one in the successor), read
+ * the frozen bits, copy the dirty clusters (all of them for --full), then
+ * ABDICATE on success.  On any failure RECLAIM (the frozen bits return to
+ * the bitmap, so the next incremental copies them again) and remove the
+ * partial output.  A backup killed outright is reclaimed by the kernel,
+ * which binds the freeze to the netlink socket.  Writes go on during the
+ * copy: a cluster is copied as it is when read (crash-consistent per
+ * cluster) and a write after the cut lands in the next incremental.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "../common/fileio.h"
+#include "qcow2.h"
+#include "run.h"
+
+#define BACKUP_MIN_CLUSTER	65536
+#define RESTORE_CHUNK		(1 << 20)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct find_bitmap {
+	const char *name;
+	struct dirtybit_bitmap found;
+	bool ok;
+};
+
+static int find_bitmap_cb(const struct dirtybit_bitmap *b, void *data)
+{
+	struct find_bitmap *f = data;
+
+	if (!strcmp(b->name, f->name)) {
+		f->found = *b;
+		f->ok = true;
+	}
+	return 0;
+}
+
+/* Size of an open file or block device. */
+static int fd_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) ? -errno : 0;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static bool is_zero(const unsigned char *p, size_t n)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* Any granule of cluster @c dirty in @words? */
+static bool cluster_dirty(const uint64_t *words, uint64_t c, uint64_t per, uint64_t nbits)
+{
+	uint64_t g, end = (c + 1) * per < nbits ? (c + 1) * per : nbits;
+
+	for (g = c * per; g < end; g++)
+		if (words[g / 64] >> (g % 64) & 1)
+			return true;
+	return false;
+}
+
+struct backup {
+	struct dirtybit_ctx *ctx;
+	const struct backup_opts *o;
+	struct backup_result *res;
+	struct dirtybit_target t;
+	struct qcow2_writer w;
+	uint64_t granularity, nbits;
+	uint64_t *words;
+	int dev, out;
+	char backing[PATH_MAX], backing_fmt[8];
+	char *err;
+	size_t errlen;
+};
+
+static int bitmap_cmd(struct backup *b, uint8_t cmd)
+{
+	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
+	int ret = dirtybit_bitmap(b->ctx, cmd, &req);
+
+	if (ret)
+		snprintf(b->err, b->errlen, "bitmap %s: %s", b->o->bitmap, b->ctx->err);
+	return ret;
+}
+
+/*
+ * The name recorded for @backing in @output: its bare name when both are in
+ * one directory (a chain moves as a whole, and QEMU resolves it relative
+ * to the image), else its absolute path.
+ */
+static int backing_name(char *out, size_t n, const char *backing, const char *output)
+{
+	char real[PATH_MAX], dir[PATH_MAX], *copy = strdup(output), *base;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (!realpath(backing, real) || !realpath(dirname(copy), dir))
+		ret = -errno;
+	free(copy);
+	if (ret)
+		return ret;
+	base = strrchr(real, '/');
+	if (base && (size_t)(base - real) == strlen(dir) && !strncmp(real, dir, strlen(dir)))
+		return snprintf(out, n, "%s", base + 1) >= (int)n ? -ENAMETOOLONG : 0;
+	return snprintf(out, n, "%s", real) >= (int)n ? -ENAMETOOLONG : 0;
+}
+
+/* The target, its bitmap, the cluster size and the backing file. */
+static int prepare(struct backup *b)
+{
+	const struct backup_opts *o = b->o;
+	struct find_bitmap f = { .name = o->bitmap };
+	struct qcow2_image *prev = NULL;
+	uint64_t size;
+	int ret;
+
+	ret = dirtybit_target_get(b->ctx, o->device, &b->t);
+	if (ret)
+		return snprintf(b->err, b->errlen, "%s: %s", o->device, b->ctx->err), ret;
+	if (b->t.kind != DIRTYBIT_TARGET_BLOCK)
+		return snprintf(b->err, b->errlen, "%s is not a block device target",
+				o->device), -EINVAL;
+	ret = dirtybit_bitmaps(b->ctx, o->device, find_bitmap_cb, &f);
+	if (ret || !f.ok)
+		return snprintf(b->err, b->errlen, "%s: no bitmap %s", o->device, o->bitmap),
+		       ret ? ret : -ENOENT;
+	if (f.found.flags & DIRTYBIT_BITMAP_F_FROZEN)
+		return snprintf(b->err, b->errlen, "bitmap %s is busy (frozen by a backup)",
+				o->bitmap), -EBUSY;
+	if (f.found.flags & DIRTYBIT_BITMAP_F_INCONSISTENT)
+		return snprintf(b->err, b->errlen,
+				"bitmap %s is inconsistent (the device changed size); take a full backup into a new bitmap",
+				o->bitmap), -EINVAL;
+	b->granularity = f.found.granularity;
+	b->res->cluster = o->cluster ? o->cluster :
+			  b->granularity > BACKUP_MIN_CLUSTER ? (uint32_t)b->granularity :
+			  BACKUP_MIN_CLUSTER;
+	if (b->res->cluster & (b->res->cluster - 1) || b->res->cluster < b->granularity ||
+	    b->res->cluster < 4096 || b->res->cluster > (2U << 20))
+		return snprintf(b->err, b->errlen,
+				"cluster size %u: a power of two, 4K to 2M, at least the granularity %llu",
+				b->res->cluster, (unsigned long long)b->granularity), -EINVAL;
+	b->dev = open(o->device, O_RDONLY | O_CLOEXEC | O_DIRECT);
+	if (b->dev < 0)
+		b->dev = open(o->device, O_RDONLY | O_CLOEXEC);
+	if (b->dev < 0 || fd_size(b->dev, &size))
+		return snprintf(b->err, b->errlen, "%s: %s", o->device, strerror(errno)), -errno;
+	if (size != b->t.size)
+		return snprintf(b->err, b->errlen, "%s is %llu bytes, its target %llu",
+				o->device, (unsigned long long)size,
+				(unsigned long long)b->t.size), -EINVAL;
+	if (o->full)
+		return 0;
+	/* An incremental stands on the previous backup: same size, readable. */
+	ret = qcow2_open(&prev, o->backing, NULL, b->err, b->errlen);
+	if (ret)
+		return ret;
+	if (prev->size != size) {
+		snprintf(b->err, b->errlen, "backing file %s is %llu bytes, the device %llu",
+			 o->backing, (unsigned long long)prev->size, (unsigned long long)size);
+		ret = -EINVAL;
+	}
+	snprintf(b->backing_fmt, sizeof(b->backing_fmt), "%s", prev->raw ? "raw" : "qcow2");
+	qcow2_close(prev);
+	if (ret)
+		return ret;
+	ret = backing_name(b->backing, sizeof(b->backing), o->backing, o->output);
+	if (ret)
+		snprintf(b->err, b->errlen, "%s: %s", o->backing, strerror(-ret));
+	return ret;
+}
+
+/* The copy, between the freeze and the abdicate. */
+static int copy(struct backup *b)
+{
+	uint64_t cluster = b->res->cluster, size = b->t.size, c, n;
+	uint64_t per = cluster / b->granularity;
+	unsigned char *buf = NULL;
+	int ret;
+
+	b->nbits = (size + b->granularity - 1) / b->granularity;
+	b->words = calloc((b->nbits + 63) / 64, 8);
+	if (!b->words || posix_memalign((void **)&buf, 4096, cluster)) {
+		free(buf);
+		return snprintf(b->err, b->errlen, "out of memory"), -ENOMEM;
+	}
+	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
+	if (ret)
+		snprintf(b->err, b->errlen, "reading bitmap %s: %s", b->o->bitmap, b->ctx->err);
+	if (!ret)
+		ret = qcow2_create(&b->w, b->out, size, (unsigned int)__builtin_ctz(cluster),
+				   b->o->full ? NULL : b->backing, b->backing_fmt, b->err,
+				   b->errlen);
+	n = (size + cluster - 1) / cluster;
+	for (c = 0; !ret && c < n; c++) {
+		uint64_t len = size - c * cluster < cluster ? size - c * cluster : cluster;
+
+		if (!b->o->full && !cluster_dirty(b->words, c, per, b->nbits))
+			continue;
+		if (b->o->stop && *b->o->stop) {
+			ret = -EINTR;
+			snprintf(b->err, b->errlen, "interrupted");
+			break;
+		}
+		b->res->clusters++;
+		memset(buf + len, 0, cluster - len);
+		ret = pread_all(b->dev, buf, len, c * cluster);
+		if (ret) {
+			snprintf(b->err, b->errlen, "reading %s at %llu: %s", b->o->device,
+				 (unsigned long long)(c * cluster), strerror(-ret));
+			break;
+		}
+		b->res->bytes_read += len;
+		if (!is_zero(buf, cluster)) {
+			ret = qcow2_write_cluster(&b->w, c, buf, b->err, b->errlen);
+			b->res->data++;
+		} else {
+			/* A full backup's zeros are holes; an incremental's must
+			 * hide what the backing file holds.
+			 */
+			if (!b->o->full)
+				qcow2_zero_cluster(&b->w, c);
+			b->res->zero++;
+		}
+	}
+	if (!ret)
+		ret = qcow2_finish(&b->w, b->err, b->errlen);
+	free(buf);
+	return ret;
+}
+
+static void sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
+	       struct backup_result *res, char *err, size_t errlen)
+{
+	struct backup b = { .ctx = ctx, .o = o, .res = res, .dev = -1, .out = -1,
+			    .err = err, .errlen = errlen };
+	char partial[PATH_MAX];
+	double t0 = now();
+	bool frozen = false;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	if (snprintf(partial, sizeof(partial), "%s.partial", o->output) >= (int)sizeof(partial))
+		return snprintf(err, errlen, "output path too long"), -ENAMETOOLONG;
+	ret = prepare(&b);
+	if (!ret) {
+		b.out = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (b.out < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s", partial, strerror(errno));
+		}
+	}
+	if (!ret) {
+		ret = bitmap_cmd(&b, DIRTYBIT_CMD_BITMAP_FREEZE);
+		frozen = !ret;
+	}
+	if (!ret)
+		ret = copy(&b);
+	if (!ret && rename(partial, o->output)) {
+		ret = -errno;
+		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
+	}
+	if (!ret)
+		sync_dir(o->output);
+	if (b.out >= 0 && ret)
+		unlink(partial);
+	if (frozen) {
+		/* Never: the bits stay for the next backup, as if none ran. */
+		int end = !ret && o->mode == BACKUP_ON_SUCCESS ? DIRTYBIT_CMD_BITMAP_ABDICATE :
+							      DIRTYBIT_CMD_BITMAP_RECLAIM;
+		char keep[512];
+
+		snprintf(keep, sizeof(keep), "%s", err);
+		if (bitmap_cmd(&b, (uint8_t)end) && !ret)
+			ret = -EIO;
+		else if (ret)
+			snprintf(err, errlen, "%s", keep);
+	}
+	qcow2_writer_free(&b.w);
+	free(b.words);
+	if (b.dev >= 0)
+		close(b.dev);
+	if (b.out >= 0)
+		close(b.out);
+	res->seconds = now() - t0;
+	return ret;
+}
+
+int backup_restore(const char *top, const char *dest, bool verify, uint64_t *bytes,
+		   char *err, size_t errlen)
+{
+	unsigned char *a = malloc(RESTORE_CHUNK), *d = malloc(RESTORE_CHUNK);
+	struct qcow2_image *img = NULL;
+	uint64_t off, dsize = 0;
+	struct stat st;
+	int fd = -1, ret;
+
+	*bytes = 0;
+	ret = !a || !d ? -ENOMEM : qcow2_open(&img, top, "qcow2", err, errlen);
+	if (ret == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	if (!ret) {
+		fd = open(dest, (verify ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+		if (fd < 0 || fstat(fd, &st) || fd_size(fd, &dsize)) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+		}
+	}
+	if (!ret && S_ISREG(st.st_mode) && !verify && ftruncate(fd, (off_t)img->size)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+	} else if (!ret && (S_ISREG(st.st_mode) && !verify ? 0 :
+			    verify ? dsize != img->size : dsize < img->size)) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "%s is %llu bytes, the backup %llu", dest,
+			 (unsigned long long)dsize, (unsigned long long)img->size);
+	}
+	for (off = 0; !ret && off < img->size; off += RESTORE_CHUNK) {
+		size_t n = img->size - off < RESTORE_CHUNK ? (size_t)(img->size - off) : RESTORE_CHUNK;
+
+		ret = qcow2_read(img, off, a, n, err, errlen);
+		if (!ret && verify) {
+			ret = pread_all(fd, d, n, off);
+			if (!ret && memcmp(a, d, n)) {
+				size_t i = 0;
+
+				while (a[i] == d[i])
+					i++;
+				snprintf(err, errlen, "%s differs from the backup at byte %llu", dest,
+					 (unsigned long long)(off + i));
+				ret = -EINVAL;
+				break;
+			}
+		} else if (!ret) {
+			ret = pwrite_all(fd, a, n, off);
+		}
+		if (ret && !err[0])
+			snprintf(err, errlen, "%s at %llu: %s", dest, (unsigned long long)off,
+				 strerror(-ret));
+		*bytes += n;
+	}
+	if (!ret && !verify && fsync(fd)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	qcow2_close(img);
+	free(a);
+	free(d);
+	return ret;
+}

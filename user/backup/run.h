@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Block backups into qcow2 from a frozen bitmap (QEMU's sync=dirty-bitmap
+ * protocol), and restores of backup chains.
+ */
+#ifndef _DIRTYBIT_BACKUP_RUN_H
+#define _DIRTYBIT_BACKUP_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "libdirtybit.h"
+
+enum backup_bitmap_mode {
+	BACKUP_ON_SUCCESS,		/* abdicate on success, reclaim on failure */
+	BACKUP_NEVER,			/* always reclaim: the bitmap keeps its bits */
+};
+
+struct backup_opts {
+	const char *device;		/* the tracked block device's path */
+	const char *bitmap;
+	const char *output;		/* written as OUTPUT.partial, then renamed */
+	const char *backing;		/* incremental: the previous backup */
+	bool full;			/* every non-zero cluster */
+	enum backup_bitmap_mode mode;
+	uint32_t cluster;		/* 0: max(granularity, 64 KiB) */
+	const volatile sig_atomic_t *stop;
+};
+
+struct backup_result {
+	uint64_t clusters;		/* copied (dirty, or all for --full) */
+	uint64_t data, zero;		/* written as data; as zero flags/holes */
+	uint64_t bytes_read;
+	uint32_t cluster;
+	double seconds;
+};
+
+/* 0 or -errno, the reason in @err.  On failure nothing is left at output. */
+int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
+	       struct backup_result *res, char *err, size_t errlen);
+
+/* Writes the chain ending at @top into @dest (a file, made the chain's
+ * size, or a block device at least that large); with @verify compares
+ * instead.  0 or -errno (-EINVAL for a difference), reason in @err.
+ */
+int backup_restore(const char *top, const char *dest, bool verify, uint64_t *bytes,
+		   char *err, size_t errlen);
+
+#endif /* _DIRTYBIT_BACKUP_RUN_H */
