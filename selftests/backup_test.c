@@ -190,6 +190,50 @@ TEST_F(backup, never_mode_keeps_the_bits)
 	EXPECT_NE(NULL, strstr(r.out, "\"clusters\":0,")) TH_LOG("%s", r.out);
 }
 
+/*
+ * --fsfreeze: ext4 on the disk, a process writing files throughout; the
+ * file system is frozen before the cut and thawed after the copy, so the
+ * backup equals the device as it was at the cut (copied by --exec-frozen
+ * while still frozen), a full and then an incremental.
+ */
+/* The device itself, not the block device's page cache. */
+#define DEVICE_COPY	"dd if=" DEV " iflag=direct bs=1M 2>/dev/null of="
+
+TEST_F(backup, fsfreeze_backup_equals_the_device_at_the_cut)
+{
+	pid_t w;
+
+	/* No lazy init: its zeroing thread would write behind the freeze. */
+	ASSERT_EQ(0, system("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+			    "lazy_journal_init=0 " DEV " && mkdir -p /mnt/bk && "
+			    "mount -t ext4 " DEV " /mnt/bk"));
+	w = fork();
+	if (!w) {
+		setpgid(0, 0);
+		execl("/bin/sh", "sh", "-c", "while :; do dd if=/dev/urandom "
+		      "of=/mnt/bk/f$((RANDOM % 20)) bs=4k count=$((RANDOM % 64 + 1)) "
+		      "2>/dev/null; done", (char *)NULL);
+		_exit(127);
+	}
+	usleep(300000);
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full --fsfreeze /mnt/bk "
+			 "--exec-frozen '" DEVICE_COPY DIR "/cut1.raw' -o " DIR "/full.qcow2"))
+		TH_LOG("%s", r.err);
+	usleep(300000);
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --backing " DIR "/full.qcow2 "
+			 "--fsfreeze /mnt/bk --exec-frozen '" DEVICE_COPY DIR "/cut2.raw' "
+			 "-o " DIR "/inc.qcow2")) TH_LOG("%s", r.err);
+	kill(-w, SIGKILL);
+	waitpid(w, NULL, 0);
+	EXPECT_EQ(0, run(&r, CLI " backup verify " DIR "/full.qcow2 " DIR "/cut1.raw"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " backup verify " DIR "/inc.qcow2 " DIR "/cut2.raw"))
+		TH_LOG("%s", r.err);
+	/* The writer wrote between the two cuts. */
+	EXPECT_NE(0, run(&r, "cmp -s " DIR "/cut1.raw " DIR "/cut2.raw"));
+	EXPECT_EQ(0, system("umount /mnt/bk || umount -l /mnt/bk"));
+}
+
 TEST_F(backup, refusals_leave_nothing_behind)
 {
 	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/full.qcow2"));

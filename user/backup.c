@@ -23,6 +23,7 @@ static void on_signal(int sig)
 static const char backup_usage[] =
 	"usage: backup DEVICE --bitmap NAME -o FILE.qcow2 (--full | --backing PREVIOUS)\n"
 	"              [--bitmap-mode on-success|never] [--cluster-size SIZE]\n"
+	"              [--fsfreeze MOUNTPOINT [--exec-frozen CMD]]\n"
 	"       backup verify TOP.qcow2 DEVICE|FILE";
 
 static int backup_verify(struct cli *cli, int argc, char **argv)
@@ -56,6 +57,8 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "backing", required_argument, NULL, 'B' },
 		{ "bitmap-mode", required_argument, NULL, 'm' },
 		{ "cluster-size", required_argument, NULL, 'c' },
+		{ "fsfreeze", required_argument, NULL, 'F' },
+		{ "exec-frozen", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -97,10 +100,18 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 				return cli_error(cli, EXIT_USAGE, "--cluster-size: 4K to 2M");
 			o.cluster = (uint32_t)size;
 			break;
+		case 'F':
+			o.fsfreeze = optarg;
+			break;
+		case 'x':
+			o.exec_frozen = optarg;
+			break;
 		default:
 			return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
 		}
 	}
+	if (o.exec_frozen && !o.fsfreeze)
+		return cli_error(cli, EXIT_USAGE, "--exec-frozen needs --fsfreeze");
 	if (argc - optind != 1 || !o.bitmap || !o.output || o.full == !!o.backing)
 		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
 	o.device = argv[optind];

@@ -24,6 +24,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "../common/fileio.h"
 #include "qcow2.h"
@@ -263,6 +264,51 @@ static int copy(struct backup *b)
 	return ret;
 }
 
+/* FIFREEZE / FITHAW on the file system mounted at @o->fsfreeze. */
+static int fs_freeze(struct backup *b, bool freeze, int *fd)
+{
+	int ret;
+
+	if (freeze) {
+		*fd = open(b->o->fsfreeze, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*fd < 0)
+			return snprintf(b->err, b->errlen, "%s: %s", b->o->fsfreeze,
+					strerror(errno)), -errno;
+	}
+	ret = ioctl(*fd, freeze ? FIFREEZE : FITHAW, 0) ? -errno : 0;
+	if (ret)
+		snprintf(b->err, b->errlen, "%s %s: %s", freeze ? "freezing" : "thawing",
+			 b->o->fsfreeze, strerror(-ret));
+	if (!freeze || ret) {
+		close(*fd);
+		*fd = -1;
+	}
+	return ret;
+}
+
+/* The --exec-frozen command; its failure fails the backup. */
+static int exec_frozen(struct backup *b)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return snprintf(b->err, b->errlen, "fork: %s", strerror(errno)), -errno;
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", b->o->exec_frozen, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+	snprintf(b->err, b->errlen, "the command run while frozen failed");
+	return -ECANCELED;
+}
+
 static void sync_dir(const char *path)
 {
 	char *copy = strdup(path);
@@ -286,7 +332,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	char partial[PATH_MAX];
 	double t0 = now();
 	bool frozen = false;
-	int ret;
+	int ret, fsfd = -1;
 
 	memset(res, 0, sizeof(*res));
 	if (snprintf(partial, sizeof(partial), "%s.partial", o->output) >= (int)sizeof(partial))
@@ -299,12 +345,19 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 			snprintf(err, errlen, "%s: %s", partial, strerror(errno));
 		}
 	}
+	/* The file system first, so that the cut finds it clean and still. */
+	if (!ret && o->fsfreeze)
+		ret = fs_freeze(&b, true, &fsfd);
 	if (!ret) {
 		ret = bitmap_cmd(&b, DIRTYBIT_CMD_BITMAP_FREEZE);
 		frozen = !ret;
 	}
 	if (!ret)
 		ret = copy(&b);
+	if (!ret && o->exec_frozen)
+		ret = exec_frozen(&b);
+	if (fsfd >= 0 && fs_freeze(&b, false, &fsfd) && !ret)
+		ret = -EIO;
 	if (!ret && rename(partial, o->output)) {
 		ret = -errno;
 		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));

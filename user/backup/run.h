@@ -25,6 +25,8 @@ struct backup_opts {
 	bool full;			/* every non-zero cluster */
 	enum backup_bitmap_mode mode;
 	uint32_t cluster;		/* 0: max(granularity, 64 KiB) */
+	const char *fsfreeze;		/* a mount point frozen from the cut to the copy's end */
+	const char *exec_frozen;	/* sh -c command run while it is frozen */
 	const volatile sig_atomic_t *stop;
 };
 
