@@ -74,12 +74,12 @@ $(B)/host/hbitmap_stress: tests/host/hbitmap_stress.c $(HB_SRCS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/hbitmap_stress.c kmod/hbitmap.c
 
-IMG_SRCS := user/image/format.c user/image/pages.c user/common/fileio.c
+IMG_SRCS := user/image/format.c user/image/pages.c user/common/fileio.c user/common/util.c
 $(B)/host/image_fuzz: tests/host/image_fuzz.c $(IMG_SRCS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/image_fuzz.c $(IMG_SRCS)
 
-QCOW2_SRCS := user/backup/qcow2.c user/common/fileio.c
+QCOW2_SRCS := user/backup/qcow2.c user/common/fileio.c user/common/util.c
 $(B)/host/qcow2_test: tests/host/qcow2_test.c $(QCOW2_SRCS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/qcow2_test.c $(QCOW2_SRCS)

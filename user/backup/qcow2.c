@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "../common/fileio.h"
+#include "../common/util.h"
 #include "qcow2.h"
 
 #define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
@@ -34,19 +35,6 @@
 #define QCOW2_OFFSET_MASK	0x00fffffffffffe00ULL
 #define QCOW2_REFCOUNT_ORDER	4		/* 16-bit refcounts */
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
 	return (a + b - 1) / b;
@@ -59,14 +47,14 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 {
 	memset(w, 0, sizeof(*w));
 	if (cluster_bits < QCOW2_MIN_CLUSTER_BITS || cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-		return fail(err, errlen, -EINVAL, "cluster size must be 4 KiB to 2 MiB");
+		return errf(err, errlen, -EINVAL, "cluster size must be 4 KiB to 2 MiB");
 	if (!size || size > (1ULL << 50))
-		return fail(err, errlen, -EINVAL, "size %llu out of range",
+		return errf(err, errlen, -EINVAL, "size %llu out of range",
 			    (unsigned long long)size);
 	if (backing && strlen(backing) > QCOW2_NAME_MAX)
-		return fail(err, errlen, -ENAMETOOLONG, "backing file name too long");
+		return errf(err, errlen, -ENAMETOOLONG, "backing file name too long");
 	if (backing && strcmp(backing_fmt, "raw") && strcmp(backing_fmt, "qcow2"))
-		return fail(err, errlen, -EINVAL, "backing format must be raw or qcow2");
+		return errf(err, errlen, -EINVAL, "backing format must be raw or qcow2");
 	w->fd = fd;
 	w->size = size;
 	w->cluster_bits = cluster_bits;
@@ -77,7 +65,7 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 	w->next = w->l1_offset + div_up(w->l1_entries * 8, w->cluster) * w->cluster;
 	w->l2 = calloc(w->nclusters, sizeof(*w->l2));
 	if (!w->l2)
-		return fail(err, errlen, -ENOMEM, "out of memory for %llu clusters",
+		return errf(err, errlen, -ENOMEM, "out of memory for %llu clusters",
 			    (unsigned long long)w->nclusters);
 	pthread_mutex_init(&w->lock, NULL);
 	if (backing) {
@@ -85,7 +73,7 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 		strcpy(w->backing_fmt, backing_fmt);
 	}
 	if (ftruncate(fd, 0))
-		return fail(err, errlen, -errno, "truncating: %s", strerror(errno));
+		return errf(err, errlen, -errno, "truncating: %s", strerror(errno));
 	return 0;
 }
 
@@ -103,7 +91,7 @@ int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 	pthread_mutex_unlock(&w->lock);
 	ret = pwrite_all(w->fd, buf, w->cluster, off);
 	if (ret)
-		return fail(err, errlen, ret, "writing cluster %llu: %s",
+		return errf(err, errlen, ret, "writing cluster %llu: %s",
 			    (unsigned long long)gc, strerror(-ret));
 	return 0;
 }
@@ -184,7 +172,7 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 	int ret = 0;
 
 	if (!l1)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	/* L2 tables for every L1 entry that maps anything. */
 	for (i = 0; i < w->l1_entries && !ret; i++) {
 		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
@@ -234,7 +222,7 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 	free(table);
 	free(l1);
 	if (ret)
-		return fail(err, errlen, ret, "writing the qcow2 metadata: %s", strerror(-ret));
+		return errf(err, errlen, ret, "writing the qcow2 metadata: %s", strerror(-ret));
 	return 0;
 }
 
@@ -291,13 +279,13 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 	int ret;
 
 	if (fstat(img->fd, &st))
-		return fail(err, errlen, -errno, "%s: %s", img->path, strerror(errno));
+		return errf(err, errlen, -errno, "%s: %s", img->path, strerror(errno));
 	file_size = (uint64_t)st.st_size;
 	if (file_size < QCOW2_HEADER_V3 || pread_all(img->fd, h, sizeof(h) < file_size ?
 						      sizeof(h) : file_size, 0))
-		return fail(err, errlen, -EINVAL, "%s: too short for a qcow2 header", img->path);
+		return errf(err, errlen, -EINVAL, "%s: too short for a qcow2 header", img->path);
 	if (be32_at(h) != QCOW2_MAGIC)
-		return fail(err, errlen, -EINVAL, "%s: not a qcow2 image", img->path);
+		return errf(err, errlen, -EINVAL, "%s: not a qcow2 image", img->path);
 	version = be32_at(h + 4);
 	img->cluster_bits = be32_at(h + 20);
 	img->size = be64_at(h + 24);
@@ -305,27 +293,27 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 	l1_off = be64_at(h + 40);
 	hlen = version >= 3 ? be32_at(h + 100) : 72;
 	if (version != 2 && version != 3)
-		return fail(err, errlen, -EINVAL, "%s: qcow2 version %u", img->path, version);
+		return errf(err, errlen, -EINVAL, "%s: qcow2 version %u", img->path, version);
 	if (img->cluster_bits < 9 || img->cluster_bits > 21)
-		return fail(err, errlen, -EINVAL, "%s: cluster bits %u", img->path,
+		return errf(err, errlen, -EINVAL, "%s: cluster bits %u", img->path,
 			    img->cluster_bits);
 	if (be32_at(h + 32))
-		return fail(err, errlen, -EINVAL, "%s: encrypted images are not supported",
+		return errf(err, errlen, -EINVAL, "%s: encrypted images are not supported",
 			    img->path);
 	if (version >= 3 && (be64_at(h + 72) & ~1ULL))
-		return fail(err, errlen, -EINVAL,
+		return errf(err, errlen, -EINVAL,
 			    "%s: incompatible features 0x%llx are not supported", img->path,
 			    (unsigned long long)be64_at(h + 72));
 	if (version >= 3 && (be64_at(h + 72) & 1))
-		return fail(err, errlen, -EINVAL, "%s: the image is dirty (not closed cleanly)",
+		return errf(err, errlen, -EINVAL, "%s: the image is dirty (not closed cleanly)",
 			    img->path);
 	if (hlen < 72 || hlen > sizeof(h) - 8 || hlen > (1U << img->cluster_bits))
-		return fail(err, errlen, -EINVAL, "%s: header length %u", img->path, hlen);
+		return errf(err, errlen, -EINVAL, "%s: header length %u", img->path, hlen);
 	if (img->l1_entries > (1U << 26) || l1_off % (1ULL << img->cluster_bits) ||
 	    l1_off > file_size || img->l1_entries * 8 > file_size - l1_off ||
 	    img->l1_entries < div_up(div_up(img->size, 1ULL << img->cluster_bits),
 				     (1ULL << img->cluster_bits) / 8))
-		return fail(err, errlen, -EINVAL, "%s: bad L1 table", img->path);
+		return errf(err, errlen, -EINVAL, "%s: bad L1 table", img->path);
 	/* Header extensions (v3): backing format; refuse an external data file. */
 	for (ext = version >= 3 ? hlen : 72; ext + 8 <= sizeof(h);) {
 		uint32_t type = be32_at(h + ext), len = be32_at(h + ext + 4);
@@ -333,9 +321,9 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 		if (type == QCOW2_EXT_END)
 			break;
 		if (len > sizeof(h) - ext - 8)
-			return fail(err, errlen, -EINVAL, "%s: bad header extension", img->path);
+			return errf(err, errlen, -EINVAL, "%s: bad header extension", img->path);
 		if (type == QCOW2_EXT_DATA_FILE)
-			return fail(err, errlen, -EINVAL, "%s: external data files are not supported",
+			return errf(err, errlen, -EINVAL, "%s: external data files are not supported",
 				    img->path);
 		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(fmt))
 			snprintf(fmt, sizeof(fmt), "%.*s", (int)len, (const char *)h + ext + 8);
@@ -343,10 +331,10 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 	}
 	img->l1 = malloc(img->l1_entries * 8 + 8);
 	if (!img->l1)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	ret = pread_all(img->fd, img->l1, img->l1_entries * 8, l1_off);
 	if (ret)
-		return fail(err, errlen, ret, "%s: reading the L1 table", img->path);
+		return errf(err, errlen, ret, "%s: reading the L1 table", img->path);
 	for (ext = 0; ext < img->l1_entries; ext++)
 		img->l1[ext] = be64toh(img->l1[ext]);
 	bf_off = be64_at(h + 8);
@@ -355,7 +343,7 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 		return 0;
 	if (bf_len == 0 || bf_len > QCOW2_NAME_MAX || bf_off + bf_len > sizeof(h) ||
 	    bf_off + bf_len > file_size)
-		return fail(err, errlen, -EINVAL, "%s: bad backing file name", img->path);
+		return errf(err, errlen, -EINVAL, "%s: bad backing file name", img->path);
 	memcpy(name, h + bf_off, bf_len);
 	name[bf_len] = 0;
 	backing_path(bpath, sizeof(bpath), img->path, name);
@@ -372,27 +360,27 @@ static int open_one(struct qcow2_image **out, const char *path, const char *fmt,
 
 	*out = NULL;
 	if (depth >= QCOW2_MAX_CHAIN)
-		return fail(err, errlen, -ELOOP, "backing chain deeper than %d (a loop?)",
+		return errf(err, errlen, -ELOOP, "backing chain deeper than %d (a loop?)",
 			    QCOW2_MAX_CHAIN);
 	img = calloc(1, sizeof(*img));
 	if (!img)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	snprintf(img->path, sizeof(img->path), "%s", path);
 	img->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (img->fd < 0) {
-		ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		ret = errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		free(img);
 		return ret;
 	}
 	*out = img;
 	if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
-		return fail(err, errlen, -EINVAL, "%s: format %s is not supported", path, fmt);
+		return errf(err, errlen, -EINVAL, "%s: format %s is not supported", path, fmt);
 	if (!fmt && pread(img->fd, &magic, 4, 0) == 4 && be32toh(magic) == QCOW2_MAGIC)
 		fmt = "qcow2";
 	if (!fmt || !strcmp(fmt, "raw")) {
 		img->raw = true;
 		if (fstat(img->fd, &st))
-			return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+			return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		img->size = (uint64_t)st.st_size;
 		return 0;
 	}
@@ -429,7 +417,7 @@ static int read_piece(struct qcow2_image *img, uint64_t off, void *buf, size_t l
 	}
 	if (img->raw) {
 		ret = pread_all(img->fd, buf, len, off);
-		return ret ? fail(err, errlen, ret, "%s: reading at %llu", img->path,
+		return ret ? errf(err, errlen, ret, "%s: reading at %llu", img->path,
 				  (unsigned long long)off) : 0;
 	}
 	l2_off = img->l1[gc / (csize / 8)] & QCOW2_OFFSET_MASK;
@@ -437,11 +425,11 @@ static int read_piece(struct qcow2_image *img, uint64_t off, void *buf, size_t l
 	if (l2_off) {
 		ret = pread_all(img->fd, &entry, 8, l2_off + (gc % (csize / 8)) * 8);
 		if (ret)
-			return fail(err, errlen, ret, "%s: reading an L2 table", img->path);
+			return errf(err, errlen, ret, "%s: reading an L2 table", img->path);
 		entry = be64toh(entry);
 	}
 	if (entry & QCOW2_OFLAG_COMPRESSED)
-		return fail(err, errlen, -EINVAL, "%s: compressed clusters are not supported",
+		return errf(err, errlen, -EINVAL, "%s: compressed clusters are not supported",
 			    img->path);
 	if (entry & QCOW2_OFLAG_ZERO) {
 		memset(buf, 0, len);
@@ -455,7 +443,7 @@ static int read_piece(struct qcow2_image *img, uint64_t off, void *buf, size_t l
 		return 0;
 	}
 	ret = pread_all(img->fd, buf, len, host + (off & (csize - 1)));
-	return ret ? fail(err, errlen, ret, "%s: reading cluster %llu", img->path,
+	return ret ? errf(err, errlen, ret, "%s: reading cluster %llu", img->path,
 			  (unsigned long long)gc) : 0;
 }
 

@@ -24,9 +24,9 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "../common/fileio.h"
+#include "../common/util.h"
 #include "qcow2.h"
 #include "run.h"
 
@@ -286,44 +286,6 @@ static int fs_freeze(struct backup *b, bool freeze, int *fd)
 	return ret;
 }
 
-/* The --exec-frozen command; its failure fails the backup. */
-static int exec_frozen(struct backup *b)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return snprintf(b->err, b->errlen, "fork: %s", strerror(errno)), -errno;
-	if (!pid) {
-		execl("/bin/sh", "sh", "-c", b->o->exec_frozen, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status) && !WEXITSTATUS(status))
-		return 0;
-	snprintf(b->err, b->errlen, "the command run while frozen failed");
-	return -ECANCELED;
-}
-
-static void sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-
-	if (!copy)
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	       struct backup_result *res, char *err, size_t errlen)
 {
@@ -354,8 +316,10 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	}
 	if (!ret)
 		ret = copy(&b);
-	if (!ret && o->exec_frozen)
-		ret = exec_frozen(&b);
+	if (!ret && o->exec_frozen && run_shell(o->exec_frozen)) {
+		ret = -ECANCELED;
+		snprintf(err, errlen, "the command run while frozen failed");
+	}
 	if (fsfd >= 0 && fs_freeze(&b, false, &fsfd) && !ret)
 		ret = -EIO;
 	if (!ret && rename(partial, o->output)) {
@@ -363,7 +327,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
 	}
 	if (!ret)
-		sync_dir(o->output);
+		fsync_dir_of(o->output);
 	if (b.out >= 0 && ret)
 		unlink(partial);
 	if (frozen) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "../common/util.h"
 #include "format.h"
 
 /* migration/savevm.c and migration/ram.c */
@@ -36,19 +37,6 @@
 #define CAP_MAPPED_RAM			"mapped-ram"
 #define IMG_SECTION_ID			1	/* what QEMU -M none uses */
 #define IMG_VMDESC_MAX			(1 << 20)
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return code;
-}
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -97,10 +85,10 @@ static int flush_at(int fd, struct out *o, uint64_t off, char *err, size_t errle
 	ssize_t n;
 
 	if (o->overflow)
-		return fail(err, errlen, -EINVAL, "image header too large");
+		return errf(err, errlen, -EINVAL, "image header too large");
 	n = pwrite(fd, o->buf, o->len, (off_t)off);
 	if (n != (ssize_t)o->len)
-		return fail(err, errlen, n < 0 ? -errno : -EIO, "writing the image header: %s",
+		return errf(err, errlen, n < 0 ? -errno : -EIO, "writing the image header: %s",
 			    strerror(n < 0 ? errno : EIO));
 	return 0;
 }
@@ -142,7 +130,7 @@ int img_layout(struct img *img, char *err, size_t errlen)
 	unsigned int i, j;
 
 	if (!img->nblocks || img->nblocks > IMG_MAX_BLOCKS)
-		return fail(err, errlen, -EINVAL, "an image holds 1 to %d blocks", IMG_MAX_BLOCKS);
+		return errf(err, errlen, -EINVAL, "an image holds 1 to %d blocks", IMG_MAX_BLOCKS);
 	if (!img->machine[0])
 		strcpy(img->machine, IMG_MACHINE_DEFAULT);
 	if (!img->section_id)
@@ -151,17 +139,17 @@ int img_layout(struct img *img, char *err, size_t errlen)
 		struct img_block *b = &img->blocks[i];
 
 		if (!b->id[0] || strlen(b->id) >= IMG_ID_MAX)
-			return fail(err, errlen, -EINVAL, "block names are 1 to %d bytes",
+			return errf(err, errlen, -EINVAL, "block names are 1 to %d bytes",
 				    IMG_ID_MAX - 1);
 		if (!b->used_length || b->used_length % IMG_PAGE_SIZE)
-			return fail(err, errlen, -EINVAL,
+			return errf(err, errlen, -EINVAL,
 				    "block %s: size %llu is not a non-zero multiple of %llu",
 				    b->id, (unsigned long long)b->used_length, IMG_PAGE_SIZE);
 		for (j = 0; j < i; j++)
 			if (!strcmp(img->blocks[j].id, b->id))
-				return fail(err, errlen, -EINVAL, "block %s given twice", b->id);
+				return errf(err, errlen, -EINVAL, "block %s given twice", b->id);
 		if (total + b->used_length < total)
-			return fail(err, errlen, -EOVERFLOW, "blocks too large");
+			return errf(err, errlen, -EOVERFLOW, "blocks too large");
 		total += b->used_length;
 	}
 	/* QEMU lists its RAM blocks largest first. */
@@ -180,7 +168,7 @@ int img_layout(struct img *img, char *err, size_t errlen)
 		free(b->valid);
 		b->valid = calloc(1, img_bitmap_bytes(b));
 		if (!b->valid)
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return errf(err, errlen, -ENOMEM, "out of memory");
 	}
 	img->end = pos;
 	return 0;
@@ -231,13 +219,13 @@ int img_write_bitmaps(int fd, const struct img *img, char *err, size_t errlen)
 		ssize_t n;
 
 		if (!le)
-			return fail(err, errlen, -ENOMEM, "out of memory");
+			return errf(err, errlen, -ENOMEM, "out of memory");
 		for (w = 0; w < bytes / 8; w++)
 			le[w] = htole64(b->valid[w]);
 		n = pwrite(fd, le, bytes, (off_t)b->bitmap_offset);
 		free(le);
 		if (n != (ssize_t)bytes)
-			return fail(err, errlen, n < 0 ? -errno : -EIO,
+			return errf(err, errlen, n < 0 ? -errno : -EIO,
 				    "writing the bitmap of block %s: %s", b->id,
 				    strerror(n < 0 ? errno : EIO));
 	}
@@ -288,7 +276,7 @@ static void get(struct in *r, void *p, size_t n, const char *what)
 		return;
 	}
 	if (r->pos + n > r->size) {
-		r->ret = fail(r->err, r->errlen, -EINVAL,
+		r->ret = errf(r->err, r->errlen, -EINVAL,
 			      "truncated: %s at offset %llu runs past the end (%llu bytes)",
 			      what, (unsigned long long)r->pos, (unsigned long long)r->size);
 		memset(p, 0, n);
@@ -296,7 +284,7 @@ static void get(struct in *r, void *p, size_t n, const char *what)
 	}
 	got = pread(r->fd, p, n, (off_t)r->pos);
 	if (got != (ssize_t)n) {
-		r->ret = fail(r->err, r->errlen, got < 0 ? -errno : -EIO,
+		r->ret = errf(r->err, r->errlen, got < 0 ? -errno : -EIO,
 			      "reading %s at offset %llu: %s", what,
 			      (unsigned long long)r->pos, strerror(got < 0 ? errno : EIO));
 		memset(p, 0, n);
@@ -351,7 +339,7 @@ static int bad(struct in *r, uint64_t at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	r->ret = fail(r->err, r->errlen, -EINVAL, "offset %llu: %s",
+	r->ret = errf(r->err, r->errlen, -EINVAL, "offset %llu: %s",
 		      (unsigned long long)at, why);
 	return r->ret;
 }
@@ -443,7 +431,7 @@ static int read_block(struct in *r, struct img *img, struct img_block *b)
 			   (unsigned long long)b->used_length);
 	b->valid = malloc(bytes);
 	if (!b->valid)
-		return fail(r->err, r->errlen, -ENOMEM, "out of memory");
+		return errf(r->err, r->errlen, -ENOMEM, "out of memory");
 	at = r->pos;
 	r->pos = b->bitmap_offset;
 	get(r, b->valid, bytes, "a bitmap");
@@ -499,7 +487,7 @@ int img_read(int fd, struct img *img, char *err, size_t errlen)
 
 	memset(img, 0, sizeof(*img));
 	if (fstat(fd, &st))
-		return fail(err, errlen, -errno, "%s", strerror(errno));
+		return errf(err, errlen, -errno, "%s", strerror(errno));
 	r.size = img->file_size = (uint64_t)st.st_size;
 	if (get_be32(&r, "the magic") != QEMU_VM_FILE_MAGIC)
 		return bad(&r, 0, "not a QEMU migration file (no QEVM magic)");
@@ -524,7 +512,7 @@ int img_read(int fd, struct img *img, char *err, size_t errlen)
 	total &= ~(IMG_PAGE_SIZE - 1);
 	img->blocks = calloc(IMG_MAX_BLOCKS, sizeof(*img->blocks));
 	if (!img->blocks)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return errf(err, errlen, -ENOMEM, "out of memory");
 	while (!r.ret && sum < total) {
 		struct img_block *b = &img->blocks[img->nblocks];
 

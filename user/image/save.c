@@ -17,15 +17,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
+#include "../common/util.h"
 #include "pages.h"
 #include "save.h"
 
@@ -219,33 +218,6 @@ static int hold_all(struct save *s, bool hold, unsigned int *held)
 	return 0;
 }
 
-/* The --exec-held command, run with the writers held after the last pass. */
-static int exec_held(struct save *s)
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		snprintf(s->err, s->errlen, "fork: %s", strerror(errno));
-		return -errno;
-	}
-	if (!pid) {
-		execl("/bin/sh", "sh", "-c", s->o->exec_held, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (WIFEXITED(status) && !WEXITSTATUS(status))
-		return 0;
-	snprintf(s->err, s->errlen, "the command run under the hold failed (%s %d)",
-		 WIFEXITED(status) ? "exit status" : "signal",
-		 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return -ECANCELED;
-}
-
 static void report(const struct save *s, unsigned int k, const struct img_pass *p)
 {
 	if (!s->o->progress)
@@ -284,8 +256,10 @@ static int run_passes(struct save *s, struct img_save_result *res)
 		if (!ret)
 			ret = live_pass(s, p);
 		p->seconds = now() - t;
-		if (!ret && held && s->o->exec_held)
-			ret = exec_held(s);
+		if (!ret && held && s->o->exec_held && run_shell(s->o->exec_held)) {
+			ret = -ECANCELED;
+			snprintf(s->err, s->errlen, "the command run under the hold failed");
+		}
 		if (held) {
 			hold_all(s, false, &held);
 			res->hold_seconds = now() - t;
@@ -348,21 +322,6 @@ static int layout(struct save *s)
 	return img_layout(&s->img, s->err, s->errlen);
 }
 
-static void sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-
-	if (!copy)
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
 int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	     unsigned int n, const struct img_save_opts *o, struct img_save_result *res,
 	     char *err, size_t errlen)
@@ -417,7 +376,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	}
 	if (ret)
 		goto out_unlink;
-	sync_dir(path);
+	fsync_dir_of(path);
 	if (!fstat(meta, &st)) {
 		res->file_size = (uint64_t)st.st_size;
 		res->allocated = (uint64_t)st.st_blocks * 512;
