@@ -6,6 +6,7 @@
 #   make check      host unit tests + the in-VM suite on both Debian kernels
 #   make demo       boot a kernel in QEMU and show dirtybit at work
 #   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
+#   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
 #   make fuzz       a longer run of the differential hbitmap fuzzer
 #   make checkpatch kernel style check of kmod/ and uapi/
 #
@@ -40,7 +41,7 @@ SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 
 .PHONY: all all-kmods deps module user selftests host-tests check check-host check-vm \
-	demo bench fuzz checkpatch clean
+	demo bench fuzz soak checkpatch clean
 
 all: module user selftests host-tests
 
@@ -135,6 +136,13 @@ bench: deps $(B)/host/hbitmap_bench
 			$(BENCH_IMAGE_MB) ;; esac
 	@case ",$(BENCH_PARTS)," in ,image,) ;; *) \
 		tools/vm/run --kernel $(BENCH_KERNEL) --bench --timeout 3000 $(BENCH_ENV) ;; esac
+
+# The backup differential test for longer: SOAK_CYCLES rounds per kernel.
+SOAK_CYCLES ?= 500
+soak: deps
+	@$(MAKE) -s all-kmods user selftests
+	@for k in $(VM_KERNELS); do tools/vm/run --kernel $$k --tests backup_test \
+		--env BACKUP_CYCLES=$(SOAK_CYCLES) --timeout 7200 || exit 1; done
 
 fuzz: deps $(B)/host/hbitmap_fuzz
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus
