@@ -37,6 +37,30 @@ dirtybit image load /tmp/demo.img
 cmp $node /tmp/held.bin && echo "region equals the held copy"
 dirtybit detach demo
 
+step "a disk holding ext4, tracked: attach, a bitmap, files written"
+modprobe brd rd_nr=1 rd_size=131072
+/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/ram0
+dirtybit attach /dev/ram0
+dirtybit bitmap add /dev/ram0 nightly
+mkdir -p /mnt/demo && mount -t ext4 /dev/ram0 /mnt/demo
+dd if=/dev/urandom of=/mnt/demo/a bs=1M count=8 2>/dev/null && sync
+mkdir -p /tmp/backups
+
+step "a full backup, then two incrementals (the file system frozen at each cut)"
+dirtybit backup /dev/ram0 --bitmap nightly --full --fsfreeze /mnt/demo -o /tmp/backups/0.qcow2
+dd if=/dev/urandom of=/mnt/demo/b bs=1M count=2 2>/dev/null && sync
+dirtybit backup /dev/ram0 --bitmap nightly --backing /tmp/backups/0.qcow2 --fsfreeze /mnt/demo -o /tmp/backups/1.qcow2
+dd if=/dev/urandom of=/mnt/demo/a bs=4k count=16 seek=100 conv=notrunc 2>/dev/null && sync
+dirtybit backup /dev/ram0 --bitmap nightly --backing /tmp/backups/1.qcow2 --fsfreeze /mnt/demo -o /tmp/backups/2.qcow2
+ls -ls /tmp/backups
+
+step "restore the chain and compare it with the disk"
+umount /mnt/demo
+dirtybit restore /tmp/backups/2.qcow2 -o /tmp/restored.raw
+cmp /dev/ram0 /tmp/restored.raw && echo "restored chain equals the disk"
+dirtybit backup verify /tmp/backups/2.qcow2 /dev/ram0
+dirtybit detach /dev/ram0
+
 step "rmmod dirtybit; the CLI now says the module is absent"
 rmmod dirtybit
 mv /lib/modules/"$(uname -r)"/extra/dirtybit.ko /tmp/
