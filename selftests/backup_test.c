@@ -110,7 +110,8 @@ static int bitmap_free(void)
 	return 0;
 }
 
-TEST_F(backup, chain_with_failed_and_killed_backups_restores_the_device)
+/* Long: the rounds under TCG, and make soak runs hundreds. */
+TEST_F_TIMEOUT(backup, chain_with_failed_and_killed_backups_restores_the_device, 7200)
 {
 	char prev[64] = DIR "/full.qcow2", top[64];
 	int cycle, ok = 0, failed = 0, killed = 0;

@@ -45,6 +45,9 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 /* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen);
+/* Guest clusters [@gc, @gc + @count) hold @buf: one write to the file. */
+int qcow2_write_clusters(struct qcow2_writer *w, uint64_t gc, uint64_t count, const void *buf,
+			 char *err, size_t errlen);
 /* Guest cluster @gc reads as zeros, whatever the backing file holds. */
 void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc);
 /* L2 tables, refcounts, L1, then the header; fsync. */

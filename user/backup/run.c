@@ -32,6 +32,7 @@
 
 #define BACKUP_MIN_CLUSTER	65536
 #define RESTORE_CHUNK		(1 << 20)
+#define BACKUP_RUN		(256 << 10)	/* bytes read at once: stays in cache */
 
 static double now(void)
 {
@@ -205,17 +206,48 @@ static int prepare(struct backup *b)
 	return ret;
 }
 
-/* The copy, between the freeze and the abdicate. */
+/*
+ * Clusters [c, c + k) were read into @buf: runs of non-zero ones go out in
+ * one write each; zero ones are holes (full) or zero flags (incremental,
+ * hiding what the backing file holds).
+ */
+static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uint64_t k)
+{
+	uint64_t cluster = b->res->cluster, i = 0, s;
+	int ret;
+
+	while (i < k) {
+		if (is_zero(buf + i * cluster, cluster)) {
+			if (!b->o->full)
+				qcow2_zero_cluster(&b->w, c + i);
+			b->res->zero++;
+			i++;
+			continue;
+		}
+		for (s = i; i < k && !is_zero(buf + i * cluster, cluster); i++)
+			;
+		ret = qcow2_write_clusters(&b->w, c + s, i - s, buf + s * cluster, b->err,
+					   b->errlen);
+		if (ret)
+			return ret;
+		b->res->data += i - s;
+	}
+	return 0;
+}
+
+/* The copy, between the freeze and the abdicate: dirty runs, read whole. */
 static int copy(struct backup *b)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, c, n;
-	uint64_t per = cluster / b->granularity;
+	uint64_t cluster = b->res->cluster, size = b->t.size, c = 0, n;
+	uint64_t per = cluster / b->granularity, max = BACKUP_RUN / cluster;
 	unsigned char *buf = NULL;
 	int ret;
 
+	if (!max)
+		max = 1;
 	b->nbits = (size + b->granularity - 1) / b->granularity;
 	b->words = calloc((b->nbits + 63) / 64, 8);
-	if (!b->words || posix_memalign((void **)&buf, 4096, cluster)) {
+	if (!b->words || posix_memalign((void **)&buf, 4096, max * cluster)) {
 		free(buf);
 		return snprintf(b->err, b->errlen, "out of memory"), -ENOMEM;
 	}
@@ -227,18 +259,23 @@ static int copy(struct backup *b)
 				   b->o->full ? NULL : b->backing, b->backing_fmt, b->err,
 				   b->errlen);
 	n = (size + cluster - 1) / cluster;
-	for (c = 0; !ret && c < n; c++) {
-		uint64_t len = size - c * cluster < cluster ? size - c * cluster : cluster;
+	while (!ret && c < n) {
+		uint64_t k = 0, len;
 
-		if (!b->o->full && !cluster_dirty(b->words, c, per, b->nbits))
+		if (!b->o->full && !cluster_dirty(b->words, c, per, b->nbits)) {
+			c++;
 			continue;
+		}
+		while (c + k < n && k < max &&
+		       (b->o->full || cluster_dirty(b->words, c + k, per, b->nbits)))
+			k++;
 		if (b->o->stop && *b->o->stop) {
 			ret = -EINTR;
 			snprintf(b->err, b->errlen, "interrupted");
 			break;
 		}
-		b->res->clusters++;
-		memset(buf + len, 0, cluster - len);
+		len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+		memset(buf + len, 0, k * cluster - len);
 		ret = pread_all(b->dev, buf, len, c * cluster);
 		if (ret) {
 			snprintf(b->err, b->errlen, "reading %s at %llu: %s", b->o->device,
@@ -246,17 +283,9 @@ static int copy(struct backup *b)
 			break;
 		}
 		b->res->bytes_read += len;
-		if (!is_zero(buf, cluster)) {
-			ret = qcow2_write_cluster(&b->w, c, buf, b->err, b->errlen);
-			b->res->data++;
-		} else {
-			/* A full backup's zeros are holes; an incremental's must
-			 * hide what the backing file holds.
-			 */
-			if (!b->o->full)
-				qcow2_zero_cluster(&b->w, c);
-			b->res->zero++;
-		}
+		b->res->clusters += k;
+		ret = store_run(b, buf, c, k);
+		c += k;
 	}
 	if (!ret)
 		ret = qcow2_finish(&b->w, b->err, b->errlen);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make bench, inside the VM.  Memory regions first (region_bench: harvest
 # cost against soft-dirty, first-write fault cost against a memfd), then
-# block tracking: fio 4 KiB random writes, queue depth 32, on
+# backups (an incremental at 1% against a full; copy throughput against
+# fio), then block tracking: fio 4 KiB random writes, queue depth 32, on
 # null_blk (no memory backing) and brd, each untracked, tracked by dirtybit
 # with 1 and with 8 bitmaps, and under dm-era (the device-mapper change
 # tracker), in one boot.  The configurations are interleaved over ROUNDS
@@ -63,8 +64,58 @@ measure() {
 	esac
 }
 
-PARTS=,${BENCH_PARTS:-region,block},
+# Backups of ram0 (256 MiB, every byte random) into tmpfs: a full backup,
+# then an incremental after 1% of its 64 KiB clusters were rewritten; and
+# fio reading the whole device (64 KiB, O_DIRECT) for the copy throughput.
+backup_bench() {
+	dd if=/dev/urandom of=/dev/ram0 bs=1M count=256 oflag=direct 2>/dev/null
+	dirtybit attach /dev/ram0 >/dev/null
+	dirtybit bitmap add /dev/ram0 bb
+	mkdir -p /tmp/bk
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		rm -f /tmp/bk/*
+		full=$(dirtybit -j backup /dev/ram0 --bitmap bb --full -o /tmp/bk/full.qcow2 |
+			sed 's/.*"usec":\([0-9]*\).*/\1/')
+		i=0
+		while [ $i -lt 41 ]; do		# 1% of 4096 clusters
+			dd if=/dev/urandom of=/dev/ram0 bs=64k count=1 seek=$(( (i * 97 + r) % 4096 )) \
+				oflag=direct 2>/dev/null
+			i=$((i + 1))
+		done
+		inc=$(dirtybit -j backup /dev/ram0 --bitmap bb --backing /tmp/bk/full.qcow2 \
+			-o /tmp/bk/inc.qcow2 | sed 's/.*"usec":\([0-9]*\).*/\1/')
+		fio_bw=$(fio --name=read --filename=/dev/ram0 --rw=read --bs=64k --direct=1 \
+			--ioengine=psync --size=256M --output-format=terse --terse-version=3 |
+			awk -F';' '{ print $7 }')	# read bandwidth, KiB/s
+		echo "RESULT backup $r $full $inc $fio_bw" | tee -a "$out"
+		r=$((r + 1))
+	done
+	dirtybit detach /dev/ram0
+	rm -rf /tmp/bk
+	echo
+	echo "| what | median | ratio | target |"
+	echo "|---|---|---|---|"
+	awk '
+	function median(list,   n, a, i, j, t) {
+		n = split(list, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	$2 == "backup" { f = f " " $4; i = i " " $5; b = b " " $6 }
+	END {
+		mf = median(f); mi = median(i); mb = median(b) * 1024 / 1e6
+		copy = 256 * 1048576 / mf
+		printf "| full backup, 256 MiB (s) | %.3f | | |\n", mf / 1e6
+		printf "| incremental at 1%% dirty (s) | %.3f | %.1f%% of the full | <= 3%% |\n", mi / 1e6, 100 * mi / mf
+		printf "| full backup copy (MB/s) | %.0f | %.2f of fio | >= 0.90 |\n", copy, copy / mb
+		printf "| fio sequential read, 64 KiB O_DIRECT (MB/s) | %.0f | 1.00 | |\n", mb
+	}' "$out"
+}
+
+PARTS=,${BENCH_PARTS:-region,block,backup},
 case $PARTS in *,region,*) region_bench; echo ;; esac
+case $PARTS in *,backup,*) backup_bench; echo ;; esac
 case $PARTS in *,block,*) ;; *) exit 0 ;; esac
 echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
 round=1
