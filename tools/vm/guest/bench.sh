@@ -20,6 +20,14 @@ modprobe null_blk nr_devices=1 gb=1
 modprobe dm-era
 modprobe dirtybit
 
+# The median of a space-separated list, for the summaries' awk programs.
+AWK_MEDIAN='
+function median(list,   n, a, i, j, t) {
+	n = split(list, a, " ")
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}'
+
 # fio's terse v3 output: write IOPS is field 49, its completion latency
 # percentiles fields 59-78 ("99.000000%=USEC").
 run_fio() {
@@ -96,12 +104,7 @@ backup_bench() {
 	echo
 	echo "| what | median | ratio | target |"
 	echo "|---|---|---|---|"
-	awk '
-	function median(list,   n, a, i, j, t) {
-		n = split(list, a, " ")
-		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-	}
+	awk "$AWK_MEDIAN"'
 	$2 == "backup" { f = f " " $4; i = i " " $5; b = b " " $6 }
 	END {
 		mf = median(f); mi = median(i); mb = median(b) * 1024 / 1e6
@@ -137,12 +140,7 @@ done
 echo
 echo "| device | configuration | IOPS (median) | IOPS vs untracked | p99 µs (median) | p99 vs untracked |"
 echo "|---|---|---|---|---|---|"
-awk '
-function median(list,   n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk "$AWK_MEDIAN"'
 { iops[$2 " " $3] = iops[$2 " " $3] " " $5; p99[$2 " " $3] = p99[$2 " " $3] " " $6 }
 END {
 	split("nullb0 ram0", devs, " ")
