@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "image/pages.h"
 #include "image/save.h"
+#include "common/util.h"
 
 static volatile sig_atomic_t image_stop;
 
@@ -253,15 +254,6 @@ static int open_image(struct cli *cli, const char *path, struct img *img, int *f
 	return 0;
 }
 
-static uint64_t valid_pages(const struct img_block *b)
-{
-	uint64_t p, n = 0;
-
-	for (p = 0; p < b->npages; p++)
-		n += img_valid(b, p);
-	return n;
-}
-
 static int image_info(struct cli *cli, int argc, char **argv)
 {
 	struct img img;
@@ -291,7 +283,7 @@ static int image_info(struct cli *cli, int argc, char **argv)
 		if (!cli->json) {
 			printf("  %s: %llu bytes, %llu of %llu pages valid, pages at %llu, bitmap at %llu\n",
 			       b->id, (unsigned long long)b->used_length,
-			       (unsigned long long)valid_pages(b), (unsigned long long)b->npages,
+			       (unsigned long long)bits_weight(b->valid, b->npages), (unsigned long long)b->npages,
 			       (unsigned long long)b->pages_offset,
 			       (unsigned long long)b->bitmap_offset);
 			continue;
@@ -300,7 +292,7 @@ static int image_info(struct cli *cli, int argc, char **argv)
 		json_str(&cli->js, "name", b->id);
 		json_u64(&cli->js, "size", b->used_length);
 		json_u64(&cli->js, "pages", b->npages);
-		json_u64(&cli->js, "valid", valid_pages(b));
+		json_u64(&cli->js, "valid", bits_weight(b->valid, b->npages));
 		json_u64(&cli->js, "pages_offset", b->pages_offset);
 		json_u64(&cli->js, "bitmap_offset", b->bitmap_offset);
 		json_object_end(&cli->js);

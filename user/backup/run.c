@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -33,14 +32,6 @@
 #define BACKUP_MIN_CLUSTER	65536
 #define RESTORE_CHUNK		(1 << 20)
 #define BACKUP_RUN		(256 << 10)	/* bytes read at once: stays in cache */
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct find_bitmap {
 	const char *name;
@@ -72,17 +63,6 @@ static int fd_size(int fd, uint64_t *size)
 	return 0;
 }
 
-static bool is_zero(const unsigned char *p, size_t n)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	size_t i;
-
-	for (i = 0; i < n / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 /* Any granule of cluster @c dirty in @words? */
 static bool cluster_dirty(const uint64_t *words, uint64_t c, uint64_t per, uint64_t nbits)
 {
@@ -108,12 +88,13 @@ struct backup {
 	size_t errlen;
 };
 
-static int bitmap_cmd(struct backup *b, uint8_t cmd)
+/* A command on the backup's bitmap; a @quiet failure keeps err. */
+static int bitmap_cmd(struct backup *b, uint8_t cmd, bool quiet)
 {
 	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
 	int ret = dirtybit_bitmap(b->ctx, cmd, &req);
 
-	if (ret)
+	if (ret && !quiet)
 		snprintf(b->err, b->errlen, "bitmap %s: %s", b->o->bitmap, b->ctx->err);
 	return ret;
 }
@@ -216,21 +197,21 @@ static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uin
 	uint64_t cluster = b->res->cluster, i = 0, s;
 	int ret;
 
-	while (i < k) {
-		if (is_zero(buf + i * cluster, cluster)) {
-			if (!b->o->full)
+	for (; i < k; i = s) {
+		bool zero;
+
+		s = zero_run_end(buf, cluster, i, k, &zero);
+		if (zero) {
+			for (; !b->o->full && i < s; i++)
 				qcow2_zero_cluster(&b->w, c + i);
-			b->res->zero++;
-			i++;
+			b->res->zero += s - i;
 			continue;
 		}
-		for (s = i; i < k && !is_zero(buf + i * cluster, cluster); i++)
-			;
-		ret = qcow2_write_clusters(&b->w, c + s, i - s, buf + s * cluster, b->err,
+		ret = qcow2_write_clusters(&b->w, c + i, s - i, buf + i * cluster, b->err,
 					   b->errlen);
 		if (ret)
 			return ret;
-		b->res->data += i - s;
+		b->res->data += s - i;
 	}
 	return 0;
 }
@@ -321,7 +302,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	struct backup b = { .ctx = ctx, .o = o, .res = res, .dev = -1, .out = -1,
 			    .err = err, .errlen = errlen };
 	char partial[PATH_MAX];
-	double t0 = now();
+	double t0 = mono_now();
 	bool frozen = false;
 	int ret, fsfd = -1;
 
@@ -340,7 +321,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	if (!ret && o->fsfreeze)
 		ret = fs_freeze(&b, true, &fsfd);
 	if (!ret) {
-		ret = bitmap_cmd(&b, DIRTYBIT_CMD_BITMAP_FREEZE);
+		ret = bitmap_cmd(&b, DIRTYBIT_CMD_BITMAP_FREEZE, false);
 		frozen = !ret;
 	}
 	if (!ret)
@@ -363,13 +344,9 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		/* Never: the bits stay for the next backup, as if none ran. */
 		int end = !ret && o->mode == BACKUP_ON_SUCCESS ? DIRTYBIT_CMD_BITMAP_ABDICATE :
 							      DIRTYBIT_CMD_BITMAP_RECLAIM;
-		char keep[512];
-
-		snprintf(keep, sizeof(keep), "%s", err);
-		if (bitmap_cmd(&b, (uint8_t)end) && !ret)
+		/* After a failure, its reason is the one to report. */
+		if (bitmap_cmd(&b, (uint8_t)end, ret != 0) && !ret)
 			ret = -EIO;
-		else if (ret)
-			snprintf(err, errlen, "%s", keep);
 	}
 	qcow2_writer_free(&b.w);
 	free(b.words);
@@ -377,7 +354,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		close(b.dev);
 	if (b.out >= 0)
 		close(b.out);
-	res->seconds = now() - t0;
+	res->seconds = mono_now() - t0;
 	return ret;
 }
 

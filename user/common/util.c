@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -19,6 +20,45 @@ int errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+bool mem_is_zero(const void *p, size_t n)
+{
+	const uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < n / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+uint64_t zero_run_end(const unsigned char *buf, size_t unit, uint64_t i, uint64_t n,
+		      bool *zero)
+{
+	*zero = mem_is_zero(buf + i * unit, unit);
+	while (++i < n && mem_is_zero(buf + i * unit, unit) == *zero)
+		;
+	return i;
+}
+
+uint64_t bits_weight(const uint64_t *words, uint64_t nbits)
+{
+	uint64_t i, n = 0;
+
+	for (i = 0; i < nbits / 64; i++)
+		n += (uint64_t)__builtin_popcountll(words[i]);
+	if (nbits % 64)
+		n += (uint64_t)__builtin_popcountll(words[i] & ((1ULL << (nbits % 64)) - 1));
+	return n;
 }
 
 void fsync_dir_of(const char *path)

@@ -5,11 +5,29 @@
 #ifndef _DIRTYBIT_UTIL_H
 #define _DIRTYBIT_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Formats the reason into @err (@errlen bytes) and returns @code. */
 int errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Seconds on CLOCK_MONOTONIC. */
+double mono_now(void);
+
+/* Whether @n bytes at @p (a multiple of 8, 8-byte aligned) are all zero. */
+bool mem_is_zero(const void *p, size_t n);
+
+/*
+ * Blocks of @unit bytes at @buf: the end of the run from block @i (< @n)
+ * whose blocks are all zero or all not (*zero says which).
+ */
+uint64_t zero_run_end(const unsigned char *buf, size_t unit, uint64_t i, uint64_t n,
+		      bool *zero);
+
+/* Set bits among the first @nbits of @words. */
+uint64_t bits_weight(const uint64_t *words, uint64_t nbits);
 
 /* fsync() of the directory holding @path, so a rename in it is durable. */
 void fsync_dir_of(const char *path);

@@ -538,7 +538,7 @@ int img_read(int fd, struct img *img, char *err, size_t errlen)
 	return 0;
 }
 
-const struct img_block *img_block_find(const struct img *img, const char *id)
+struct img_block *img_block_find(const struct img *img, const char *id)
 {
 	unsigned int i;
 

@@ -65,7 +65,8 @@ int img_write_end(int fd, const struct img *img, char *err, size_t errlen);
  * reason in @err; an incomplete file reads, with complete = false.
  */
 int img_read(int fd, struct img *img, char *err, size_t errlen);
-const struct img_block *img_block_find(const struct img *img, const char *id);
+/* The block named @id, or NULL. */
+struct img_block *img_block_find(const struct img *img, const char *id);
 void img_free(struct img *img);
 
 #endif /* _DIRTYBIT_IMAGE_FORMAT_H */

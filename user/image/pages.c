@@ -15,6 +15,7 @@
 #include <linux/falloc.h>
 
 #include "../common/fileio.h"
+#include "../common/util.h"
 #include "pages.h"
 
 #define IMG_MAX_THREADS		64
@@ -45,17 +46,6 @@ static void job_fail(struct job *j, int ret, const char *what, uint64_t page)
 	pthread_mutex_unlock(&j->lock);
 }
 
-static bool page_is_zero(const unsigned char *p)
-{
-	const uint64_t *w = (const uint64_t *)p;
-	size_t i;
-
-	for (i = 0; i < IMG_PAGE_SIZE / 8; i++)
-		if (w[i])
-			return false;
-	return true;
-}
-
 static bool marked(const uint64_t *bits, uint64_t page)
 {
 	return !bits || (bits[page / 64] >> (page % 64) & 1);
@@ -69,9 +59,10 @@ static int save_run(struct job *j, unsigned char *buf, uint64_t first, uint64_t 
 	int ret;
 
 	while (i < n) {
-		bool zero = page_is_zero(buf + i * IMG_PAGE_SIZE), held = false;
+		bool zero, held = false;
+		uint64_t end = zero_run_end(buf, IMG_PAGE_SIZE, i, n, &zero);
 
-		for (s = i; i < n && page_is_zero(buf + i * IMG_PAGE_SIZE) == zero; i++) {
+		for (s = i; i < end; i++) {
 			uint64_t p = first + i;
 
 			held |= b->valid[p / 64] >> (p % 64) & 1;
@@ -266,7 +257,7 @@ int img_verify_pages(int img_fd, const struct img_block *b, int dest_fd, uint64_
 		return -EINVAL;
 	}
 	for (p = 0; p < b->npages; p++) {
-		bool valid = b->valid[p / 64] >> (p % 64) & 1;
+		bool valid = img_valid(b, p);
 
 		ret = pread_all(dest_fd, d, IMG_PAGE_SIZE, (off_t)(p * IMG_PAGE_SIZE));
 		if (!ret && valid)
@@ -277,7 +268,7 @@ int img_verify_pages(int img_fd, const struct img_block *b, int dest_fd, uint64_
 				 strerror(-ret));
 			return ret;
 		}
-		if (valid ? memcmp(a, d, IMG_PAGE_SIZE) : !page_is_zero(d)) {
+		if (valid ? memcmp(a, d, IMG_PAGE_SIZE) : !mem_is_zero(d, IMG_PAGE_SIZE)) {
 			snprintf(err, errlen, "page %llu differs (%s in the image)",
 				 (unsigned long long)p, valid ? "valid" : "zero");
 			return -EINVAL;

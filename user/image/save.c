@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -38,24 +37,6 @@ struct save {
 	char *err;
 	size_t errlen;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static struct img_block *block_of(struct save *s, const struct img_source *src)
-{
-	unsigned int i;
-
-	for (i = 0; i < s->img.nblocks; i++)
-		if (!strcmp(s->img.blocks[i].id, src->block))
-			return &s->img.blocks[i];
-	return NULL;
-}
 
 /* A bitmap command on a region's save bitmap; a @quiet failure keeps err. */
 static int bitmap_cmd(struct save *s, const struct img_source *src, uint8_t cmd, bool quiet)
@@ -101,19 +82,10 @@ static void stop_tracking(struct save *s)
 			bitmap_cmd(s, &s->src[i], DIRTYBIT_CMD_BITMAP_REMOVE, true);
 }
 
-static uint64_t count_bits(const uint64_t *w, uint64_t npages)
-{
-	uint64_t i, n = 0;
-
-	for (i = 0; i < (npages + 63) / 64; i++)
-		n += (uint64_t)__builtin_popcountll(w[i]);
-	return n;
-}
-
 /* One harvest of one region: freeze, read, write, abdicate (or reclaim). */
 static int harvest(struct save *s, struct img_source *src, struct img_pass *p)
 {
-	struct img_block *b = block_of(s, src);
+	struct img_block *b = img_block_find(&s->img, src->block);
 	int ret;
 
 	ret = bitmap_cmd(s, src, DIRTYBIT_CMD_BITMAP_FREEZE, false);
@@ -127,7 +99,7 @@ static int harvest(struct save *s, struct img_source *src, struct img_pass *p)
 	if (!ret) {
 		uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
 
-		p->pages += count_bits(src->dirty, b->npages);
+		p->pages += bits_weight(src->dirty, b->npages);
 		ret = img_save_pages(&s->copy, b, src->dirty, s->err, s->errlen);
 		p->written += s->copy.pages_written - w;
 		p->zero += s->copy.pages_zero - z;
@@ -144,7 +116,7 @@ static void show_progress(void *arg, uint64_t done, uint64_t total)
 {
 	static double last;
 	struct img_block *b = arg;
-	double t = now();
+	double t = mono_now();
 
 	if (t - last < 0.2)
 		return;
@@ -160,7 +132,7 @@ static int first_pass(struct save *s, struct img_pass *p)
 	int ret;
 
 	for (i = 0; i < s->n; i++) {
-		struct img_block *b = block_of(s, &s->src[i]);
+		struct img_block *b = img_block_find(&s->img, s->src[i].block);
 		uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
 
 		s->copy.src_fd = s->src[i].fd;
@@ -238,9 +210,9 @@ static int run_passes(struct save *s, struct img_save_result *res)
 		live |= !s->src[i].path;
 	if (max > IMG_MAX_PASSES)
 		max = IMG_MAX_PASSES;
-	t = now();
+	t = mono_now();
 	ret = first_pass(s, &res->pass[0]);
-	res->pass[0].seconds = now() - t;
+	res->pass[0].seconds = mono_now() - t;
 	res->npasses = 1;
 	report(s, 0, &res->pass[0]);
 	while (!ret && live) {
@@ -252,17 +224,17 @@ static int run_passes(struct save *s, struct img_save_result *res)
 			ret = hold_all(s, true, &held);
 			p->held = true;
 		}
-		t = now();
+		t = mono_now();
 		if (!ret)
 			ret = live_pass(s, p);
-		p->seconds = now() - t;
+		p->seconds = mono_now() - t;
 		if (!ret && held && s->o->exec_held && run_shell(s->o->exec_held)) {
 			ret = -ECANCELED;
 			snprintf(s->err, s->errlen, "the command run under the hold failed");
 		}
 		if (held) {
 			hold_all(s, false, &held);
-			res->hold_seconds = now() - t;
+			res->hold_seconds = mono_now() - t;
 		}
 		report(s, res->npasses, p);
 		res->npasses++;
@@ -331,7 +303,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	bool tracking = false;
 	int meta = -1, data = -1, ret;
 	struct stat st;
-	double t0 = now();
+	double t0 = mono_now();
 	unsigned int i;
 
 	memset(res, 0, sizeof(*res));
@@ -387,7 +359,7 @@ out_unlink:
 out:
 	if (tracking)
 		stop_tracking(&s);
-	res->seconds = now() - t0;
+	res->seconds = mono_now() - t0;
 	if (data >= 0 && data != meta)
 		close(data);
 	if (meta >= 0)
