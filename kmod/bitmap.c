@@ -478,6 +478,7 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
 		db_frozen_del(bm);
+		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
 		bm->hb = bm->successor;
 		bm->successor = NULL;
@@ -490,6 +491,17 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		break;
 	}
 	bm->seq = db_next_seq();
+}
+
+/* @dst |= @src within [start, start + length); same granularity. */
+static void db_merge_range(struct hbitmap *dst, const struct hbitmap *src, u64 start,
+			   u64 length)
+{
+	struct hbitmap_extent ext;
+	u64 cursor = start;
+
+	while (hbitmap_next_extent(src, &cursor, start + length, &ext))
+		hbitmap_set(dst, ext.start, ext.length);
 }
 
 /* After the cut: nothing marks the replaced bitmaps any more. */
@@ -509,7 +521,13 @@ static void db_tx_finish(struct db_action *a)
 		hbitmap_merge(a->dst_hb, a->old_hb);
 		fallthrough;
 	case DIRTYBIT_CMD_BITMAP_CLEAR:
+		hbitmap_free(a->old_hb);
+		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
+		if (a->keep_all && a->keep_len)
+			hbitmap_set(a->dst_hb, a->keep_start, a->keep_len);
+		else if (a->keep_len)
+			db_merge_range(a->dst_hb, a->old_hb, a->keep_start, a->keep_len);
 		hbitmap_free(a->old_hb);
 		break;
 	}

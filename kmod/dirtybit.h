@@ -151,6 +151,8 @@ struct db_action {
 	u32 granularity;
 	bool disabled;
 	bool force;
+	u64 keep_start, keep_len;	/* abdicate: frozen bits that stay */
+	bool keep_all;			/* ... every granule of that range */
 	unsigned int nsources;
 	struct db_source *sources;
 	/* prepared and applied */

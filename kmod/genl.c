@@ -7,6 +7,7 @@
 
 #include <linux/limits.h>
 #include <linux/module.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -49,6 +50,15 @@ static const struct nla_policy db_name_policy[DIRTYBIT_A_MAX + 1] = {
 	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
 };
 
+static const struct nla_policy db_abdicate_policy[DIRTYBIT_A_MAX + 1] = {
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
+	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
+	[DIRTYBIT_A_RANGE_ALL] = { .type = NLA_FLAG },
+};
+
 static const struct nla_policy db_merge_policy[DIRTYBIT_A_MAX + 1] = {
 	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
@@ -72,6 +82,9 @@ static const struct nla_policy db_action_policy[DIRTYBIT_A_MAX + 1] = {
 	[DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG },
 	[DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy),
 	[DIRTYBIT_A_FORCE] = { .type = NLA_FLAG },
+	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
+	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
+	[DIRTYBIT_A_RANGE_ALL] = { .type = NLA_FLAG },
 	[DIRTYBIT_A_ACTION_CMD] = NLA_POLICY_RANGE(NLA_U32, DIRTYBIT_CMD_BITMAP_ADD,
 						   DIRTYBIT_CMD_BITMAP_RECLAIM),
 };
@@ -182,6 +195,44 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
 	return 0;
 }
 
+/*
+ * ABDICATE's optional range: the frozen bits inside it (every granule with
+ * RANGE_ALL) stay dirty, so a backup that stopped part way keeps what it
+ * did not copy.  RANGE_LENGTH defaults to the rest of the target; the range
+ * must lie within it.
+ */
+static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
+			    struct netlink_ext_ack *extack)
+{
+	struct nlattr *start = attrs[DIRTYBIT_A_RANGE_START];
+	struct nlattr *len = attrs[DIRTYBIT_A_RANGE_LENGTH];
+	struct nlattr *all = attrs[DIRTYBIT_A_RANGE_ALL];
+	u64 end;
+
+	if (!start && !len) {
+		if (!all)
+			return 0;
+		NL_SET_ERR_MSG_ATTR(extack, all, "RANGE_ALL needs RANGE_START or RANGE_LENGTH");
+		return -EINVAL;
+	}
+	if (a->cmd != DIRTYBIT_CMD_BITMAP_ABDICATE) {
+		NL_SET_ERR_MSG_ATTR(extack, start ?: len, "only ABDICATE takes a range");
+		return -EINVAL;
+	}
+	a->keep_all = !!all;
+	a->keep_start = start ? nla_get_u64(start) : 0;
+	if (a->keep_start > a->track->size) {
+		NL_SET_ERR_MSG_ATTR(extack, start, "range starts past the end of the target");
+		return -EINVAL;
+	}
+	a->keep_len = len ? nla_get_u64(len) : a->track->size - a->keep_start;
+	if (check_add_overflow(a->keep_start, a->keep_len, &end) || end > a->track->size) {
+		NL_SET_ERR_MSG_ATTR(extack, len, "range ends past the end of the target");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* Fills one action from a request's (or an ACTION nest's) attributes. */
 static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 			struct netlink_ext_ack *extack)
@@ -200,6 +251,9 @@ static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 		a->track->ops->default_granularity;
 	a->disabled = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_DISABLED]);
 	a->force = nla_get_flag(attrs[DIRTYBIT_A_FORCE]);
+	ret = db_nl_keep_range(attrs, a, extack);
+	if (ret)
+		return ret;
 	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE)
 		return db_nl_sources(attrs[DIRTYBIT_A_BITMAP_SOURCES], a, extack);
 	return 0;
@@ -683,7 +737,7 @@ static const struct genl_ops dirtybit_genl_ops[] = {
 	DB_OP(DIRTYBIT_CMD_BITMAP_DISABLE, db_nl_bitmap_cmd, db_name_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_MERGE, db_nl_bitmap_cmd, db_merge_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_FREEZE, db_nl_bitmap_cmd, db_name_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_ABDICATE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_ABDICATE, db_nl_bitmap_cmd, db_abdicate_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_RECLAIM, db_nl_bitmap_cmd, db_reclaim_policy),
 	{
 		.cmd = DIRTYBIT_CMD_BITMAP_GET,

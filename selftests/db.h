@@ -141,6 +141,25 @@ static inline int db_bitmap(struct db *db, int cmd, const char *path, const char
 	return nl_send(&db->nl, &m, NULL, 0);
 }
 
+/*
+ * ABDICATE keeping the frozen bits in [start, start + len) (@len ~0: no
+ * RANGE_LENGTH, the rest; @all: RANGE_ALL, every granule of it).
+ */
+static inline int db_abdicate_keep(struct db *db, const char *path, const char *name,
+				   uint64_t start, uint64_t len, int all, int cmd)
+{
+	struct nl_msg m;
+
+	db_msg(db, &m, cmd);
+	db_put_action(&m, path, name);
+	db_put_u64(&m, DIRTYBIT_A_RANGE_START, start);
+	if (len != ~0ULL)
+		db_put_u64(&m, DIRTYBIT_A_RANGE_LENGTH, len);
+	if (all)
+		nl_put(&m, DIRTYBIT_A_RANGE_ALL, NULL, 0);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
 static inline int db_add(struct db *db, const char *path, const char *name,
 			 uint32_t gran, int disabled)
 {

@@ -63,7 +63,13 @@
  *                                  (nest of SOURCE nests: [TARGET_ID],
  *                                  BITMAP_NAME; default target: the request's)
  *   DIRTYBIT_CMD_BITMAP_FREEZE     TARGET, BITMAP_NAME           (a cut)
- *   DIRTYBIT_CMD_BITMAP_ABDICATE   TARGET, BITMAP_NAME
+ *   DIRTYBIT_CMD_BITMAP_ABDICATE   TARGET, BITMAP_NAME,
+ *                                  [RANGE_START u64, RANGE_LENGTH u64:
+ *                                  the frozen bits inside stay dirty, for a
+ *                                  backup that stopped part way; length
+ *                                  defaults to the rest of the target],
+ *                                  [RANGE_ALL flag: every granule of the
+ *                                  range stays dirty (a full backup's)]
  *   DIRTYBIT_CMD_BITMAP_RECLAIM    TARGET, BITMAP_NAME, [FORCE flag]
  *     all (do, admin); reply: none (ACK)
  *   DIRTYBIT_CMD_BITMAP_GET        (do: TARGET, BITMAP_NAME;
@@ -231,6 +237,7 @@ enum dirtybit_attr {
 	DIRTYBIT_A_EVENT,		/* u32, enum dirtybit_event */
 	DIRTYBIT_A_TARGET_KIND,		/* u32, enum dirtybit_target_kind */
 	DIRTYBIT_A_REGION_FLAGS,	/* u32, DIRTYBIT_REGION_F_* */
+	DIRTYBIT_A_RANGE_ALL,		/* flag: the whole range, not its dirty bits */
 
 	__DIRTYBIT_A_MAX,
 	DIRTYBIT_A_MAX = __DIRTYBIT_A_MAX - 1

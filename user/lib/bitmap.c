@@ -30,6 +30,12 @@ int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
 		mnl_attr_put(nlh, DIRTYBIT_A_BITMAP_DISABLED, 0, NULL);
 	if (cmd == DIRTYBIT_CMD_BITMAP_RECLAIM && req->force)
 		mnl_attr_put(nlh, DIRTYBIT_A_FORCE, 0, NULL);
+	if (cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && req->keep) {
+		mnl_attr_put_u64(nlh, DIRTYBIT_A_RANGE_START, req->keep_start);
+		mnl_attr_put_u64(nlh, DIRTYBIT_A_RANGE_LENGTH, req->keep_len);
+		if (req->keep_all)
+			mnl_attr_put(nlh, DIRTYBIT_A_RANGE_ALL, 0, NULL);
+	}
 	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE) {
 		struct nlattr *all = mnl_attr_nest_start(nlh, DIRTYBIT_A_BITMAP_SOURCES);
 		struct nlattr *one = mnl_attr_nest_start(nlh, DIRTYBIT_A_SOURCE);

@@ -74,6 +74,9 @@ struct dirtybit_bitmap_req {
 	bool force;			/* reclaim */
 	const char *source_target;	/* merge; NULL: the same target */
 	const char *source;		/* merge */
+	bool keep;			/* abdicate: these frozen bits stay */
+	bool keep_all;			/* ... every granule of the range */
+	uint64_t keep_start, keep_len;
 };
 
 int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
