@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "db.h"
+#include "dm.h"
 #include "module.h"
 #include "run.h"
 
@@ -237,16 +238,8 @@ TEST_F(backup, fsfreeze_backup_equals_the_device_at_the_cut)
 	EXPECT_EQ(0, system("umount /mnt/bk || umount -l /mnt/bk"));
 }
 
-/* dmsetup without udev in the VM: it makes the /dev/mapper nodes itself. */
-#define DMSETUP		"DM_DISABLE_UDEV=1 dmsetup"
 #define FLAKY		"/dev/mapper/dbflaky"
-
-/* Loads table @table into dbflaky (linear over ram0, or failing). */
-static int flaky_table(const char *table)
-{
-	return run(&r, DMSETUP " suspend dbflaky && " DMSETUP " load dbflaky --table '0 %lu %s' && "
-		   DMSETUP " resume dbflaky", SIZE / 512, table);
-}
+#define WHOLE		"0 131072 "	/* SIZE in sectors */
 
 /*
  * A device whose reads fail during a backup (dm-flakey, every I/O failing):
@@ -264,13 +257,13 @@ TEST_F(backup, read_errors_fail_the_backup_and_lose_nothing)
 		TH_LOG("%s", r.err);
 	ASSERT_EQ(0, run(&r, "dd if=/dev/urandom of=" FLAKY " bs=64k count=20 seek=7 "
 			 "oflag=direct 2>/dev/null"));
-	ASSERT_EQ(0, flaky_table("flakey " DEV " 0 0 1")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, dm_table(&r, "dbflaky", WHOLE "flakey " DEV " 0 0 1")) TH_LOG("%s", r.err);
 	EXPECT_EQ(1, run(&r, CLI " backup " FLAKY " --bitmap fb --backing " DIR "/full.qcow2 "
 			 "-o " DIR "/bad.qcow2"));
 	EXPECT_NE(NULL, strstr(r.err, "Input/output error")) TH_LOG("%s", r.err);
 	EXPECT_NE(0, access(DIR "/bad.qcow2", F_OK));
 	EXPECT_NE(0, access(DIR "/bad.qcow2.partial", F_OK));
-	ASSERT_EQ(0, flaky_table("linear " DEV " 0")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, dm_table(&r, "dbflaky", WHOLE "linear " DEV " 0")) TH_LOG("%s", r.err);
 	ASSERT_EQ(0, run(&r, CLI " -j backup " FLAKY " --bitmap fb --backing " DIR "/full.qcow2 "
 			 "-o " DIR "/inc.qcow2")) TH_LOG("%s", r.err);
 	EXPECT_NE(NULL, strstr(r.out, "\"clusters\":20,")) TH_LOG("%s", r.out);

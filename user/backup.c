@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "backup/run.h"
@@ -22,8 +23,8 @@ static void on_signal(int sig)
 
 static const char backup_usage[] =
 	"usage: backup DEVICE --bitmap NAME -o FILE.qcow2 (--full | --backing PREVIOUS)\n"
-	"              [--bitmap-mode on-success|never] [--cluster-size SIZE]\n"
-	"              [--fsfreeze MOUNTPOINT [--exec-frozen CMD]]\n"
+	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
+	"              [--threads N] [--fsfreeze MOUNTPOINT] [--exec-frozen CMD]\n"
 	"       backup verify TOP.qcow2 DEVICE|FILE";
 
 static int backup_verify(struct cli *cli, int argc, char **argv)
@@ -59,10 +60,13 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "cluster-size", required_argument, NULL, 'c' },
 		{ "fsfreeze", required_argument, NULL, 'F' },
 		{ "exec-frozen", required_argument, NULL, 'x' },
+		{ "threads", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct backup_opts o = { .stop = &backup_stop };
+	struct backup_opts o = { .stop = &backup_stop,
+				 .threads = (unsigned int)cli_default_threads() };
+	unsigned long long count;
 	struct backup_result res;
 	struct dirtybit_ctx ctx;
 	char err[512] = "";
@@ -91,9 +95,11 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 				o.mode = BACKUP_ON_SUCCESS;
 			else if (!strcmp(optarg, "never"))
 				o.mode = BACKUP_NEVER;
+			else if (!strcmp(optarg, "always"))
+				o.mode = BACKUP_ALWAYS;
 			else
 				return cli_error(cli, EXIT_USAGE,
-						 "--bitmap-mode: on-success or never");
+						 "--bitmap-mode: on-success, never or always");
 			break;
 		case 'c':
 			if (cli_parse_size(optarg, 2U << 20, &size) || !size)
@@ -106,12 +112,15 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		case 'x':
 			o.exec_frozen = optarg;
 			break;
+		case 't':
+			if (!cli_parse_count(optarg, 1, 64, &count))
+				return cli_error(cli, EXIT_USAGE, "--threads: 1 to 64");
+			o.threads = (unsigned int)count;
+			break;
 		default:
 			return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
 		}
 	}
-	if (o.exec_frozen && !o.fsfreeze)
-		return cli_error(cli, EXIT_USAGE, "--exec-frozen needs --fsfreeze");
 	if (argc - optind != 1 || !o.bitmap || !o.output || o.full == !!o.backing)
 		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
 	o.device = argv[optind];
@@ -121,8 +130,14 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	o.progress = !cli->json && isatty(STDERR_FILENO);
 	ret = backup_run(&ctx, &o, &res, err, sizeof(err));
 	dirtybit_close(&ctx);
+	if (ret && res.kept)
+		return cli_error(cli, EXIT_FAILED,
+				 "backup of %s: %s (bitmap mode always: %s kept with %llu clusters; the bitmap holds what it lacks, from byte %llu)",
+				 o.device, err, o.output, (unsigned long long)res.clusters,
+				 (unsigned long long)res.kept_from);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "backup of %s: %s", o.device, err);
 	if (cli->json) {
@@ -135,6 +150,9 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		json_u64(&cli->js, "zero_clusters", res.zero);
 		json_u64(&cli->js, "bytes", res.bytes_read);
 		json_u64(&cli->js, "usec", (uint64_t)(res.seconds * 1e6));
+		json_u64(&cli->js, "extents", res.extents);
+		json_u64(&cli->js, "bytes_per_sec",
+			 res.seconds > 0 ? (uint64_t)(res.bytes_read / res.seconds) : 0);
 		json_object_end(&cli->js);
 		fputc('\n', stdout);
 	} else {

@@ -54,6 +54,11 @@ int cmd_restore(struct cli *cli, int argc, char **argv);
  * malformed or above @max.
  */
 int cli_parse_size(const char *s, uint64_t max, uint64_t *out);
+/* A decimal count in [min, max], or false. */
+bool cli_parse_count(const char *s, unsigned long long min, unsigned long long max,
+		     unsigned long long *out);
+/* Worker threads by default: the CPUs online, 1 to 8. */
+int cli_default_threads(void);
 
 /* One target (block or region) as text or a JSON object. */
 int print_target(const struct dirtybit_target *t, void *data);

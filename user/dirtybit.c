@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -63,6 +64,23 @@ int cli_parse_size(const char *s, uint64_t max, uint64_t *out)
 		return -1;
 	*out = v << shift;
 	return 0;
+}
+
+bool cli_parse_count(const char *s, unsigned long long min, unsigned long long max,
+		     unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return *s >= '0' && *s <= '9' && !*end && !errno && *out >= min && *out <= max;
+}
+
+int cli_default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
 int cli_open(struct cli *cli, struct dirtybit_ctx *ctx)

@@ -40,24 +40,6 @@ static void catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
-/* A decimal count in [min, max], or false. */
-static bool parse_count(const char *s, unsigned long long min, unsigned long long max,
-			unsigned long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return *s >= '0' && *s <= '9' && !*end && !errno && *out >= min && *out <= max;
-}
-
-static int default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
-}
-
 /*
  * Opens source/destination @arg: BLOCK=PATH, or a region (needs @ctx,
  * opened on first use).  Fills block, fd, size, target_id.
@@ -170,7 +152,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 	unsigned long long v;
 	int c, ret = EXIT_OK;
 
-	o.threads = (unsigned int)default_threads();
+	o.threads = (unsigned int)cli_default_threads();
 	optind = 0;	/* GNU: start over, permuting (main stopped at the command) */
 	while ((c = getopt_long(argc, argv, "m:t:", opts, NULL)) != -1) {
 		switch (c) {
@@ -178,7 +160,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			o.machine = optarg;
 			break;
 		case 't':
-			if (!parse_count(optarg, 1, 64, &v))
+			if (!cli_parse_count(optarg, 1, 64, &v))
 				return cli_error(cli, EXIT_USAGE, "--threads: 1 to 64");
 			o.threads = (unsigned int)v;
 			break;
@@ -186,13 +168,13 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			o.direct = true;
 			break;
 		case 'p':
-			if (!parse_count(optarg, 1, IMG_MAX_PASSES, &v))
+			if (!cli_parse_count(optarg, 1, IMG_MAX_PASSES, &v))
 				return cli_error(cli, EXIT_USAGE, "--passes: 1 to %d",
 						 IMG_MAX_PASSES);
 			o.max_passes = (unsigned int)v;
 			break;
 		case 'T':
-			if (!parse_count(optarg, 0, ~0ULL, &v))
+			if (!cli_parse_count(optarg, 0, ~0ULL, &v))
 				return cli_error(cli, EXIT_USAGE, "--threshold: a number of pages");
 			o.threshold = v;
 			break;
@@ -356,7 +338,7 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 {
 	struct img_source dst[IMG_MAX_BLOCKS];
 	struct dirtybit_ctx ctx = { 0 };
-	struct img_copy copy = { .threads = (unsigned int)default_threads(),
+	struct img_copy copy = { .threads = (unsigned int)cli_default_threads(),
 				 .stop = &image_stop };
 	bool ctx_open = false;
 	unsigned int i, n = 0;

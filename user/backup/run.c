@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define BACKUP_MIN_CLUSTER	65536
 #define RESTORE_CHUNK		(1 << 20)
 #define BACKUP_RUN		(256 << 10)	/* bytes read at once: stays in cache */
+#define BACKUP_MAX_THREADS	64
 
 struct find_bitmap {
 	const char *name;
@@ -82,6 +84,9 @@ struct backup {
 	struct qcow2_writer w;
 	uint64_t granularity, nbits;
 	uint64_t *words;
+	uint64_t copied_to;		/* clusters below were copied */
+	int finished;			/* qcow2_finish(): 1 done, -1 failed */
+	pthread_t caller;
 	int dev, out;
 	char backing[PATH_MAX], backing_fmt[8];
 	char *err;
@@ -188,11 +193,28 @@ static int prepare(struct backup *b)
 }
 
 /*
+ * The copy runs on o->threads workers (the caller is worker 0 and shows
+ * progress): each takes the next run of dirty clusters (every cluster for
+ * --full, up to BACKUP_RUN bytes) in ascending order, reads it with one
+ * O_DIRECT pread and writes its non-zero clusters with one pwrite per run
+ * of them, so reads and writes of different runs overlap.
+ */
+struct copier {
+	struct backup *b;
+	pthread_mutex_t lock;		/* everything below */
+	uint64_t next;			/* the first cluster not handed out */
+	uint64_t nclusters, max_run, total, done;	/* clusters; total/done: bytes */
+	uint64_t failed_at;		/* the lowest cluster of a failed run */
+	int ret;			/* the first error, its reason in b->err */
+};
+
+/*
  * Clusters [c, c + k) were read into @buf: runs of non-zero ones go out in
  * one write each; zero ones are holes (full) or zero flags (incremental,
  * hiding what the backing file holds).
  */
-static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uint64_t k)
+static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uint64_t k,
+		     uint64_t *data, uint64_t *zeros, char *err, size_t errlen)
 {
 	uint64_t cluster = b->res->cluster, i = 0, s;
 	int ret;
@@ -204,73 +226,175 @@ static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uin
 		if (zero) {
 			for (; !b->o->full && i < s; i++)
 				qcow2_zero_cluster(&b->w, c + i);
-			b->res->zero += s - i;
+			*zeros += s - i;
 			continue;
 		}
-		ret = qcow2_write_clusters(&b->w, c + i, s - i, buf + i * cluster, b->err,
-					   b->errlen);
+		ret = qcow2_write_clusters(&b->w, c + i, s - i, buf + i * cluster, err, errlen);
 		if (ret)
 			return ret;
-		b->res->data += s - i;
+		*data += s - i;
 	}
 	return 0;
 }
 
-/* The copy, between the freeze and the abdicate: dirty runs, read whole. */
-static int copy(struct backup *b)
+static bool wanted(const struct backup *b, uint64_t c)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, c = 0, n;
-	uint64_t per = cluster / b->granularity, max = BACKUP_RUN / cluster;
-	unsigned char *buf = NULL;
-	int ret;
+	return b->o->full || cluster_dirty(b->words, c, b->res->cluster / b->granularity,
+					   b->nbits);
+}
 
-	if (!max)
-		max = 1;
-	b->nbits = (size + b->granularity - 1) / b->granularity;
-	b->words = calloc((b->nbits + 63) / 64, 8);
-	if (!b->words || posix_memalign((void **)&buf, 4096, max * cluster)) {
-		free(buf);
-		return snprintf(b->err, b->errlen, "out of memory"), -ENOMEM;
+/* Hands out the next run [*c, *c + *k); false when none is left or on stop. */
+static bool take_run(struct copier *cp, uint64_t *c, uint64_t *k)
+{
+	struct backup *b = cp->b;
+	bool ok = false;
+
+	pthread_mutex_lock(&cp->lock);
+	if (!cp->ret && b->o->stop && *b->o->stop) {
+		cp->ret = -EINTR;
+		snprintf(b->err, b->errlen, "interrupted");
 	}
-	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
-	if (ret)
-		snprintf(b->err, b->errlen, "reading bitmap %s: %s", b->o->bitmap, b->ctx->err);
-	if (!ret)
-		ret = qcow2_create(&b->w, b->out, size, (unsigned int)__builtin_ctz(cluster),
-				   b->o->full ? NULL : b->backing, b->backing_fmt, b->err,
-				   b->errlen);
-	n = (size + cluster - 1) / cluster;
-	while (!ret && c < n) {
-		uint64_t k = 0, len;
+	while (!cp->ret && cp->next < cp->nclusters && !wanted(b, cp->next))
+		cp->next++;
+	if (!cp->ret && cp->next < cp->nclusters) {
+		*c = cp->next;
+		for (*k = 1; *c + *k < cp->nclusters && *k < cp->max_run && wanted(b, *c + *k);)
+			(*k)++;
+		cp->next = *c + *k;
+		ok = true;
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return ok;
+}
 
-		if (!b->o->full && !cluster_dirty(b->words, c, per, b->nbits)) {
-			c++;
-			continue;
+/* Run [c, c + k) is copied (@ret 0) or failed: account for it. */
+static void run_done(struct copier *cp, uint64_t c, uint64_t k, uint64_t len, uint64_t data,
+		     uint64_t zeros, int ret, const char *err)
+{
+	struct backup *b = cp->b;
+
+	pthread_mutex_lock(&cp->lock);
+	if (ret) {
+		if (c < cp->failed_at)
+			cp->failed_at = c;
+		if (!cp->ret) {
+			cp->ret = ret;
+			snprintf(b->err, b->errlen, "%s", err);
 		}
-		while (c + k < n && k < max &&
-		       (b->o->full || cluster_dirty(b->words, c + k, per, b->nbits)))
-			k++;
-		if (b->o->stop && *b->o->stop) {
-			ret = -EINTR;
-			snprintf(b->err, b->errlen, "interrupted");
-			break;
-		}
-		len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
-		memset(buf + len, 0, k * cluster - len);
-		ret = pread_all(b->dev, buf, len, c * cluster);
-		if (ret) {
-			snprintf(b->err, b->errlen, "reading %s at %llu: %s", b->o->device,
-				 (unsigned long long)(c * cluster), strerror(-ret));
-			break;
-		}
+	} else {
 		b->res->bytes_read += len;
 		b->res->clusters += k;
-		ret = store_run(b, buf, c, k);
-		c += k;
+		b->res->extents++;
+		b->res->data += data;
+		b->res->zero += zeros;
 	}
-	if (!ret)
-		ret = qcow2_finish(&b->w, b->err, b->errlen);
+	cp->done += len;
+	pthread_mutex_unlock(&cp->lock);
+}
+
+/* On a terminal, at most five times a second. */
+static void show_progress(struct copier *cp, double t0)
+{
+	static double last;
+	double t = mono_now();
+	uint64_t done, total;
+
+	if (t - last < 0.2)
+		return;
+	last = t;
+	pthread_mutex_lock(&cp->lock);
+	done = cp->done;
+	total = cp->total;
+	pthread_mutex_unlock(&cp->lock);
+	fprintf(stderr, "\rbackup: %llu/%llu MiB (%.0f%%), %.1f MB/s",
+		(unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
+		total ? 100.0 * done / total : 100.0, t > t0 ? done / (t - t0) / 1e6 : 0.0);
+}
+
+static void *copy_worker(void *arg)
+{
+	struct copier *cp = arg;
+	struct backup *b = cp->b;
+	uint64_t cluster = b->res->cluster, size = b->t.size, c, k;
+	bool caller = cp->b->o->progress && pthread_equal(pthread_self(), b->caller);
+	double t0 = mono_now();
+	unsigned char *buf;
+	char err[256];
+
+	if (posix_memalign((void **)&buf, 4096, cp->max_run * cluster)) {
+		run_done(cp, cp->nclusters, 0, 0, 0, 0, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	while (take_run(cp, &c, &k)) {
+		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+		uint64_t data = 0, zeros = 0;
+		int ret;
+
+		memset(buf + len, 0, k * cluster - len);
+		ret = pread_all(b->dev, buf, len, c * cluster);
+		if (ret)
+			snprintf(err, sizeof(err), "reading %s at %llu: %s", b->o->device,
+				 (unsigned long long)(c * cluster), strerror(-ret));
+		else
+			ret = store_run(b, buf, c, k, &data, &zeros, err, sizeof(err));
+		run_done(cp, c, k, len, data, zeros, ret, err);
+		if (caller)
+			show_progress(cp, t0);
+	}
+	if (caller)
+		fputs("\r\033[K", stderr);
 	free(buf);
+	return NULL;
+}
+
+/*
+ * The copy, between the freeze and the abdicate.  On failure b->copied_to
+ * is the first cluster that may not have been copied: every run before it
+ * was.
+ */
+static int copy(struct backup *b)
+{
+	struct copier cp = { .b = b };
+	uint64_t cluster = b->res->cluster, c;
+	pthread_t tid[BACKUP_MAX_THREADS];
+	unsigned int i, started = 0;
+	int ret;
+
+	b->nbits = (b->t.size + b->granularity - 1) / b->granularity;
+	cp.nclusters = (b->t.size + cluster - 1) / cluster;
+	cp.failed_at = cp.nclusters;
+	cp.max_run = BACKUP_RUN / cluster ? BACKUP_RUN / cluster : 1;
+	b->copied_to = 0;
+	b->words = calloc((b->nbits + 63) / 64, 8);
+	if (!b->words)
+		return snprintf(b->err, b->errlen, "out of memory"), -ENOMEM;
+	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
+	if (ret)
+		return snprintf(b->err, b->errlen, "reading bitmap %s: %s", b->o->bitmap,
+				b->ctx->err), ret;
+	ret = qcow2_create(&b->w, b->out, b->t.size, (unsigned int)__builtin_ctz(cluster),
+			   b->o->full ? NULL : b->backing, b->backing_fmt, b->err, b->errlen);
+	if (ret)
+		return ret;
+	for (c = 0; c < cp.nclusters; c++)
+		if (wanted(b, c))
+			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
+	pthread_mutex_init(&cp.lock, NULL);
+	b->caller = pthread_self();
+	for (i = 1; i < b->o->threads && i < BACKUP_MAX_THREADS; i++) {
+		if (pthread_create(&tid[i], NULL, copy_worker, &cp))
+			break;
+		started = i;
+	}
+	copy_worker(&cp);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&cp.lock);
+	b->copied_to = cp.ret ? (cp.failed_at < cp.next ? cp.failed_at : cp.next) : cp.nclusters;
+	if (cp.ret)
+		return cp.ret;
+	ret = qcow2_finish(&b->w, b->err, b->errlen);
+	b->finished = ret ? -1 : 1;
 	return ret;
 }
 
@@ -294,6 +418,63 @@ static int fs_freeze(struct backup *b, bool freeze, int *fd)
 		*fd = -1;
 	}
 	return ret;
+}
+
+/*
+ * --bitmap-mode always, after a failure: finish the partial image with
+ * what was copied and keep it; the frozen bits from the first cluster not
+ * copied stay dirty (every granule of them for a full backup, which copies
+ * clean clusters too).  False if the image could not be finished.
+ */
+static bool keep_partial(struct backup *b, const char *partial)
+{
+	char err[256];
+
+	/* A second qcow2_finish() after a failed one would leak clusters. */
+	if (!b->w.l2 || b->finished < 0 ||
+	    (!b->finished && qcow2_finish(&b->w, err, sizeof(err))) ||
+	    rename(partial, b->o->output))
+		return false;
+	fsync_dir_of(b->o->output);
+	b->res->kept = true;
+	b->res->kept_from = b->copied_to * b->res->cluster;
+	if (b->res->kept_from > b->t.size)
+		b->res->kept_from = b->t.size;
+	return true;
+}
+
+/* Ends the freeze as the mode says; a failure's reason is the one kept. */
+static int settle_bitmap(struct backup *b, int ret)
+{
+	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
+	uint8_t end = DIRTYBIT_CMD_BITMAP_RECLAIM;
+	char *e = b->err + strlen(b->err);
+	size_t left = b->errlen - (size_t)(e - b->err);
+	int r;
+
+	if (!ret && b->o->mode != BACKUP_NEVER)
+		end = DIRTYBIT_CMD_BITMAP_ABDICATE;
+	if (ret && b->res->kept) {
+		end = DIRTYBIT_CMD_BITMAP_ABDICATE;
+		req.keep = true;
+		req.keep_all = b->o->full;
+		req.keep_start = b->res->kept_from;
+		req.keep_len = b->t.size - b->res->kept_from;
+	}
+	r = dirtybit_bitmap(b->ctx, end, &req);
+	if (!r)
+		return ret;
+	if (ret) {
+		/* The socket's close reclaims: the bitmap keeps every bit. */
+		if (b->res->kept)
+			snprintf(e, left, "; keeping the partial backup failed (%s): remove %s",
+				 b->ctx->err, b->o->output);
+		return ret;
+	}
+	snprintf(b->err, b->errlen,
+		 "%s is complete, but ending the freeze of bitmap %s failed (%s); the bitmap keeps its bits, so the next incremental copies them again",
+		 b->o->output, b->o->bitmap, b->ctx->err);
+	return r;
 }
 
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
@@ -328,7 +509,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		ret = copy(&b);
 	if (!ret && o->exec_frozen && run_shell(o->exec_frozen)) {
 		ret = -ECANCELED;
-		snprintf(err, errlen, "the command run while frozen failed");
+		snprintf(err, errlen, "cancelled: the command run while frozen failed");
 	}
 	if (fsfd >= 0 && fs_freeze(&b, false, &fsfd) && !ret)
 		ret = -EIO;
@@ -338,16 +519,12 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	}
 	if (!ret)
 		fsync_dir_of(o->output);
-	if (b.out >= 0 && ret)
+	if (ret && frozen && o->mode == BACKUP_ALWAYS)
+		keep_partial(&b, partial);
+	if (b.out >= 0 && ret && !res->kept)
 		unlink(partial);
-	if (frozen) {
-		/* Never: the bits stay for the next backup, as if none ran. */
-		int end = !ret && o->mode == BACKUP_ON_SUCCESS ? DIRTYBIT_CMD_BITMAP_ABDICATE :
-							      DIRTYBIT_CMD_BITMAP_RECLAIM;
-		/* After a failure, its reason is the one to report. */
-		if (bitmap_cmd(&b, (uint8_t)end, ret != 0) && !ret)
-			ret = -EIO;
-	}
+	if (frozen)
+		ret = settle_bitmap(&b, ret);
 	qcow2_writer_free(&b.w);
 	free(b.words);
 	if (b.dev >= 0)

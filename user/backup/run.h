@@ -15,6 +15,8 @@
 enum backup_bitmap_mode {
 	BACKUP_ON_SUCCESS,		/* abdicate on success, reclaim on failure */
 	BACKUP_NEVER,			/* always reclaim: the bitmap keeps its bits */
+	BACKUP_ALWAYS,			/* abdicate; after a failure keep the partial
+					 * image and the bits it lacks */
 };
 
 struct backup_opts {
@@ -26,7 +28,10 @@ struct backup_opts {
 	enum backup_bitmap_mode mode;
 	uint32_t cluster;		/* 0: max(granularity, 64 KiB) */
 	const char *fsfreeze;		/* a mount point frozen from the cut to the copy's end */
-	const char *exec_frozen;	/* sh -c command run while it is frozen */
+	const char *exec_frozen;	/* sh -c command run after the copy, still
+					 * frozen; its failure cancels the backup */
+	unsigned int threads;		/* copy workers, 1 to 64 */
+	bool progress;			/* on stderr */
 	const volatile sig_atomic_t *stop;
 };
 
@@ -34,11 +39,17 @@ struct backup_result {
 	uint64_t clusters;		/* copied (dirty, or all for --full) */
 	uint64_t data, zero;		/* written as data; as zero flags/holes */
 	uint64_t bytes_read;
+	uint64_t extents;		/* runs read, each one pread */
 	uint32_t cluster;
 	double seconds;
+	bool kept;			/* always mode, failed: output kept ... */
+	uint64_t kept_from;		/* ... and the bitmap holds [kept_from, end) */
 };
 
-/* 0 or -errno, the reason in @err.  On failure nothing is left at output. */
+/*
+ * 0 or -errno, the reason in @err.  On failure nothing is left at output,
+ * except in BACKUP_ALWAYS mode, where res->kept says the partial image is.
+ */
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	       struct backup_result *res, char *err, size_t errlen);
 
