@@ -24,7 +24,7 @@ static void on_signal(int sig)
 static const char backup_usage[] =
 	"usage: backup DEVICE --bitmap NAME -o FILE.qcow2 (--full | --backing PREVIOUS)\n"
 	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
-	"              [--threads N] [--fsfreeze MOUNTPOINT] [--exec-frozen CMD]\n"
+	"              [--threads N] [--direct] [--fsfreeze MOUNTPOINT] [--exec-frozen CMD]\n"
 	"       backup verify TOP.qcow2 DEVICE|FILE";
 
 static int backup_verify(struct cli *cli, int argc, char **argv)
@@ -61,6 +61,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "fsfreeze", required_argument, NULL, 'F' },
 		{ "exec-frozen", required_argument, NULL, 'x' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "direct", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -111,6 +112,9 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			break;
 		case 'x':
 			o.exec_frozen = optarg;
+			break;
+		case 'd':
+			o.direct = true;
 			break;
 		case 't':
 			if (!cli_parse_count(optarg, 1, 64, &count))

@@ -56,6 +56,7 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 	if (backing && strcmp(backing_fmt, "raw") && strcmp(backing_fmt, "qcow2"))
 		return errf(err, errlen, -EINVAL, "backing format must be raw or qcow2");
 	w->fd = fd;
+	w->data_fd = fd;
 	w->size = size;
 	w->cluster_bits = cluster_bits;
 	w->cluster = 1ULL << cluster_bits;
@@ -91,12 +92,17 @@ int qcow2_write_clusters(struct qcow2_writer *w, uint64_t gc, uint64_t count, co
 		w->l2[gc + i] = (off + i * w->cluster) | QCOW2_OFLAG_COPIED;
 	w->data_clusters += count;
 	pthread_mutex_unlock(&w->lock);
-	ret = pwrite_all(w->fd, buf, count * w->cluster, off);
+	ret = pwrite_all(w->data_fd, buf, count * w->cluster, off);
 	if (ret)
 		return errf(err, errlen, ret, "writing clusters %llu-%llu: %s",
 			    (unsigned long long)gc, (unsigned long long)(gc + count - 1),
 			    strerror(-ret));
 	return 0;
+}
+
+void qcow2_data_fd(struct qcow2_writer *w, int fd)
+{
+	w->data_fd = fd;
 }
 
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,

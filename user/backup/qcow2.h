@@ -19,7 +19,8 @@
 #define QCOW2_NAME_MAX		1023	/* backing file name */
 
 struct qcow2_writer {
-	int fd;
+	int fd;				/* metadata; data too unless ... */
+	int data_fd;			/* ... another (O_DIRECT) fd is given */
 	uint64_t size;			/* virtual bytes */
 	unsigned int cluster_bits;
 	uint64_t cluster;		/* bytes */
@@ -42,6 +43,11 @@ struct qcow2_writer {
  */
 int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int cluster_bits,
 		 const char *backing, const char *backing_fmt, char *err, size_t errlen);
+/*
+ * Data clusters go to @fd (the same file opened with O_DIRECT: buffers and
+ * offsets are cluster-aligned), metadata still to the first one.
+ */
+void qcow2_data_fd(struct qcow2_writer *w, int fd);
 /* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen);

@@ -87,7 +87,7 @@ struct backup {
 	uint64_t copied_to;		/* clusters below were copied */
 	int finished;			/* qcow2_finish(): 1 done, -1 failed */
 	pthread_t caller;
-	int dev, out;
+	int dev, out, out_direct;
 	char backing[PATH_MAX], backing_fmt[8];
 	char *err;
 	size_t errlen;
@@ -376,6 +376,8 @@ static int copy(struct backup *b)
 			   b->o->full ? NULL : b->backing, b->backing_fmt, b->err, b->errlen);
 	if (ret)
 		return ret;
+	if (b->out_direct >= 0)
+		qcow2_data_fd(&b->w, b->out_direct);
 	for (c = 0; c < cp.nclusters; c++)
 		if (wanted(b, c))
 			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
@@ -481,7 +483,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	       struct backup_result *res, char *err, size_t errlen)
 {
 	struct backup b = { .ctx = ctx, .o = o, .res = res, .dev = -1, .out = -1,
-			    .err = err, .errlen = errlen };
+			    .out_direct = -1, .err = err, .errlen = errlen };
 	char partial[PATH_MAX];
 	double t0 = mono_now();
 	bool frozen = false;
@@ -496,6 +498,14 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		if (b.out < 0) {
 			ret = -errno;
 			snprintf(err, errlen, "%s: %s", partial, strerror(errno));
+		}
+	}
+	if (!ret && o->direct) {
+		b.out_direct = open(partial, O_WRONLY | O_CLOEXEC | O_DIRECT);
+		if (b.out_direct < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "--direct: %s: %s%s", partial, strerror(errno),
+				 errno == EINVAL ? " (the file system does not do O_DIRECT)" : "");
 		}
 	}
 	/* The file system first, so that the cut finds it clean and still. */
@@ -531,6 +541,8 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 		close(b.dev);
 	if (b.out >= 0)
 		close(b.out);
+	if (b.out_direct >= 0)
+		close(b.out_direct);
 	res->seconds = mono_now() - t0;
 	return ret;
 }

@@ -31,6 +31,7 @@ struct backup_opts {
 	const char *exec_frozen;	/* sh -c command run after the copy, still
 					 * frozen; its failure cancels the backup */
 	unsigned int threads;		/* copy workers, 1 to 64 */
+	bool direct;			/* data written with O_DIRECT */
 	bool progress;			/* on stderr */
 	const volatile sig_atomic_t *stop;
 };
