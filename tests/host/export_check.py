@@ -20,7 +20,7 @@ import sys
 import tarfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import Qemu  # noqa: E402
+from qmp import ram_via_mapped_ram  # noqa: E402
 
 SLOT = 256 << 20
 disk, work = sys.argv[1], sys.argv[2]
@@ -41,16 +41,12 @@ def extract(slot, into):
 
 def qemu_loads_region_image(d):
     held = open(os.path.join(d, "ram-held.bin"), "rb").read()
-    q = Qemu(os.path.join(work, "export.sock"),
-             ["-M", "none", "-m", f"{len(held) >> 20}M", "-incoming", "defer"],
-             open(os.path.join(work, "qemu-export.log"), "w"))
-    try:
-        st = q.mapped_ram(True, os.path.join(d, "ram.img"))
-        if st != "completed":
-            return f"incoming migration {st}"
-        q.cmd("pmemsave", val=0, size=len(held), filename=os.path.join(d, "ram.pmem"))
-    finally:
-        q.quit()
+    st = ram_via_mapped_ram(os.path.join(work, "export.sock"),
+                            ["-M", "none", "-m", f"{len(held) >> 20}M", "-incoming", "defer"],
+                            open(os.path.join(work, "qemu-export.log"), "w"), True,
+                            os.path.join(d, "ram.img"), len(held), os.path.join(d, "ram.pmem"))
+    if st != "completed":
+        return f"incoming migration {st}"
     if open(os.path.join(d, "ram.pmem"), "rb").read() != held:
         return "guest RAM differs from the region's held copy"
     return None

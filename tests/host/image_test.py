@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import Qemu  # noqa: E402
+from qmp import ram_via_mapped_ram  # noqa: E402
 
 CLI, WORK = sys.argv[1], sys.argv[2]
 PAGE = 4096
@@ -154,14 +154,10 @@ def qemu_loads_a_dirtybit_image():
     size = 64 * MIB
     ram = make_ram("q.bin", size, 7, 3000)
     run("image", "save", path("q.img"), f"ram={ram}")
-    q = Qemu(path("q1.sock"), ["-M", "none", "-m", "64M", "-incoming", "defer"],
-             open(path("qemu-load.log"), "w"))
-    try:
-        st = q.mapped_ram(True, path("q.img"))
-        assert st == "completed", f"incoming migration {st}"
-        q.cmd("pmemsave", val=0, size=size, filename=path("q.pmem"))
-    finally:
-        q.quit()
+    st = ram_via_mapped_ram(path("q1.sock"), ["-M", "none", "-m", "64M", "-incoming", "defer"],
+                            open(path("qemu-load.log"), "w"), True, path("q.img"), size,
+                            path("q.pmem"))
+    assert st == "completed", f"incoming migration {st}"
     assert same(ram, path("q.pmem")), "guest RAM differs from the saved file"
 
 
@@ -169,15 +165,13 @@ def qemu_loads_a_dirtybit_image():
 def dirtybit_loads_a_qemu_image():
     size = 64 * MIB
     ram = make_ram("r.bin", size, 8, 3000)
-    q = Qemu(path("q2.sock"),
-             ["-object", f"memory-backend-file,id=ram,size=64M,mem-path={ram},share=on",
-              "-M", "none,memory-backend=ram"], open(path("qemu-save.log"), "w"))
-    try:
-        st = q.mapped_ram(False, path("r.img"))
-        assert st == "completed", f"migration {st}"
-        q.cmd("pmemsave", val=0, size=size, filename=path("r.pmem"))
-    finally:
-        q.quit()
+    st = ram_via_mapped_ram(path("q2.sock"),
+                            ["-object",
+                             f"memory-backend-file,id=ram,size=64M,mem-path={ram},share=on",
+                             "-M", "none,memory-backend=ram"],
+                            open(path("qemu-save.log"), "w"), False, path("r.img"), size,
+                            path("r.pmem"))
+    assert st == "completed", f"migration {st}"
     info = json.loads(run("-j", "image", "info", path("r.img")).stdout)
     assert info["complete"] and info["blocks"][0]["name"] == "ram", info
     if os.path.exists(path("r.out")):

@@ -66,3 +66,17 @@ class Qemu:
         except (RuntimeError, OSError, ValueError):
             pass
         self.proc.wait(timeout=30)
+
+
+def ram_via_mapped_ram(sock_path, args, log, incoming, image, size, pmem):
+    """Starts QEMU with @args, migrates from (@incoming) or to file @image
+    with mapped-ram, writes @size bytes of its RAM to @pmem if that
+    completed, and quits; the migration's final status."""
+    q = Qemu(sock_path, args, log)
+    try:
+        st = q.mapped_ram(incoming, image)
+        if st == "completed":
+            q.cmd("pmemsave", val=0, size=size, filename=pmem)
+    finally:
+        q.quit()
+    return st
