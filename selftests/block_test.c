@@ -889,23 +889,23 @@ TEST_F(brd, abdicate_keeps_a_range)
 	ASSERT_EQ(0, write_direct("/dev/ram0", 12 * MiB, 128 * KiB, 1));
 	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, write_direct("/dev/ram0", 8 * MiB, 4096, 2));
-	EXPECT_REFUSED(-EINVAL, db_abdicate_keep(db, "/dev/ram0", "b0", RAM_SIZE + 1, ~0ULL, 0,
-						 DIRTYBIT_CMD_BITMAP_ABDICATE), "past the end");
-	EXPECT_REFUSED(-EINVAL, db_abdicate_keep(db, "/dev/ram0", "b0", 2, ~0ULL - 1, 0,
-						 DIRTYBIT_CMD_BITMAP_ABDICATE), "past the end");
-	EXPECT_REFUSED(-EINVAL, db_abdicate_keep(db, "/dev/ram0", "b0", 0, ~0ULL, 0,
-						 DIRTYBIT_CMD_BITMAP_RECLAIM), "Unsupported");
+	EXPECT_REFUSED(-EINVAL, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
+						 RAM_SIZE + 1, ~0ULL, 0), "past the end");
+	EXPECT_REFUSED(-EINVAL, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
+						 2, ~0ULL - 1, 0), "past the end");
+	EXPECT_REFUSED(-EINVAL, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0",
+						 0, ~0ULL, 0), "Unsupported");
 	/* Frozen bits from 4 MiB on stay; the one at 0 was copied. */
-	ASSERT_EQ(0, db_abdicate_keep(db, "/dev/ram0", "b0", 4 * MiB, ~0ULL, 0,
-				      DIRTYBIT_CMD_BITMAP_ABDICATE)) TH_LOG("%s", db->nl.extack);
+	ASSERT_EQ(0, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
+				     4 * MiB, ~0ULL, 0)) TH_LOG("%s", db->nl.extack);
 	model_mark(&m, 4 * MiB, 64 * KiB);
 	model_mark(&m, 8 * MiB, 4096);
 	model_mark(&m, 12 * MiB, 128 * KiB);
 	EXPECT_EQ(NULL, model_compare(db, "/dev/ram0", "b0", &m));
 	/* RANGE_ALL: every granule of [60M, 60M + 192K), clean or not. */
 	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
-	ASSERT_EQ(0, db_abdicate_keep(db, "/dev/ram0", "b0", 60 * MiB, 192 * KiB, 1,
-				      DIRTYBIT_CMD_BITMAP_ABDICATE)) TH_LOG("%s", db->nl.extack);
+	ASSERT_EQ(0, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
+				     60 * MiB, 192 * KiB, 1)) TH_LOG("%s", db->nl.extack);
 	model_clear(&m);
 	model_mark(&m, 60 * MiB, 192 * KiB);
 	EXPECT_EQ(NULL, model_compare(db, "/dev/ram0", "b0", &m));

@@ -142,11 +142,12 @@ static inline int db_bitmap(struct db *db, int cmd, const char *path, const char
 }
 
 /*
- * ABDICATE keeping the frozen bits in [start, start + len) (@len ~0: no
- * RANGE_LENGTH, the rest; @all: RANGE_ALL, every granule of it).
+ * @cmd (ABDICATE) with RANGE_START @start, RANGE_LENGTH @len (~0: none, the
+ * rest) and, if @all, RANGE_ALL: the frozen bits kept, every granule of
+ * them with @all.
  */
-static inline int db_abdicate_keep(struct db *db, const char *path, const char *name,
-				   uint64_t start, uint64_t len, int all, int cmd)
+static inline int db_bitmap_range(struct db *db, int cmd, const char *path, const char *name,
+				  uint64_t start, uint64_t len, int all)
 {
 	struct nl_msg m;
 

@@ -93,13 +93,13 @@ struct backup {
 	size_t errlen;
 };
 
-/* A command on the backup's bitmap; a @quiet failure keeps err. */
-static int bitmap_cmd(struct backup *b, uint8_t cmd, bool quiet)
+/* Freezes the backup's bitmap: the cut. */
+static int freeze_bitmap(struct backup *b)
 {
 	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
-	int ret = dirtybit_bitmap(b->ctx, cmd, &req);
+	int ret = dirtybit_bitmap(b->ctx, DIRTYBIT_CMD_BITMAP_FREEZE, &req);
 
-	if (ret && !quiet)
+	if (ret)
 		snprintf(b->err, b->errlen, "bitmap %s: %s", b->o->bitmap, b->ctx->err);
 	return ret;
 }
@@ -299,9 +299,8 @@ static void show_progress(struct copier *cp, double t0)
 	double t = mono_now();
 	uint64_t done, total;
 
-	if (t - last < 0.2)
+	if (!progress_due(&last, t))
 		return;
-	last = t;
 	pthread_mutex_lock(&cp->lock);
 	done = cp->done;
 	total = cp->total;
@@ -378,7 +377,8 @@ static int copy(struct backup *b)
 		return ret;
 	if (b->out_direct >= 0)
 		qcow2_data_fd(&b->w, b->out_direct);
-	for (c = 0; c < cp.nclusters; c++)
+	/* A second pass over the bits, only for the progress line. */
+	for (c = 0; b->o->progress && c < cp.nclusters; c++)
 		if (wanted(b, c))
 			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
 	pthread_mutex_init(&cp.lock, NULL);
@@ -512,7 +512,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
 	if (!ret && o->fsfreeze)
 		ret = fs_freeze(&b, true, &fsfd);
 	if (!ret) {
-		ret = bitmap_cmd(&b, DIRTYBIT_CMD_BITMAP_FREEZE, false);
+		ret = freeze_bitmap(&b);
 		frozen = !ret;
 	}
 	if (!ret)

@@ -30,6 +30,14 @@ double mono_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+bool progress_due(double *last, double now)
+{
+	if (now - *last < 0.2)
+		return false;
+	*last = now;
+	return true;
+}
+
 bool mem_is_zero(const void *p, size_t n)
 {
 	const uint64_t *w = p;

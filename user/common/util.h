@@ -16,6 +16,9 @@ int errf(char *err, size_t errlen, int code, const char *fmt, ...)
 /* Seconds on CLOCK_MONOTONIC. */
 double mono_now(void);
 
+/* A progress line is due at @now: at most five a second (*@last: the last). */
+bool progress_due(double *last, double now);
+
 /* Whether @n bytes at @p (a multiple of 8, 8-byte aligned) are all zero. */
 bool mem_is_zero(const void *p, size_t n);
 

@@ -116,11 +116,9 @@ static void show_progress(void *arg, uint64_t done, uint64_t total)
 {
 	static double last;
 	struct img_block *b = arg;
-	double t = mono_now();
 
-	if (t - last < 0.2)
+	if (!progress_due(&last, mono_now()))
 		return;
-	last = t;
 	fprintf(stderr, "\rpass 1: %s %llu/%llu MiB", b->id,
 		(unsigned long long)(done * IMG_PAGE_SIZE >> 20),
 		(unsigned long long)(total * IMG_PAGE_SIZE >> 20));
