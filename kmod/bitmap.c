@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
 #include <linux/slab.h>
@@ -62,11 +63,12 @@ void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops
 /* Gives @tr an id and an empty rec and makes it findable. */
 int db_track_publish_empty(struct db_track *tr)
 {
-	struct db_rec *rec = kzalloc(sizeof(*rec), GFP_KERNEL);
+	struct db_rec *rec = db_fault() ? NULL : kzalloc(sizeof(*rec), GFP_KERNEL);
 
 	lockdep_assert_held(&dirtybit_lock);
 	if (!rec)
 		return -ENOMEM;
+	db_obj_get(DB_OBJ_REC);
 	rcu_assign_pointer(tr->rec, rec);
 	tr->id = db_next_track_id++;
 	list_add_tail(&tr->node, &db_tracks);
@@ -79,13 +81,32 @@ static void db_bitmap_free(struct db_bitmap *bm)
 	hbitmap_free(bm->hb);
 	hbitmap_free(bm->successor);
 	kfree(bm);
+	db_obj_put(DB_OBJ_BITMAP);
+}
+
+/*
+ * A frozen bitmap holds the module: a backup in progress makes rmmod fail
+ * with "in use" instead of taking the bitmap (and the agent's cut) away.
+ */
+static void db_frozen_add(struct db_bitmap *bm, bool owner_dead)
+{
+	__module_get(THIS_MODULE);
+	spin_lock_bh(&db_owner_lock);
+	bm->owner_dead = owner_dead;
+	list_add_tail(&bm->frozen_node, &db_frozen);
+	spin_unlock_bh(&db_owner_lock);
 }
 
 static void db_frozen_del(struct db_bitmap *bm)
 {
+	bool was_frozen;
+
 	spin_lock_bh(&db_owner_lock);
+	was_frozen = !list_empty(&bm->frozen_node);
 	list_del_init(&bm->frozen_node);
 	spin_unlock_bh(&db_owner_lock);
+	if (was_frozen)
+		module_put(THIS_MODULE);
 }
 
 /*
@@ -95,6 +116,7 @@ static void db_frozen_del(struct db_bitmap *bm)
 void db_track_release(struct db_track *tr)
 {
 	struct db_bitmap *bm, *tmp;
+	struct db_rec *rec;
 
 	lockdep_assert_held(&dirtybit_lock);
 	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
@@ -104,7 +126,10 @@ void db_track_release(struct db_track *tr)
 	}
 	list_del(&tr->node);
 	db_next_seq();
-	kfree(rcu_dereference_protected(tr->rec, 1));
+	rec = rcu_dereference_protected(tr->rec, 1);
+	if (rec)
+		db_obj_put(DB_OBJ_REC);
+	kfree(rec);
 	RCU_INIT_POINTER(tr->rec, NULL);
 }
 
@@ -358,13 +383,14 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (a->granularity < tr->ops->min_granularity)
 			return DB_REFUSE(tx, -EINVAL,
 					 "a region's granularity is at least the page size");
-		a->bm = kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
+		a->bm = db_fault() ? NULL : kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
 		if (!a->bm)
 			return -ENOMEM;
+		db_obj_get(DB_OBJ_BITMAP);
 		INIT_LIST_HEAD(&a->bm->frozen_node);
 		a->bm->track = tr;
 		strscpy(a->bm->name, a->name, sizeof(a->bm->name));
-		a->bm->hb = hbitmap_alloc(tr->size, a->granularity, GFP_KERNEL_ACCOUNT);
+		a->bm->hb = db_hbitmap_alloc(tr->size, a->granularity);
 		if (!a->bm->hb)
 			return -ENOMEM;
 		a->bm->tx_id = tx->id;
@@ -378,8 +404,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		ret = db_tx_check_usable(tx, a);
 		if (ret)
 			return ret;
-		a->new_hb = hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb),
-					  GFP_KERNEL_ACCOUNT);
+		a->new_hb = db_hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb));
 		if (!a->new_hb)
 			return -ENOMEM;
 		break;
@@ -409,8 +434,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 			return DB_REFUSE(tx, -EINVAL, "bitmap is inconsistent");
 		if (tr->gone)
 			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
-		a->new_hb = hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb),
-					  GFP_KERNEL_ACCOUNT);
+		a->new_hb = db_hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb));
 		if (!a->new_hb)
 			return -ENOMEM;
 		a->bm->tx_frozen = true;
@@ -471,10 +495,7 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		a->new_hb = NULL;
 		bm->owner_net = tx->who ? tx->who->net : NULL;
 		bm->owner_portid = tx->who ? tx->who->portid : 0;
-		spin_lock_bh(&db_owner_lock);
-		bm->owner_dead = !tx->who;
-		list_add_tail(&bm->frozen_node, &db_frozen);
-		spin_unlock_bh(&db_owner_lock);
+		db_frozen_add(bm, !tx->who);
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
 		db_frozen_del(bm);
@@ -579,6 +600,8 @@ int db_transaction(struct db_action *acts, unsigned int n,
 
 	lockdep_assert_held(&dirtybit_lock);
 	tx.id = ++db_tx_counter ? db_tx_counter : ++db_tx_counter;
+	if (db_fault())
+		goto out;
 	tx.tracks = kcalloc(n, sizeof(*tx.tracks), GFP_KERNEL);
 	tx.recs = kcalloc(n, sizeof(*tx.recs), GFP_KERNEL);
 	if (!tx.tracks || !tx.recs)
@@ -593,11 +616,13 @@ int db_transaction(struct db_action *acts, unsigned int n,
 	for (i = 0; i < tx.ntracks; i++) {
 		unsigned int cap = db_rec_capacity(tx.tracks[i]) + n;
 
-		tx.recs[i] = kzalloc(struct_size(tx.recs[i], hb, cap), GFP_KERNEL);
+		tx.recs[i] = db_fault() ? NULL :
+			kzalloc(struct_size(tx.recs[i], hb, cap), GFP_KERNEL);
 		if (!tx.recs[i]) {
 			ret = -ENOMEM;
 			goto out;
 		}
+		db_obj_get(DB_OBJ_REC);
 	}
 
 	for (i = 0; i < n; i++)
@@ -613,6 +638,8 @@ out:
 	db_tx_unprepare(&tx, prepared);
 	for (i = 0; i < tx.ntracks; i++) {
 		tx.tracks[i]->tx_touched = false;
+		if (tx.recs[i])
+			db_obj_put(DB_OBJ_REC);
 		kfree(tx.recs[i]);	/* the old recs after a cut */
 	}
 	kfree(tx.tracks);
@@ -697,6 +724,8 @@ static struct notifier_block db_netlink_nb = {
 
 int db_bitmap_init(void)
 {
+	if (db_fault())
+		return -ENOMEM;
 	return netlink_register_notifier(&db_netlink_nb);
 }
 

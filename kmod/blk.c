@@ -133,9 +133,9 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 			    u32 len, u32 gen)
 {
 	struct db_slot *s = db_bucket(bio);
-	unsigned int i;
+	unsigned int i = db_fault() ? DB_SLOTS_PER_BUCKET : 0;
 
-	for (i = 0; i < DB_SLOTS_PER_BUCKET; i++, s++) {
+	for (; i < DB_SLOTS_PER_BUCKET; i++, s++) {
 		if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
 			continue;
 		s->t = t;
@@ -149,7 +149,9 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 		smp_store_release(&s->bio, bio);
 		return;
 	}
-	/* No slot: the carry set keeps this write in every later epoch. */
+	/* No slot (or a fault injected above): the carry set keeps this write
+	 * in every later epoch.
+	 */
 	hbitmap_set(t->carry, off, len);
 	atomic64_inc(&t->overflows);
 }
@@ -304,7 +306,9 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 	if (!READ_ONCE(cut_drain))
 		return;
 	while (db_inflight_sum(t, old_gen & 1)) {
-		if (time_after(jiffies, deadline) || fatal_signal_pending(current)) {
+		/* A fault injected here gives up at once, as a timeout would. */
+		if (time_after(jiffies, deadline) || fatal_signal_pending(current) ||
+		    db_fault()) {
 			drained = false;
 			break;
 		}
@@ -406,7 +410,7 @@ static int db_blk_watch(struct device *disk_dev)
 	if (!db_class_registered) {
 		db_class_intf.class = disk_dev->class;
 		db_class_intf.remove_dev = db_blk_removed_cb;
-		ret = class_interface_register(&db_class_intf);
+		ret = db_fault() ? -ENOMEM : class_interface_register(&db_class_intf);
 		db_class_registered = !ret;
 	}
 	mutex_unlock(&db_class_lock);
@@ -476,6 +480,7 @@ static void db_blk_free(struct db_blk_target *t)
 	hbitmap_free(t->carry);
 	free_percpu(t->inflight);
 	kfree(t);
+	db_obj_put(DB_OBJ_TARGET);
 }
 
 int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
@@ -484,10 +489,11 @@ int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
 	struct db_track *tr;
 	int ret;
 
-	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	t = db_fault() ? NULL : kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
-	t->inflight = alloc_percpu_gfp(struct db_inflight, GFP_KERNEL_ACCOUNT);
+	db_obj_get(DB_OBJ_TARGET);
+	t->inflight = db_fault() ? NULL : alloc_percpu_gfp(struct db_inflight, GFP_KERNEL_ACCOUNT);
 	if (!t->inflight) {
 		db_blk_free(t);
 		return -ENOMEM;
@@ -502,7 +508,7 @@ int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
 		goto err_put;
 	db_track_init(&t->track, (u64)t->nr_sects << SECTOR_SHIFT, &db_blk_ops);
 	ret = -ENOMEM;
-	t->carry = hbitmap_alloc(t->track.size, DB_CARRY_GRANULARITY, GFP_KERNEL_ACCOUNT);
+	t->carry = db_hbitmap_alloc(t->track.size, DB_CARRY_GRANULARITY);
 	if (!t->carry)
 		goto err_put;
 
@@ -608,8 +614,8 @@ int db_blk_init(void)
 	int ret;
 
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
-	db_slots = kvcalloc((size_t)db_nbuckets * DB_SLOTS_PER_BUCKET,
-			    sizeof(*db_slots), GFP_KERNEL);
+	db_slots = db_fault() ? NULL :
+		kvcalloc((size_t)db_nbuckets * DB_SLOTS_PER_BUCKET, sizeof(*db_slots), GFP_KERNEL);
 	if (!db_slots)
 		return -ENOMEM;
 
@@ -624,10 +630,12 @@ int db_blk_init(void)
 	ret = register_trace_block_bio_complete(db_blk_complete_probe, NULL);
 	if (ret)
 		goto err_free;
-	ret = tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
 	if (ret)
 		goto err_bio_complete;
-	ret = tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
 	if (ret)
 		goto err_rq_complete;
 	return 0;

@@ -74,7 +74,7 @@ static long dirtybit_ioc_bitmap_read(void __user *argp)
 	    !memchr(r.name, '\0', sizeof(r.name)) || !r.name[0])
 		return -EINVAL;
 	ubuf = u64_to_user_ptr(r.buf);
-	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	bounce = db_fault() ? NULL : kmalloc(PAGE_SIZE, GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
 
@@ -145,6 +145,8 @@ static struct miscdevice dirtybit_miscdev = {
 
 int __init dirtybit_cdev_init(void)
 {
+	if (db_fault())
+		return -ENOMEM;
 	return misc_register(&dirtybit_miscdev);
 }
 

@@ -5,11 +5,13 @@
 #ifndef _DIRTYBIT_H
 #define _DIRTYBIT_H
 
+#include <linux/atomic.h>
 #include <linux/ctype.h>
 #include <linux/dirtybit.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/wait.h>
 
 #include "hbitmap.h"
@@ -199,6 +201,7 @@ int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack);
 int db_region_resolve(const char *path, struct db_track **tr,
 		      struct netlink_ext_ack *extack);
 void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags);
+long db_region_pages_held(void);
 
 /* genl.c */
 extern struct genl_family dirtybit_genl_family;
@@ -209,5 +212,35 @@ void db_notify(u32 event, const struct db_track *tr, const char *bitmap);
 /* cdev.c */
 int dirtybit_cdev_init(void);
 void dirtybit_cdev_exit(void);
+
+/* debug.c: test knobs.  Live objects by kind, for leak checks. */
+enum db_object {
+	DB_OBJ_TARGET,			/* block targets and regions */
+	DB_OBJ_BITMAP,
+	DB_OBJ_REC,
+	DB_OBJ_NR
+};
+
+extern atomic_long_t db_objects[DB_OBJ_NR];
+
+static inline void db_obj_get(enum db_object kind)
+{
+	atomic_long_inc(&db_objects[kind]);
+}
+
+static inline void db_obj_put(enum db_object kind)
+{
+	atomic_long_dec(&db_objects[kind]);
+}
+
+bool db_fault(void);
+void db_debug_init(void);
+void db_debug_exit(void);
+
+/* hbitmap_alloc() for the module's bitmaps, behind a fault point. */
+static inline struct hbitmap *db_hbitmap_alloc(u64 size, u32 granularity)
+{
+	return db_fault() ? NULL : hbitmap_alloc(size, granularity, GFP_KERNEL_ACCOUNT);
+}
 
 #endif /* _DIRTYBIT_H */

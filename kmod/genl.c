@@ -169,7 +169,7 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
 		NL_SET_ERR_MSG_ATTR(extack, nest, "merge takes 1 to 64 sources");
 		return -EINVAL;
 	}
-	a->sources = kcalloc(n, sizeof(*a->sources), GFP_KERNEL);
+	a->sources = db_fault() ? NULL : kcalloc(n, sizeof(*a->sources), GFP_KERNEL);
 	if (!a->sources)
 		return -ENOMEM;
 	nla_for_each_nested(src, nest, rem) {
@@ -276,7 +276,7 @@ static void db_nl_requester(struct genl_info *info, struct db_requester *who)
 
 static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
 {
-	struct db_action *a = kzalloc(sizeof(*a), GFP_KERNEL);
+	struct db_action *a = db_fault() ? NULL : kzalloc(sizeof(*a), GFP_KERNEL);
 	struct db_requester who;
 	int ret;
 
@@ -312,7 +312,7 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG_ATTR(info->extack, nest, "a transaction takes 1 to 64 actions");
 		return -EINVAL;
 	}
-	acts = kcalloc(n, sizeof(*acts), GFP_KERNEL);
+	acts = db_fault() ? NULL : kcalloc(n, sizeof(*acts), GFP_KERNEL);
 	if (!acts)
 		return -ENOMEM;
 	db_nl_requester(info, &who);
@@ -398,7 +398,7 @@ static int db_put_bitmap(struct sk_buff *msg, const struct db_bitmap *bm)
 static int db_reply(struct genl_info *info, u8 cmd,
 		    int (*put)(struct sk_buff *, const void *), const void *obj)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	struct sk_buff *msg = db_fault() ? NULL : genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	void *hdr;
 
 	if (!msg)
@@ -454,6 +454,9 @@ static int db_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&dirtybit_lock);
 	tr = db_track_find(id);
 	ret = tr ? db_reply(info, DIRTYBIT_CMD_TARGET_ATTACH, db_put_target_obj, tr) : 0;
+	/* The caller sees an error: it must not find the device attached. */
+	if (ret && tr)
+		db_blk_detach(tr, NULL);
 	mutex_unlock(&dirtybit_lock);
 	return ret;
 }
@@ -758,7 +761,7 @@ static const struct genl_ops dirtybit_genl_ops[] = {
 };
 
 static const struct genl_multicast_group dirtybit_mcgrps[] = {
-	{ .name = DIRTYBIT_MCGRP_EVENTS, .flags = GENL_UNS_ADMIN_PERM },
+	{ .name = DIRTYBIT_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 struct genl_family dirtybit_genl_family __ro_after_init = {

@@ -18,6 +18,8 @@
 
 #define HB_CHUNK_MASK	(HBITMAP_CHUNK_WORDS - 1)
 
+static atomic64_t hb_live;
+
 static inline atomic64_t *hb_word(const struct hbitmap_level *l, u64 i)
 {
 	return &l->chunks[i >> HBITMAP_CHUNK_SHIFT][i & HB_CHUNK_MASK];
@@ -164,13 +166,20 @@ struct hbitmap *hbitmap_alloc(u64 size, u32 granularity, gfp_t gfp)
 		kfree(hb);
 		return NULL;
 	}
+	atomic64_add(1, &hb_live);
 	return hb;
+}
+
+u64 hbitmap_live(void)
+{
+	return atomic64_read(&hb_live);
 }
 
 void hbitmap_free(struct hbitmap *hb)
 {
 	if (!hb)
 		return;
+	atomic64_sub(1, &hb_live);
 	hb_free_levels(hb);
 	kfree(hb);
 }

@@ -78,6 +78,8 @@ typedef int (*hbitmap_extent_fn)(void *opaque, u64 start, u64 length);
 int hbitmap_check_params(u64 size, u32 granularity);
 struct hbitmap *hbitmap_alloc(u64 size, u32 granularity, gfp_t gfp);
 void hbitmap_free(struct hbitmap *hb);
+/* hbitmaps allocated and not yet freed, for leak checks. */
+u64 hbitmap_live(void);
 struct hbitmap *hbitmap_copy(const struct hbitmap *src, gfp_t gfp);
 u64 hbitmap_memory(u64 size, u32 granularity);
 

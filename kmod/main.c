@@ -13,6 +13,8 @@ static int __init dirtybit_init(void)
 {
 	int ret;
 
+	/* First: a fault injected into loading counts from here. */
+	db_debug_init();
 	ret = db_bitmap_init();
 	if (ret)
 		goto err_bitmap;
@@ -45,6 +47,7 @@ err_region:
 err_blk:
 	db_bitmap_exit();
 err_bitmap:
+	db_debug_exit();
 	return ret;
 }
 
@@ -55,6 +58,7 @@ static void __exit dirtybit_exit(void)
 	db_region_exit();
 	db_blk_exit();
 	db_bitmap_exit();
+	db_debug_exit();
 	pr_info("unloaded\n");
 }
 

@@ -71,9 +71,14 @@ MODULE_PARM_DESC(region_rearm,
 /* Pages regions hold, destroyed or not: freed with their last file. */
 static atomic_long_t db_region_pages = ATOMIC_LONG_INIT(0);
 
+long db_region_pages_held(void)
+{
+	return atomic_long_read(&db_region_pages);
+}
+
 static int db_region_pages_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&db_region_pages));
+	return sysfs_emit(buf, "%ld\n", db_region_pages_held());
 }
 
 static const struct kernel_param_ops db_region_pages_ops = {
@@ -352,7 +357,7 @@ static void db_region_free(struct kref *kref)
 	pgoff_t i;
 
 	/* A page still pinned (O_DIRECT in flight) lives on with its pin. */
-	for (i = 0; i < r->npages && r->pages[i]; i++) {
+	for (i = 0; r->pages && i < r->npages && r->pages[i]; i++) {
 		/* Under the lock: set_page_dirty_lock() of a pin reads it. */
 		lock_page(r->pages[i]);
 		r->pages[i]->mapping = NULL;
@@ -367,6 +372,7 @@ static void db_region_free(struct kref *kref)
 	if (r->inode)
 		iput(r->inode);
 	kfree(r);
+	db_obj_put(DB_OBJ_TARGET);
 }
 
 static int db_region_alloc_pages(struct db_region *r)
@@ -375,11 +381,12 @@ static int db_region_alloc_pages(struct db_region *r)
 			  __GFP_RETRY_MAYFAIL;
 	pgoff_t i;
 
-	r->pages = kvcalloc(r->npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
+	r->pages = db_fault() ? NULL :
+		kvcalloc(r->npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
 	if (!r->pages)
 		return -ENOMEM;
 	for (i = 0; i < r->npages; i++) {
-		r->pages[i] = alloc_page(gfp);
+		r->pages[i] = db_fault() ? NULL : alloc_page(gfp);
 		if (!r->pages[i])
 			return -ENOMEM;
 		atomic_long_inc(&db_region_pages);
@@ -415,8 +422,8 @@ static struct file *db_region_file(struct db_region *r, int flags)
 	/* The file's f_op holds the module, as an open would: fput drops it. */
 	__module_get(THIS_MODULE);
 	ihold(r->inode);
-	file = alloc_file_pseudo(r->inode, db_region_mnt, r->name, flags,
-				 &db_region_fops);
+	file = db_fault() ? ERR_PTR(-ENOMEM) :
+		alloc_file_pseudo(r->inode, db_region_mnt, r->name, flags, &db_region_fops);
 	if (IS_ERR(file)) {
 		iput(r->inode);
 		module_put(THIS_MODULE);
@@ -452,6 +459,8 @@ static int db_region_create_node(struct db_region *r)
 {
 	struct device *dev;
 
+	if (db_fault())
+		return -ENOMEM;
 	dev = device_create(db_region_class, NULL,
 			    MKDEV(MAJOR(db_region_devt), r->minor), NULL,
 			    DIRTYBIT_REGION_NODE_DIR "!%s", r->name);
@@ -490,9 +499,10 @@ long db_region_ioc_create(void __user *argp)
 	if (ret)
 		return ret;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+	r = db_fault() ? NULL : kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return -ENOMEM;
+	db_obj_get(DB_OBJ_TARGET);
 	kref_init(&r->kref);
 	init_waitqueue_head(&r->hold_wq);
 	init_rwsem(&r->writes);
@@ -500,13 +510,13 @@ long db_region_ioc_create(void __user *argp)
 	r->npages = c.bytes >> PAGE_SHIFT;
 	r->minor = -1;
 	db_track_init(&r->track, c.bytes, &db_region_ops);
-	r->armed = hbitmap_alloc(c.bytes, PAGE_SIZE, GFP_KERNEL_ACCOUNT);
-	r->scratch = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
+	r->armed = db_hbitmap_alloc(c.bytes, PAGE_SIZE);
+	r->scratch = db_fault() ? NULL : bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	r->taken = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	ret = -ENOMEM;
 	if (!r->armed || !r->scratch || !r->taken)
 		goto err_free;
-	r->inode = alloc_anon_inode(db_region_mnt->mnt_sb);
+	r->inode = db_fault() ? ERR_PTR(-ENOMEM) : alloc_anon_inode(db_region_mnt->mnt_sb);
 	if (IS_ERR(r->inode)) {
 		ret = PTR_ERR(r->inode);
 		r->inode = NULL;
@@ -527,7 +537,8 @@ long db_region_ioc_create(void __user *argp)
 	ret = -EEXIST;
 	if (db_region_find_name(r->name))
 		goto err_unlock;
-	ret = idr_alloc(&db_region_idr, r, 0, DIRTYBIT_MAX_REGIONS, GFP_KERNEL);
+	ret = db_fault() ? -ENOMEM :
+		idr_alloc(&db_region_idr, r, 0, DIRTYBIT_MAX_REGIONS, GFP_KERNEL);
 	if (ret < 0)
 		goto err_unlock;
 	r->minor = ret;
@@ -604,6 +615,8 @@ static void db_region_unlist(struct db_region *r, bool notify)
 	rec = rcu_replace_pointer(tr->rec, NULL, lockdep_is_held(&dirtybit_lock));
 	tr->gone = true;
 	synchronize_rcu();	/* no fault marks @rec or the bitmaps any more */
+	if (rec)
+		db_obj_put(DB_OBJ_REC);
 	kfree(rec);
 	db_track_release(tr);
 	if (r->held)
@@ -882,18 +895,20 @@ int db_region_init(void)
 {
 	int ret;
 
-	db_region_mnt = kern_mount(&db_regionfs_type);
+	db_region_mnt = db_fault() ? ERR_PTR(-ENOMEM) : kern_mount(&db_regionfs_type);
 	if (IS_ERR(db_region_mnt))
 		return PTR_ERR(db_region_mnt);
-	ret = alloc_chrdev_region(&db_region_devt, 0, DIRTYBIT_MAX_REGIONS, "dirtybit-region");
+	ret = db_fault() ? -ENOMEM :
+		alloc_chrdev_region(&db_region_devt, 0, DIRTYBIT_MAX_REGIONS, "dirtybit-region");
 	if (ret)
 		goto err_mnt;
 	cdev_init(&db_region_cdev, &db_region_fops);
 	db_region_cdev.owner = THIS_MODULE;
-	ret = cdev_add(&db_region_cdev, db_region_devt, DIRTYBIT_MAX_REGIONS);
+	ret = db_fault() ? -ENOMEM :
+		cdev_add(&db_region_cdev, db_region_devt, DIRTYBIT_MAX_REGIONS);
 	if (ret)
 		goto err_chrdev;
-	db_region_class = db_class_create("dirtybit-region");
+	db_region_class = db_fault() ? ERR_PTR(-ENOMEM) : db_class_create("dirtybit-region");
 	if (IS_ERR(db_region_class)) {
 		ret = PTR_ERR(db_region_class);
 		goto err_cdev;

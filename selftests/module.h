@@ -32,19 +32,28 @@ static inline int dirtybit_loaded(void)
 	return access("/sys/module/dirtybit", F_OK) == 0;
 }
 
-/* Loads the module if it is not loaded.  0 or -errno. */
-static inline int dirtybit_load(void)
+/* Loads the module with @params ("name=value ...").  0 or -errno. */
+static inline int dirtybit_load_params(const char *params)
 {
 	int fd, ret;
 
-	if (dirtybit_loaded())
-		return 0;
 	fd = open(dirtybit_ko_path(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, "", 0);
+	ret = syscall(SYS_finit_module, fd, params, 0);
 	ret = ret ? -errno : 0;
 	close(fd);
+	return ret;
+}
+
+/* Loads the module if it is not loaded.  0 or -errno. */
+static inline int dirtybit_load(void)
+{
+	int ret;
+
+	if (dirtybit_loaded())
+		return 0;
+	ret = dirtybit_load_params("");
 	return ret == -EEXIST ? 0 : ret;
 }
 
