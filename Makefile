@@ -7,7 +7,7 @@
 #   make demo       boot a kernel in QEMU and show dirtybit at work
 #   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
 #   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
-#   make fuzz       a longer run of the differential hbitmap fuzzer
+#   make fuzz       longer runs of the hbitmap, image and in-VM netlink/ioctl fuzzers
 #   make checkpatch kernel style check of kmod/ and uapi/
 #
 # KDIR selects the kernel tree the module builds against; by default the
@@ -144,9 +144,18 @@ soak: deps
 	@for k in $(VM_KERNELS); do tools/vm/run --kernel $$k --tests backup_test \
 		--env BACKUP_CYCLES=$(SOAK_CYCLES) --timeout 7200 || exit 1; done
 
+# FUZZ_MESSAGES netlink messages and FUZZ_IOCTLS ioctls per kernel (make
+# check runs 10000 of each); FUZZ_SEED picks another reproducible run.
+FUZZ_MESSAGES ?= 100000
+FUZZ_IOCTLS ?= 100000
+FUZZ_SEED ?= 1
 fuzz: deps $(B)/host/hbitmap_fuzz
+	@$(MAKE) -s all-kmods user selftests
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus
 	$(B)/host/image_fuzz 100000 1
+	@for k in $(VM_KERNELS); do tools/vm/run --kernel $$k --tests fuzz_test \
+		--env FUZZ_MESSAGES=$(FUZZ_MESSAGES) --env FUZZ_IOCTLS=$(FUZZ_IOCTLS) \
+		--env FUZZ_SEED=$(FUZZ_SEED) --timeout 7200 || exit 1; done
 
 checkpatch: deps
 	@tools/checkpatch.sh
