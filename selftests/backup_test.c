@@ -6,6 +6,8 @@
  * bytes), and the refusals.
  */
 #include <signal.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -29,7 +31,22 @@ FIXTURE(backup) {
 	pid_t writer;
 };
 
-/* Random writes of 512 B to 64 KiB, O_DIRECT or buffered + fsync. */
+/*
+ * A discard of [@off, @off + @len), page aligned; write-zeroes where the
+ * disk has no discard.  Both must be tracked as writes.
+ */
+static int discard(int fd, off_t off, size_t len)
+{
+	uint64_t range[2] = { (uint64_t)off & ~4095ULL, (len + 4095) & ~4095ULL };
+
+	if (range[0] + range[1] > SIZE)
+		range[1] = SIZE - range[0];
+	if (!ioctl(fd, BLKDISCARD, range))
+		return 0;
+	return errno == EOPNOTSUPP ? ioctl(fd, BLKZEROOUT, range) : -1;
+}
+
+/* Random writes of 512 B to 64 KiB, O_DIRECT or buffered + fsync; discards. */
 static void writer(unsigned int seed, int forever)
 {
 	static unsigned char buf[64 << 10] __attribute__((aligned(4096)));
@@ -42,6 +59,11 @@ static void writer(unsigned int seed, int forever)
 		int fd = rand_r(&seed) % 2 ? direct : plain;
 
 		memset(buf, rand_r(&seed), len);
+		if (!(rand_r(&seed) % 16)) {
+			if (discard(plain, off, len))
+				_exit(1);
+			continue;
+		}
 		if (pwrite(fd, buf, len, off) != (ssize_t)len)
 			_exit(1);
 		if (fd == plain && !(i % 16))

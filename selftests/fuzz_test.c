@@ -283,15 +283,13 @@ static void build(uint64_t *s, struct nl_msg *m, unsigned int *cmd)
 static int exchange(struct nl *nl, struct nl_msg *m, int abandon, int *msg)
 {
 	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
-	int dump = h->nlmsg_flags & NLM_F_DUMP;
+	int dump = h->nlmsg_flags & NLM_F_DUMP, ret;
 
 	*msg = 0;
-	h->nlmsg_len = m->len;
-	h->nlmsg_seq = ++nl->seq;
 	h->nlmsg_flags |= NLM_F_ACK;
-	nl->extack[0] = '\0';
-	if (send(nl->fd, m->data, m->len, 0) < 0)
-		return -errno;
+	ret = nl_transmit(nl, m);
+	if (ret)
+		return ret;
 	for (;;) {
 		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
 		struct nlmsghdr *r;
@@ -427,9 +425,7 @@ static int target_ids(struct db *db, uint32_t *ids, int max)
 
 	db_msg(db, &m, DIRTYBIT_CMD_TARGET_GET);
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	h->nlmsg_len = m.len;
-	h->nlmsg_seq = ++db->nl.seq;
-	if (send(db->nl.fd, m.data, m.len, 0) < 0)
+	if (nl_transmit(&db->nl, &m))
 		return 0;
 	for (;;) {
 		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);

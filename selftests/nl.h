@@ -104,6 +104,17 @@ static inline void nl_parse_extack(struct nl *nl, struct nlmsghdr *h)
 	}
 }
 
+/* Sends @m with the next sequence number; 0 or -errno. */
+static inline int nl_transmit(struct nl *nl, struct nl_msg *m)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
+
+	h->nlmsg_len = m->len;
+	h->nlmsg_seq = ++nl->seq;
+	nl->extack[0] = '\0';
+	return send(nl->fd, m->data, m->len, 0) < 0 ? -errno : 0;
+}
+
 /*
  * Sends @m and waits for its ACK.  The first reply message (if any) is
  * copied to @reply.  Returns the reply's length (0 if none) or -errno.
@@ -111,14 +122,10 @@ static inline void nl_parse_extack(struct nl *nl, struct nlmsghdr *h)
 static inline int nl_send(struct nl *nl, struct nl_msg *m, void *reply,
 			  size_t reply_size)
 {
-	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
-	int got = 0;
+	int got = 0, ret = nl_transmit(nl, m);
 
-	h->nlmsg_len = m->len;
-	h->nlmsg_seq = ++nl->seq;
-	nl->extack[0] = '\0';
-	if (send(nl->fd, m->data, m->len, 0) < 0)
-		return -errno;
+	if (ret)
+		return ret;
 	for (;;) {
 		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
 		struct nlmsghdr *r;
