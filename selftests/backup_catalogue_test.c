@@ -21,6 +21,7 @@
 #define SIZE	(64 * MiB)
 #define GRAN	(64 * KiB)
 #define DIR	"/tmp/bkcat"
+#define DISK2	"/dev/ram1"	/* the second device of a grouped backup */
 #define LINEAR	"0 131072 linear /dev/ram0 0"
 /* Reads past the first MiB fail: the standard write at 0 still copies. */
 #define FAILING_FROM	(1 * MiB)
@@ -46,7 +47,7 @@ FIXTURE_SETUP(cat)
 {
 	ASSERT_EQ(0, dirtybit_load());
 	system("rmmod brd 2>/dev/null");
-	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, system("modprobe brd rd_nr=2 rd_size=65536"));
 	ASSERT_EQ(0, run(&r, DMSETUP " create dbcat --table '" LINEAR "'")) TH_LOG("%s", r.err);
 	ASSERT_EQ(0, db_open(&self->db));
 	ASSERT_LE(0, db_attach(&self->db, DISK)) TH_LOG("%s", self->db.nl.extack);
@@ -58,6 +59,7 @@ FIXTURE_TEARDOWN(cat)
 {
 	free(self->m.bit);
 	db_detach(&self->db, DISK);
+	db_detach(&self->db, DISK2);
 	nl_close(&self->db.nl);
 	system(DMSETUP " remove dbcat 2>/dev/null; rm -rf " DIR "; rmmod brd 2>/dev/null");
 }
@@ -326,6 +328,95 @@ TEST_F(cat, bitmap_refusals)
 	EXPECT_NE(NULL, strstr(r.err, "on-success, never or always")) TH_LOG("%s", r.err);
 	EXPECT_NE(0, access(DIR "/x.qcow2", F_OK));
 	EXPECT_NE(0, access(DIR "/x.qcow2.partial", F_OK));
+}
+
+/*
+ * iotests 124's transaction [clear b0, clear b1, full backup]: the full
+ * backup from b0 clears b1 at the same cut, so both start their next epoch
+ * together; a write during the backup is in both, and incrementals from
+ * either bitmap on the full backup restore to the disk.
+ */
+TEST_F(cat, full_backup_clearing_another_bitmap_at_its_cut)
+{
+	struct db_bitmap_info b0, b1;
+
+	ASSERT_EQ(0, run(&r, CLI " bitmap add " DISK " b0 && " CLI " bitmap add " DISK " b1"));
+	ASSERT_EQ(0, std_write(NULL, 0x61));
+	ASSERT_EQ(0, run(&r, CLI " backup " DISK " --full --bitmap b0 --clear b1 "
+			 "-o " DIR "/full.qcow2 --exec-frozen 'dd if=/dev/urandom of=" DISK
+			 " bs=64k count=1 seek=%llu oflag=direct 2>/dev/null'",
+			 DURING_OFF / GRAN)) TH_LOG("%s", r.err);
+	model_mark(&self->m, DURING_OFF, GRAN);
+	ASSERT_EQ(0, db_info(&self->db, DISK, "b0", &b0));
+	ASSERT_EQ(0, db_info(&self->db, DISK, "b1", &b1));
+	EXPECT_EQ(GRAN, b0.count);
+	EXPECT_EQ(GRAN, b1.count);
+	ASSERT_EQ(0, std_write(&self->m, 0x62));
+	EXPECT_STREQ("", model_compare(&self->db, DISK, "b0", &self->m) ?: "");
+	EXPECT_STREQ("", model_compare(&self->db, DISK, "b1", &self->m) ?: "");
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DISK " --bitmap b0 --backing " DIR "/full.qcow2 "
+			 "-o " DIR "/inc0.qcow2")) TH_LOG("%s", r.err);
+	EXPECT_EQ(8, json_field(r.out, "clusters")) TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DISK " --bitmap b1 --backing " DIR "/full.qcow2 "
+			 "-o " DIR "/inc1.qcow2")) TH_LOG("%s", r.err);
+	EXPECT_EQ(8, json_field(r.out, "clusters")) TH_LOG("%s", r.out);
+	EXPECT_TRUE(chain_is_disk(DIR "/inc0.qcow2"));
+	EXPECT_TRUE(chain_is_disk(DIR "/inc1.qcow2"));
+	/* A --clear bitmap that does not exist: the cut is refused, nothing frozen. */
+	EXPECT_EQ(1, run(&r, CLI " backup " DISK " --full --bitmap b0 --clear nope "
+			 "-o " DIR "/x.qcow2"));
+	EXPECT_NE(NULL, strstr(r.err, "no bitmap of that name")) TH_LOG("%s", r.err);
+	EXPECT_NE(0, access(DIR "/x.qcow2", F_OK));
+	EXPECT_NE(0, access(DIR "/x.qcow2.partial", F_OK));
+	ASSERT_EQ(0, db_info(&self->db, DISK, "b0", &b0));
+	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING, b0.flags);
+}
+
+/*
+ * iotests 124's two devices in one transaction: one cut, and when one
+ * fails with a read error both bitmaps keep every bit and neither output
+ * stays; the rerun succeeds and both chains restore to their devices.
+ */
+TEST_F(cat, two_devices_fail_and_succeed_together)
+{
+	struct model m2;
+
+	model_init(&m2, SIZE, GRAN);
+	ASSERT_LE(0, db_attach(&self->db, DISK2));
+	ASSERT_EQ(0, run(&r, CLI " bitmap add " DISK " g && " CLI " bitmap add " DISK2 " g"));
+	ASSERT_EQ(0, std_write(NULL, 0x71));
+	ASSERT_EQ(0, write_direct(DISK2, 3 * MiB, 64 * KiB, 0x72));
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DISK " " DISK2 " --full --bitmap g "
+			 "-o " DIR "/a0.qcow2 -o " DIR "/b0.qcow2")) TH_LOG("%s", r.err);
+	EXPECT_EQ(2, count_lines(r.out)) TH_LOG("%s", r.out);
+	ASSERT_EQ(0, std_write(&self->m, 0x73));
+	ASSERT_EQ(0, write_direct(DISK2, 5 * MiB, 192 * KiB, 0x74));
+	model_mark(&m2, 5 * MiB, 192 * KiB);
+	/* The first device's reads fail past its first MiB. */
+	ASSERT_EQ(0, dm_table(&r, "dbcat", FAILING)) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " backup " DISK " " DISK2 " --bitmap g --backing " DIR
+			 "/a0.qcow2 --backing " DIR "/b0.qcow2 -o " DIR "/a1.qcow2 -o " DIR
+			 "/b1.qcow2"));
+	EXPECT_NE(NULL, strstr(r.err, "Input/output error")) TH_LOG("%s", r.err);
+	EXPECT_NE(0, access(DIR "/a1.qcow2", F_OK));
+	EXPECT_NE(0, access(DIR "/b1.qcow2", F_OK));
+	EXPECT_NE(0, access(DIR "/b1.qcow2.partial", F_OK));
+	EXPECT_STREQ("", model_compare(&self->db, DISK, "g", &self->m) ?: "");
+	EXPECT_STREQ("", model_compare(&self->db, DISK2, "g", &m2) ?: "");
+	ASSERT_EQ(0, dm_table(&r, "dbcat", LINEAR)) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " -j backup " DISK " " DISK2 " --bitmap g --backing " DIR
+			 "/a0.qcow2 --backing " DIR "/b0.qcow2 -o " DIR "/a1.qcow2 -o " DIR
+			 "/b1.qcow2")) TH_LOG("%s", r.err);
+	EXPECT_EQ(7, json_field(r.out, "clusters")) TH_LOG("%s", r.out);
+	EXPECT_EQ(3, json_field(strchr(r.out, '\n') ?: "", "clusters")) TH_LOG("%s", r.out);
+	EXPECT_TRUE(chain_is_disk(DIR "/a1.qcow2"));
+	ASSERT_EQ(0, run(&r, CLI " restore " DIR "/b1.qcow2 -o " DIR "/r2.raw"));
+	EXPECT_EQ(0, run(&r, "cmp " DISK2 " " DIR "/r2.raw"));
+	/* Mismatched outputs: a usage error before anything happens. */
+	EXPECT_EQ(2, run(&r, CLI " backup " DISK " " DISK2 " --full --bitmap g -o " DIR
+			 "/x.qcow2"));
+	EXPECT_NE(0, access(DIR "/x.qcow2", F_OK));
+	free(m2.bit);
 }
 
 TEST_HARNESS_MAIN

@@ -22,9 +22,12 @@ static void on_signal(int sig)
 }
 
 static const char backup_usage[] =
-	"usage: backup DEVICE --bitmap NAME -o FILE.qcow2 (--full | --backing PREVIOUS)\n"
+	"usage: backup DEVICE... --bitmap NAME -o FILE.qcow2... (--full | --backing PREVIOUS...)\n"
 	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
-	"              [--threads N] [--direct] [--fsfreeze MOUNTPOINT] [--exec-frozen CMD]\n"
+	"              [--clear NAME]... [--threads N] [--direct] [--fsfreeze MOUNTPOINT]\n"
+	"              [--exec-frozen CMD]\n"
+	"       (several devices: one -o, and for an incremental one --backing, per\n"
+	"        device in order; one cut, and they succeed or fail together)\n"
 	"       backup verify TOP.qcow2 DEVICE|FILE";
 
 static int backup_verify(struct cli *cli, int argc, char **argv)
@@ -42,11 +45,37 @@ static int backup_verify(struct cli *cli, int argc, char **argv)
 		json_bool(&cli->js, "equal", true);
 		json_u64(&cli->js, "bytes", bytes);
 		json_object_end(&cli->js);
-		fputc('\n', stdout);
 	} else {
 		printf("%s equals %s (%llu bytes)\n", argv[1], argv[2], (unsigned long long)bytes);
 	}
 	return EXIT_OK;
+}
+
+/* One line per device: a JSON object with -j. */
+static void print_result(struct cli *cli, const struct backup_opts *o,
+			 const struct backup_result *r)
+{
+	if (cli->json) {
+		json_object_start(&cli->js, NULL);
+		json_str(&cli->js, "output", o->output);
+		json_str(&cli->js, "kind", o->full ? "full" : "incremental");
+		json_u64(&cli->js, "cluster_size", r->cluster);
+		json_u64(&cli->js, "clusters", r->clusters);
+		json_u64(&cli->js, "data_clusters", r->data);
+		json_u64(&cli->js, "zero_clusters", r->zero);
+		json_u64(&cli->js, "bytes", r->bytes_read);
+		json_u64(&cli->js, "usec", (uint64_t)(r->seconds * 1e6));
+		json_u64(&cli->js, "extents", r->extents);
+		json_u64(&cli->js, "bytes_per_sec",
+			 r->seconds > 0 ? (uint64_t)(r->bytes_read / r->seconds) : 0);
+		json_object_end(&cli->js);
+	} else {
+		printf("%s: %s backup, %llu clusters of %u (%llu data, %llu zero), %.1f MB/s\n",
+		       o->output, o->full ? "full" : "incremental",
+		       (unsigned long long)r->clusters, r->cluster,
+		       (unsigned long long)r->data, (unsigned long long)r->zero,
+		       r->seconds > 0 ? r->bytes_read / r->seconds / 1e6 : 0.0);
+	}
 }
 
 int cmd_backup(struct cli *cli, int argc, char **argv)
@@ -62,13 +91,19 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "exec-frozen", required_argument, NULL, 'x' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
+		{ "clear", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *outputs[BACKUP_MAX_DEVICES], *backings[BACKUP_MAX_DEVICES];
+	const char *clears[BACKUP_MAX_CLEARS];
+	unsigned int nout = 0, nback = 0, n, i;
+	struct backup_opts group[BACKUP_MAX_DEVICES];
+	struct backup_result res[BACKUP_MAX_DEVICES];
+	char devices[256] = "";
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct backup_opts o = { .stop = &backup_stop,
 				 .threads = (unsigned int)cli_default_threads() };
 	unsigned long long count;
-	struct backup_result res;
 	struct dirtybit_ctx ctx;
 	char err[512] = "";
 	uint64_t size;
@@ -83,13 +118,25 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			o.bitmap = optarg;
 			break;
 		case 'o':
-			o.output = optarg;
+			if (nout == BACKUP_MAX_DEVICES)
+				return cli_error(cli, EXIT_USAGE, "at most %d outputs",
+						 BACKUP_MAX_DEVICES);
+			outputs[nout++] = optarg;
 			break;
 		case 'f':
 			o.full = true;
 			break;
 		case 'B':
-			o.backing = optarg;
+			if (nback == BACKUP_MAX_DEVICES)
+				return cli_error(cli, EXIT_USAGE, "at most %d backing files",
+						 BACKUP_MAX_DEVICES);
+			backings[nback++] = optarg;
+			break;
+		case 'C':
+			if (o.nclears == BACKUP_MAX_CLEARS)
+				return cli_error(cli, EXIT_USAGE, "at most %d --clear bitmaps",
+						 BACKUP_MAX_CLEARS);
+			clears[o.nclears++] = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "on-success"))
@@ -125,47 +172,41 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
 		}
 	}
-	if (argc - optind != 1 || !o.bitmap || !o.output || o.full == !!o.backing)
+	n = (unsigned int)(argc - optind);
+	if (!n || !o.bitmap || o.full == !!nback)
 		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
-	o.device = argv[optind];
+	if (n > BACKUP_MAX_DEVICES || nout != n || (nback && nback != n))
+		return cli_error(cli, EXIT_USAGE,
+				 "%u device(s): give as many -o%s (at most %d devices)", n,
+				 o.full ? "" : " and --backing", BACKUP_MAX_DEVICES);
+	o.clears = clears;
+	o.progress = !cli->json && isatty(STDERR_FILENO);
+	for (i = 0; i < n; i++) {
+		group[i] = o;
+		group[i].device = argv[optind + i];
+		group[i].output = outputs[i];
+		group[i].backing = nback ? backings[i] : NULL;
+		snprintf(devices + strlen(devices), sizeof(devices) - strlen(devices), "%s%s",
+			 i ? ", " : "", group[i].device);
+	}
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	o.progress = !cli->json && isatty(STDERR_FILENO);
-	ret = backup_run(&ctx, &o, &res, err, sizeof(err));
+	ret = backup_run(&ctx, group, n, res, err, sizeof(err));
 	dirtybit_close(&ctx);
-	if (ret && res.kept)
-		return cli_error(cli, EXIT_FAILED,
-				 "backup of %s: %s (bitmap mode always: %s kept with %llu clusters; the bitmap holds what it lacks, from byte %llu)",
-				 o.device, err, o.output, (unsigned long long)res.clusters,
-				 (unsigned long long)res.kept_from);
+	for (i = 0; ret && i < n; i++)
+		if (res[i].kept)
+			fprintf(stderr,
+				"dirtybit: bitmap mode always: %s kept with %llu clusters; the bitmap of %s holds what it lacks, from byte %llu\n",
+				group[i].output, (unsigned long long)res[i].clusters,
+				group[i].device, (unsigned long long)res[i].kept_from);
 	if (ret)
-		return cli_error(cli, EXIT_FAILED, "backup of %s: %s", o.device, err);
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "output", o.output);
-		json_str(&cli->js, "kind", o.full ? "full" : "incremental");
-		json_u64(&cli->js, "cluster_size", res.cluster);
-		json_u64(&cli->js, "clusters", res.clusters);
-		json_u64(&cli->js, "data_clusters", res.data);
-		json_u64(&cli->js, "zero_clusters", res.zero);
-		json_u64(&cli->js, "bytes", res.bytes_read);
-		json_u64(&cli->js, "usec", (uint64_t)(res.seconds * 1e6));
-		json_u64(&cli->js, "extents", res.extents);
-		json_u64(&cli->js, "bytes_per_sec",
-			 res.seconds > 0 ? (uint64_t)(res.bytes_read / res.seconds) : 0);
-		json_object_end(&cli->js);
-		fputc('\n', stdout);
-	} else {
-		printf("%s: %s backup, %llu clusters of %u (%llu data, %llu zero), %.1f MB/s\n",
-		       o.output, o.full ? "full" : "incremental",
-		       (unsigned long long)res.clusters, res.cluster,
-		       (unsigned long long)res.data, (unsigned long long)res.zero,
-		       res.seconds > 0 ? res.bytes_read / res.seconds / 1e6 : 0.0);
-	}
+		return cli_error(cli, EXIT_FAILED, "backup of %s: %s", devices, err);
+	for (i = 0; i < n; i++)
+		print_result(cli, &group[i], &res[i]);
 	return EXIT_OK;
 }
 
@@ -184,7 +225,6 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 		json_str(&cli->js, "output", argv[3]);
 		json_u64(&cli->js, "bytes", bytes);
 		json_object_end(&cli->js);
-		fputc('\n', stdout);
 	} else {
 		printf("%s: restored %llu bytes to %s\n", argv[1], (unsigned long long)bytes,
 		       argv[3]);

@@ -124,7 +124,6 @@ static void print_save(struct cli *cli, const char *path, const struct img_save_
 	json_u64(&cli->js, "file_size", r->file_size);
 	json_u64(&cli->js, "allocated", r->allocated);
 	json_object_end(&cli->js);
-	fputc('\n', stdout);
 }
 
 static int image_save(struct cli *cli, int argc, char **argv)
@@ -282,7 +281,6 @@ static int image_info(struct cli *cli, int argc, char **argv)
 	if (cli->json) {
 		json_array_end(&cli->js);
 		json_object_end(&cli->js);
-		fputc('\n', stdout);
 	}
 	close(fd);
 	img_free(&img);
@@ -426,7 +424,6 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 		json_bool(&cli->js, verify ? "verified" : "loaded", true);
 		json_u64(&cli->js, "pages", copy.pages_written);
 		json_object_end(&cli->js);
-		fputc('\n', stdout);
 	} else if (verify) {
 		printf("%s: structure ok%s\n", argv[1], n ? ", equal to the destinations" : "");
 	} else {

@@ -11,6 +11,11 @@
  * which binds the freeze to the netlink socket.  Writes go on during the
  * copy: a cluster is copied as it is when read (crash-consistent per
  * cluster) and a write after the cut lands in the next incremental.
+ *
+ * Several devices back up as a group (iotests 124's transactions): one
+ * TRANSACTION freezes them all (and clears the --clear bitmaps) at one cut,
+ * the copies run in turn, and one TRANSACTION ends every freeze the same
+ * way: the group succeeds or fails as a whole.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,14 +98,31 @@ struct backup {
 	size_t errlen;
 };
 
-/* Freezes the backup's bitmap: the cut. */
-static int freeze_bitmap(struct backup *b)
+/*
+ * The cut: one transaction freezes every device's bitmap and clears the
+ * --clear bitmaps, so they all start their next epoch at the same point.
+ */
+static int freeze_bitmaps(struct backup *b, unsigned int n)
 {
-	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
-	int ret = dirtybit_bitmap(b->ctx, DIRTYBIT_CMD_BITMAP_FREEZE, &req);
+	const struct backup_opts *o = b->o;
+	struct dirtybit_tx_action acts[DIRTYBIT_MAX_ACTIONS];
+	unsigned int i, k, na = 0;
+	int ret;
 
+	if (n * (1 + o->nclears) > DIRTYBIT_MAX_ACTIONS)
+		return snprintf(b->err, b->errlen,
+				"%u devices with %u --clear bitmaps each: more than %d actions in one cut",
+				n, o->nclears, DIRTYBIT_MAX_ACTIONS), -E2BIG;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < o->nclears; k++)
+			acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_CLEAR,
+				{ .target = b[i].o->device, .name = o->clears[k] } };
+		acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
+			{ .target = b[i].o->device, .name = o->bitmap } };
+	}
+	ret = dirtybit_transaction(b->ctx, acts, na);
 	if (ret)
-		snprintf(b->err, b->errlen, "bitmap %s: %s", b->o->bitmap, b->ctx->err);
+		snprintf(b->err, b->errlen, "bitmap %s: %s", o->bitmap, b->ctx->err);
 	return ret;
 }
 
@@ -445,105 +467,146 @@ static bool keep_partial(struct backup *b, const char *partial)
 	return true;
 }
 
-/* Ends the freeze as the mode says; a failure's reason is the one kept. */
-static int settle_bitmap(struct backup *b, int ret)
+/* How backup @b's freeze ends, as its mode and the group's outcome say. */
+static struct dirtybit_tx_action settle_action(const struct backup *b, int ret)
 {
-	struct dirtybit_bitmap_req req = { .target = b->o->device, .name = b->o->bitmap };
-	uint8_t end = DIRTYBIT_CMD_BITMAP_RECLAIM;
-	char *e = b->err + strlen(b->err);
-	size_t left = b->errlen - (size_t)(e - b->err);
-	int r;
+	struct dirtybit_tx_action a = { DIRTYBIT_CMD_BITMAP_RECLAIM,
+					{ .target = b->o->device, .name = b->o->bitmap } };
 
 	if (!ret && b->o->mode != BACKUP_NEVER)
-		end = DIRTYBIT_CMD_BITMAP_ABDICATE;
+		a.cmd = DIRTYBIT_CMD_BITMAP_ABDICATE;
 	if (ret && b->res->kept) {
-		end = DIRTYBIT_CMD_BITMAP_ABDICATE;
-		req.keep = true;
-		req.keep_all = b->o->full;
-		req.keep_start = b->res->kept_from;
-		req.keep_len = b->t.size - b->res->kept_from;
+		a.cmd = DIRTYBIT_CMD_BITMAP_ABDICATE;
+		a.req.keep = true;
+		a.req.keep_all = b->o->full;
+		a.req.keep_start = b->res->kept_from;
+		a.req.keep_len = b->t.size - b->res->kept_from;
 	}
-	r = dirtybit_bitmap(b->ctx, end, &req);
+	return a;
+}
+
+/* Ends every freeze in one transaction; a failure's reason is the one kept. */
+static int settle_bitmaps(struct backup *b, unsigned int n, int ret)
+{
+	struct dirtybit_tx_action acts[BACKUP_MAX_DEVICES];
+	char *e = b->err + strlen(b->err);
+	size_t left = b->errlen - (size_t)(e - b->err);
+	unsigned int i;
+	bool kept = false;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		acts[i] = settle_action(&b[i], ret);
+		kept |= b[i].res->kept;
+	}
+	r = dirtybit_transaction(b->ctx, acts, n);
 	if (!r)
 		return ret;
 	if (ret) {
-		/* The socket's close reclaims: the bitmap keeps every bit. */
-		if (b->res->kept)
-			snprintf(e, left, "; keeping the partial backup failed (%s): remove %s",
-				 b->ctx->err, b->o->output);
+		/* The socket's close reclaims: every bitmap keeps every bit. */
+		if (kept)
+			snprintf(e, left, "; keeping the partial backup failed (%s): remove %s%s",
+				 b->ctx->err, b->o->output, n > 1 ? " and the other outputs" : "");
 		return ret;
 	}
 	snprintf(b->err, b->errlen,
-		 "%s is complete, but ending the freeze of bitmap %s failed (%s); the bitmap keeps its bits, so the next incremental copies them again",
-		 b->o->output, b->o->bitmap, b->ctx->err);
+		 "%s%s complete, but ending the freeze of bitmap %s failed (%s); the bitmap keeps its bits, so the next incremental copies them again",
+		 b->o->output, n > 1 ? " and the other outputs are" : " is", b->o->bitmap,
+		 b->ctx->err);
 	return r;
 }
 
-int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
+/* Opens what backup @b reads and writes: the device, the partial output. */
+static int open_files(struct backup *b, const char *partial)
+{
+	int ret = prepare(b);
+
+	if (ret)
+		return ret;
+	b->out = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (b->out < 0)
+		return snprintf(b->err, b->errlen, "%s: %s", partial, strerror(errno)), -errno;
+	if (b->o->direct) {
+		b->out_direct = open(partial, O_WRONLY | O_CLOEXEC | O_DIRECT);
+		if (b->out_direct < 0)
+			return snprintf(b->err, b->errlen, "--direct: %s: %s%s", partial,
+					strerror(errno), errno == EINVAL ?
+					" (the file system does not do O_DIRECT)" : ""), -errno;
+	}
+	return 0;
+}
+
+static void close_files(struct backup *b)
+{
+	qcow2_writer_free(&b->w);
+	free(b->words);
+	if (b->dev >= 0)
+		close(b->dev);
+	if (b->out >= 0)
+		close(b->out);
+	if (b->out_direct >= 0)
+		close(b->out_direct);
+}
+
+int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
 	       struct backup_result *res, char *err, size_t errlen)
 {
-	struct backup b = { .ctx = ctx, .o = o, .res = res, .dev = -1, .out = -1,
-			    .out_direct = -1, .err = err, .errlen = errlen };
-	char partial[PATH_MAX];
+	struct backup b[BACKUP_MAX_DEVICES];
+	char partial[BACKUP_MAX_DEVICES][PATH_MAX];
+	unsigned int i, renamed = 0;
 	double t0 = mono_now();
 	bool frozen = false;
-	int ret, fsfd = -1;
+	int ret = 0, fsfd = -1;
 
-	memset(res, 0, sizeof(*res));
-	if (snprintf(partial, sizeof(partial), "%s.partial", o->output) >= (int)sizeof(partial))
-		return snprintf(err, errlen, "output path too long"), -ENAMETOOLONG;
-	ret = prepare(&b);
-	if (!ret) {
-		b.out = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (b.out < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", partial, strerror(errno));
-		}
+	if (!n || n > BACKUP_MAX_DEVICES)
+		return snprintf(err, errlen, "1 to %d devices", BACKUP_MAX_DEVICES), -EINVAL;
+	for (i = 0; i < n; i++) {
+		b[i] = (struct backup){ .ctx = ctx, .o = &o[i], .res = &res[i], .dev = -1,
+					.out = -1, .out_direct = -1, .err = err, .errlen = errlen };
+		memset(&res[i], 0, sizeof(res[i]));
+		if (snprintf(partial[i], PATH_MAX, "%s.partial", o[i].output) >= PATH_MAX)
+			return snprintf(err, errlen, "output path too long"), -ENAMETOOLONG;
 	}
-	if (!ret && o->direct) {
-		b.out_direct = open(partial, O_WRONLY | O_CLOEXEC | O_DIRECT);
-		if (b.out_direct < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "--direct: %s: %s%s", partial, strerror(errno),
-				 errno == EINVAL ? " (the file system does not do O_DIRECT)" : "");
-		}
-	}
+	for (i = 0; i < n && !ret; i++)
+		ret = open_files(&b[i], partial[i]);
 	/* The file system first, so that the cut finds it clean and still. */
 	if (!ret && o->fsfreeze)
-		ret = fs_freeze(&b, true, &fsfd);
+		ret = fs_freeze(b, true, &fsfd);
 	if (!ret) {
-		ret = freeze_bitmap(&b);
+		ret = freeze_bitmaps(b, n);
 		frozen = !ret;
 	}
-	if (!ret)
-		ret = copy(&b);
+	for (i = 0; i < n && !ret; i++)
+		ret = copy(&b[i]);
 	if (!ret && o->exec_frozen && run_shell(o->exec_frozen)) {
 		ret = -ECANCELED;
 		snprintf(err, errlen, "cancelled: the command run while frozen failed");
 	}
-	if (fsfd >= 0 && fs_freeze(&b, false, &fsfd) && !ret)
+	if (fsfd >= 0 && fs_freeze(b, false, &fsfd) && !ret)
 		ret = -EIO;
-	if (!ret && rename(partial, o->output)) {
-		ret = -errno;
-		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
+	for (i = 0; i < n && !ret; i++, renamed++) {
+		if (rename(partial[i], o[i].output)) {
+			ret = -errno;
+			snprintf(err, errlen, "renaming %s: %s", partial[i], strerror(errno));
+			break;
+		}
+		fsync_dir_of(o[i].output);
 	}
-	if (!ret)
-		fsync_dir_of(o->output);
-	if (ret && frozen && o->mode == BACKUP_ALWAYS)
-		keep_partial(&b, partial);
-	if (b.out >= 0 && ret && !res->kept)
-		unlink(partial);
+	for (i = 0; i < n; i++) {
+		/* The group failed: an output already complete goes too. */
+		if (ret && i < renamed && rename(o[i].output, partial[i]))
+			unlink(o[i].output);
+		if (ret && frozen && o->mode == BACKUP_ALWAYS)
+			keep_partial(&b[i], partial[i]);
+		if (b[i].out >= 0 && ret && !res[i].kept)
+			unlink(partial[i]);
+	}
 	if (frozen)
-		ret = settle_bitmap(&b, ret);
-	qcow2_writer_free(&b.w);
-	free(b.words);
-	if (b.dev >= 0)
-		close(b.dev);
-	if (b.out >= 0)
-		close(b.out);
-	if (b.out_direct >= 0)
-		close(b.out_direct);
-	res->seconds = mono_now() - t0;
+		ret = settle_bitmaps(b, n, ret);
+	for (i = 0; i < n; i++) {
+		close_files(&b[i]);
+		res[i].seconds = mono_now() - t0;
+	}
 	return ret;
 }
 

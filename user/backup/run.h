@@ -30,6 +30,8 @@ struct backup_opts {
 	const char *fsfreeze;		/* a mount point frozen from the cut to the copy's end */
 	const char *exec_frozen;	/* sh -c command run after the copy, still
 					 * frozen; its failure cancels the backup */
+	const char *const *clears;	/* bitmaps cleared at the cut, on each device */
+	unsigned int nclears;
 	unsigned int threads;		/* copy workers, 1 to 64 */
 	bool direct;			/* data written with O_DIRECT */
 	bool progress;			/* on stderr */
@@ -47,11 +49,17 @@ struct backup_result {
 	uint64_t kept_from;		/* ... and the bitmap holds [kept_from, end) */
 };
 
+#define BACKUP_MAX_DEVICES	16
+#define BACKUP_MAX_CLEARS	8
+
 /*
- * 0 or -errno, the reason in @err.  On failure nothing is left at output,
- * except in BACKUP_ALWAYS mode, where res->kept says the partial image is.
+ * Backs up @n devices (o[i].device into o[i].output; every other field as
+ * in o[0]) at one cut, as a group: they succeed together or fail together
+ * (QEMU's grouped completion).  0 or -errno, the reason in @err.  On failure
+ * nothing is left at any output, except in BACKUP_ALWAYS mode, where
+ * res[i].kept says the partial image is.
  */
-int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o,
+int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
 	       struct backup_result *res, char *err, size_t errlen);
 
 /* Writes the chain ending at @top into @dest (a file, made the chain's

@@ -2,26 +2,29 @@
 /*
  * libdirtybit: bitmap commands, bitmap listings and extent dumps.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nl.h"
 
-int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
-		    const struct dirtybit_bitmap_req *req)
+/* The attributes of bitmap command @cmd, in a request or an ACTION nest. */
+static int db_put_bitmap_req(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh, uint8_t cmd,
+			     const struct dirtybit_bitmap_req *req)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct dirtybit_target src = { 0 };
-	struct nlmsghdr *nlh;
 	int ret;
 
+	if (strlen(req->target) >= PATH_MAX || strlen(req->name) >= DIRTYBIT_NAME_MAX ||
+	    (req->source && strlen(req->source) >= DIRTYBIT_NAME_MAX))
+		return db_fail(ctx, -ENAMETOOLONG, "target path or bitmap name too long");
 	/* Merge sources are named by target id: resolve a path first. */
 	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE && req->source_target) {
 		ret = db_target_lookup(ctx, req->source_target, &src);
 		if (ret)
 			return ret;
 	}
-	nlh = db_msg_start(ctx, buf, cmd, 0);
 	db_put_target(nlh, req->target);
 	mnl_attr_put_strz(nlh, DIRTYBIT_A_BITMAP_NAME, req->name);
 	if (cmd == DIRTYBIT_CMD_BITMAP_ADD && req->granularity)
@@ -46,7 +49,48 @@ int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
 		mnl_attr_nest_end(nlh, one);
 		mnl_attr_nest_end(nlh, all);
 	}
-	return db_request(ctx, nlh, NULL, NULL);
+	return 0;
+}
+
+int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
+		    const struct dirtybit_bitmap_req *req)
+{
+	char buf[DB_BITMAP_REQ_SIZE];
+	struct nlmsghdr *nlh = db_msg_start(ctx, buf, cmd, 0);
+	int ret = db_put_bitmap_req(ctx, nlh, cmd, req);
+
+	return ret ? ret : db_request(ctx, nlh, NULL, NULL);
+}
+
+int dirtybit_transaction(struct dirtybit_ctx *ctx, const struct dirtybit_tx_action *acts,
+			 unsigned int n)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *all;
+	unsigned int i;
+	char *buf;
+	int ret = 0;
+
+	if (!n || n > DIRTYBIT_MAX_ACTIONS)
+		return snprintf(ctx->err, sizeof(ctx->err), "a transaction takes 1 to %d actions",
+				DIRTYBIT_MAX_ACTIONS), -EINVAL;
+	buf = malloc((size_t)n * DB_BITMAP_REQ_SIZE);
+	if (!buf)
+		return snprintf(ctx->err, sizeof(ctx->err), "out of memory"), -ENOMEM;
+	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TRANSACTION, 0);
+	all = mnl_attr_nest_start(nlh, DIRTYBIT_A_ACTIONS);
+	for (i = 0; i < n && !ret; i++) {
+		struct nlattr *one = mnl_attr_nest_start(nlh, DIRTYBIT_A_ACTION);
+
+		mnl_attr_put_u32(nlh, DIRTYBIT_A_ACTION_CMD, acts[i].cmd);
+		ret = db_put_bitmap_req(ctx, nlh, acts[i].cmd, &acts[i].req);
+		mnl_attr_nest_end(nlh, one);
+	}
+	mnl_attr_nest_end(nlh, all);
+	if (!ret)
+		ret = db_request(ctx, nlh, NULL, NULL);
+	free(buf);
+	return ret;
 }
 
 static int db_bitmap_attr(const struct nlattr *attr, void *data)

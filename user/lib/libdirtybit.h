@@ -82,6 +82,15 @@ struct dirtybit_bitmap_req {
 int dirtybit_bitmap(struct dirtybit_ctx *ctx, uint8_t cmd,
 		    const struct dirtybit_bitmap_req *req);
 
+/* Bitmap commands applied all or nothing, at one cut (at most 64). */
+struct dirtybit_tx_action {
+	uint8_t cmd;			/* DIRTYBIT_CMD_BITMAP_*, not GET */
+	struct dirtybit_bitmap_req req;
+};
+
+int dirtybit_transaction(struct dirtybit_ctx *ctx, const struct dirtybit_tx_action *acts,
+			 unsigned int n);
+
 struct dirtybit_bitmap {
 	uint32_t target_id;
 	uint32_t granularity;

@@ -6,10 +6,13 @@
 #define _LIBDIRTYBIT_NL_H
 
 #include <libmnl/libmnl.h>
+#include <limits.h>
 #include <linux/genetlink.h>
 
 /* Large enough for any message the kernel sends, dump batches included. */
 #define DB_RECV_SIZE 32768
+/* One bitmap command or transaction action: two paths, two names, the rest. */
+#define DB_BITMAP_REQ_SIZE (2 * PATH_MAX + 2 * DIRTYBIT_NAME_MAX + 256)
 
 #include "libdirtybit.h"
 
