@@ -105,6 +105,27 @@ void qcow2_data_fd(struct qcow2_writer *w, int fd)
 	w->data_fd = fd;
 }
 
+int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
+		     char *err, size_t errlen)
+{
+	uint64_t off, i;
+	int ret;
+
+	/* Placed one after another in the file, whatever their guest order. */
+	pthread_mutex_lock(&w->lock);
+	off = w->next;
+	w->next += n * w->cluster;
+	for (i = 0; i < n; i++)
+		w->l2[gcs[i]] = (off + i * w->cluster) | QCOW2_OFLAG_COPIED;
+	w->data_clusters += n;
+	pthread_mutex_unlock(&w->lock);
+	ret = pwrite_all(w->data_fd, buf, n * w->cluster, off);
+	if (ret)
+		return errf(err, errlen, ret, "writing %llu clusters from %llu: %s",
+			    (unsigned long long)n, (unsigned long long)gcs[0], strerror(-ret));
+	return 0;
+}
+
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen)
 {
@@ -119,6 +140,27 @@ void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/*
+ * Writes a metadata cluster but for its trailing zero pages: the file is
+ * new, and qcow2_finish() extends it over its last cluster, so they read as
+ * zeros anyway (an incremental's refcount block, L1 and header are mostly
+ * zeros, and every page written costs).
+ */
+static int pwrite_meta(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const unsigned char *p = buf;
+	size_t keep = len;
+
+	while (keep) {
+		size_t page = (keep - 1) / 4096 * 4096;
+
+		if (!mem_is_zero(p + page, keep - page))
+			break;
+		keep = page;
+	}
+	return keep ? pwrite_all(fd, buf, keep, off) : 0;
+}
+
 /* Big-endian copies of @n host-order entries, written at @off. */
 static int write_be64s(int fd, const uint64_t *v, uint64_t n, uint64_t off, size_t pad_to)
 {
@@ -130,7 +172,7 @@ static int write_be64s(int fd, const uint64_t *v, uint64_t n, uint64_t off, size
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		be[i] = htobe64(v[i]);
-	ret = pwrite_all(fd, be, bytes, off);
+	ret = pwrite_meta(fd, be, bytes, off);
 	free(be);
 	return ret;
 }
@@ -173,7 +215,7 @@ static int write_header(struct qcow2_writer *w, uint64_t rt_offset, uint64_t rt_
 	}
 #undef PUT32
 #undef PUT64
-	ret = pwrite_all(w->fd, h, w->cluster, 0);
+	ret = pwrite_meta(w->fd, h, w->cluster, 0);
 	free(h);
 	return ret;
 }
@@ -219,16 +261,19 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 	for (i = 0; i < rb && !ret; i++) {
 		for (j = 0; j < per_rb; j++)
 			block[j] = htobe16(i * per_rb + j < n ? 1 : 0);
-		ret = pwrite_all(w->fd, block, w->cluster, rb_off + i * w->cluster);
+		ret = pwrite_meta(w->fd, block, w->cluster, rb_off + i * w->cluster);
 		table[i] = rb_off + i * w->cluster;
 	}
 	if (!ret)
 		ret = write_be64s(w->fd, table, rt * w->cluster / 8, rt_off, 0);
 	if (!ret)
 		ret = write_be64s(w->fd, l1, w->l1_entries, w->l1_offset, w->cluster);
-	if (!ret && fdatasync(w->fd))
+	/* The file spans its last cluster, whatever pwrite_meta() skipped. */
+	if (!ret && ftruncate(w->fd, (off_t)(rt_off + rt * w->cluster)))
 		ret = -errno;
-	/* Only now is it a qcow2 file. */
+	/* Only now is it a qcow2 file.  No sync before the header: the file
+	 * is OUTPUT.partial until the caller renames it after the fsync below.
+	 */
 	if (!ret)
 		ret = write_header(w, rt_off, rt);
 	if (!ret && fsync(w->fd))

@@ -39,6 +39,10 @@
 #define RESTORE_CHUNK		(1 << 20)
 #define BACKUP_RUN		(256 << 10)	/* bytes read at once: stays in cache */
 #define BACKUP_MAX_THREADS	64
+/* A worker per this much to copy at most: below it, starting one costs more
+ * than it saves (a small incremental copies in the caller alone).
+ */
+#define BACKUP_BYTES_PER_THREAD	(8ULL << 20)
 
 struct find_bitmap {
 	const char *name;
@@ -216,47 +220,60 @@ static int prepare(struct backup *b)
 
 /*
  * The copy runs on o->threads workers (the caller is worker 0 and shows
- * progress): each takes the next run of dirty clusters (every cluster for
- * --full, up to BACKUP_RUN bytes) in ascending order, reads it with one
- * O_DIRECT pread and writes its non-zero clusters with one pwrite per run
- * of them, so reads and writes of different runs overlap.
+ * progress).  Each takes the next batch of dirty clusters in ascending
+ * order: runs of them (every cluster for --full) of up to BACKUP_RUN bytes
+ * each, up to BACKUP_BATCH bytes in all; reads each run with one O_DIRECT
+ * pread and writes the batch's non-zero clusters with one pwrite, one after
+ * another in the file, so a scattered incremental makes one write per
+ * batch, not per run, and reads and writes of different batches overlap.
  */
+#define BACKUP_BATCH		(1 << 20)
+#define BACKUP_BATCH_RUNS	64
+
 struct copier {
 	struct backup *b;
 	pthread_mutex_t lock;		/* everything below */
 	uint64_t next;			/* the first cluster not handed out */
-	uint64_t nclusters, max_run, total, done;	/* clusters; total/done: bytes */
-	uint64_t failed_at;		/* the lowest cluster of a failed run */
+	uint64_t nclusters, max_run, max_batch, total, done;	/* clusters; total/done: bytes */
+	uint64_t failed_at;		/* the lowest cluster of a failed batch */
 	int ret;			/* the first error, its reason in b->err */
 };
 
+struct batch {
+	uint64_t c[BACKUP_BATCH_RUNS], k[BACKUP_BATCH_RUNS];	/* runs [c, c + k) */
+	unsigned int runs;
+	uint64_t clusters, bytes;	/* bytes: read, the device's end cut off */
+	uint64_t data, zeros;		/* clusters written as data; as zeros */
+	uint64_t gcs[BACKUP_BATCH / 4096];	/* the data clusters, in file order */
+};
+
 /*
- * Clusters [c, c + k) were read into @buf: runs of non-zero ones go out in
- * one write each; zero ones are holes (full) or zero flags (incremental,
- * hiding what the backing file holds).
+ * The batch was read into @buf, cluster after cluster: its non-zero
+ * clusters are packed to the front and written at once; zero ones are holes
+ * (full) or zero flags (incremental, hiding what the backing file holds).
  */
-static int store_run(struct backup *b, const unsigned char *buf, uint64_t c, uint64_t k,
-		     uint64_t *data, uint64_t *zeros, char *err, size_t errlen)
+static int store_batch(struct backup *b, unsigned char *buf, struct batch *bt,
+		       char *err, size_t errlen)
 {
-	uint64_t cluster = b->res->cluster, i = 0, s;
-	int ret;
+	uint64_t cluster = b->res->cluster, pos = 0, i;
+	unsigned int r;
 
-	for (; i < k; i = s) {
-		bool zero;
+	for (r = 0; r < bt->runs; r++) {
+		for (i = 0; i < bt->k[r]; i++, pos++) {
+			unsigned char *p = buf + pos * cluster;
 
-		s = zero_run_end(buf, cluster, i, k, &zero);
-		if (zero) {
-			for (; !b->o->full && i < s; i++)
-				qcow2_zero_cluster(&b->w, c + i);
-			*zeros += s - i;
-			continue;
+			if (mem_is_zero(p, cluster)) {
+				if (!b->o->full)
+					qcow2_zero_cluster(&b->w, bt->c[r] + i);
+				bt->zeros++;
+				continue;
+			}
+			if (bt->data != pos)
+				memcpy(buf + bt->data * cluster, p, cluster);
+			bt->gcs[bt->data++] = bt->c[r] + i;
 		}
-		ret = qcow2_write_clusters(&b->w, c + i, s - i, buf + i * cluster, err, errlen);
-		if (ret)
-			return ret;
-		*data += s - i;
 	}
-	return 0;
+	return bt->data ? qcow2_write_list(&b->w, bt->gcs, bt->data, buf, err, errlen) : 0;
 }
 
 static bool wanted(const struct backup *b, uint64_t c)
@@ -265,52 +282,62 @@ static bool wanted(const struct backup *b, uint64_t c)
 					   b->nbits);
 }
 
-/* Hands out the next run [*c, *c + *k); false when none is left or on stop. */
-static bool take_run(struct copier *cp, uint64_t *c, uint64_t *k)
+/* Hands out the next batch; false when none is left or on stop. */
+static bool take_batch(struct copier *cp, struct batch *bt)
 {
 	struct backup *b = cp->b;
-	bool ok = false;
+	uint64_t c, k;
 
+	memset(bt, 0, offsetof(struct batch, gcs));
 	pthread_mutex_lock(&cp->lock);
 	if (!cp->ret && b->o->stop && *b->o->stop) {
 		cp->ret = -EINTR;
 		snprintf(b->err, b->errlen, "interrupted");
 	}
-	while (!cp->ret && cp->next < cp->nclusters && !wanted(b, cp->next))
-		cp->next++;
-	if (!cp->ret && cp->next < cp->nclusters) {
-		*c = cp->next;
-		for (*k = 1; *c + *k < cp->nclusters && *k < cp->max_run && wanted(b, *c + *k);)
-			(*k)++;
-		cp->next = *c + *k;
-		ok = true;
+	while (!cp->ret && bt->runs < BACKUP_BATCH_RUNS && bt->clusters < cp->max_batch) {
+		while (cp->next < cp->nclusters && !wanted(b, cp->next))
+			cp->next++;
+		if (cp->next == cp->nclusters)
+			break;
+		c = cp->next;
+		for (k = 1; c + k < cp->nclusters && k < cp->max_run &&
+		     bt->clusters + k < cp->max_batch && wanted(b, c + k);)
+			k++;
+		bt->c[bt->runs] = c;
+		bt->k[bt->runs++] = k;
+		bt->clusters += k;
+		cp->next = c + k;
 	}
 	pthread_mutex_unlock(&cp->lock);
-	return ok;
+	return bt->runs > 0;
 }
 
-/* Run [c, c + k) is copied (@ret 0) or failed: account for it. */
-static void run_done(struct copier *cp, uint64_t c, uint64_t k, uint64_t len, uint64_t data,
-		     uint64_t zeros, int ret, const char *err)
+/*
+ * A batch's runs before @failed_at are copied (all of them if @ret is 0);
+ * account for them and for the failure.
+ */
+static void batch_done(struct copier *cp, const struct batch *bt, bool stored, int ret,
+		       uint64_t failed_at, const char *err)
 {
 	struct backup *b = cp->b;
 
 	pthread_mutex_lock(&cp->lock);
 	if (ret) {
-		if (c < cp->failed_at)
-			cp->failed_at = c;
+		if (failed_at < cp->failed_at)
+			cp->failed_at = failed_at;
 		if (!cp->ret) {
 			cp->ret = ret;
 			snprintf(b->err, b->errlen, "%s", err);
 		}
-	} else {
-		b->res->bytes_read += len;
-		b->res->clusters += k;
-		b->res->extents++;
-		b->res->data += data;
-		b->res->zero += zeros;
 	}
-	cp->done += len;
+	if (stored) {
+		b->res->bytes_read += bt->bytes;
+		b->res->clusters += bt->clusters;
+		b->res->extents += bt->runs;
+		b->res->data += bt->data;
+		b->res->zero += bt->zeros;
+	}
+	cp->done += bt->bytes;
 	pthread_mutex_unlock(&cp->lock);
 }
 
@@ -332,39 +359,75 @@ static void show_progress(struct copier *cp, double t0)
 		total ? 100.0 * done / total : 100.0, t > t0 ? done / (t - t0) / 1e6 : 0.0);
 }
 
+/*
+ * Reads the batch's runs one after another into @buf; 0 or -errno.  On a
+ * read error the batch is cut to the runs before it, and *@failed_at is
+ * the failed run's first cluster.
+ */
+static int read_batch(struct backup *b, unsigned char *buf, struct batch *bt,
+		      uint64_t *failed_at, char *err, size_t errlen)
+{
+	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
+	unsigned int r;
+	int ret;
+
+	for (r = 0; r < bt->runs; r++) {
+		uint64_t c = bt->c[r], k = bt->k[r];
+		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+		unsigned char *p = buf + pos * cluster;
+
+		memset(p + len, 0, k * cluster - len);
+		ret = pread_all(b->dev, p, len, c * cluster);
+		if (ret) {
+			*failed_at = c;
+			bt->runs = r;
+			bt->clusters = pos;
+			return snprintf(err, errlen, "reading %s at %llu: %s", b->o->device,
+					(unsigned long long)(c * cluster), strerror(-ret)), ret;
+		}
+		bt->bytes += len;
+		pos += k;
+	}
+	return 0;
+}
+
 static void *copy_worker(void *arg)
 {
 	struct copier *cp = arg;
 	struct backup *b = cp->b;
-	uint64_t cluster = b->res->cluster, size = b->t.size, c, k;
 	bool caller = cp->b->o->progress && pthread_equal(pthread_self(), b->caller);
 	double t0 = mono_now();
-	unsigned char *buf;
-	char err[256];
+	struct batch *bt = malloc(sizeof(*bt));
+	unsigned char *buf = NULL;
+	char err[256], serr[256];
 
-	if (posix_memalign((void **)&buf, 4096, cp->max_run * cluster)) {
-		run_done(cp, cp->nclusters, 0, 0, 0, 0, -ENOMEM, "out of memory");
+	if (!bt || posix_memalign((void **)&buf, 4096, cp->max_batch * b->res->cluster)) {
+		struct batch none = { .runs = 0 };
+
+		batch_done(cp, &none, false, -ENOMEM, cp->nclusters, "out of memory");
+		free(bt);
 		return NULL;
 	}
-	while (take_run(cp, &c, &k)) {
-		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
-		uint64_t data = 0, zeros = 0;
-		int ret;
+	while (take_batch(cp, bt)) {
+		uint64_t failed_at = cp->nclusters;
+		int ret = read_batch(b, buf, bt, &failed_at, err, sizeof(err)), sret = 0;
 
-		memset(buf + len, 0, k * cluster - len);
-		ret = pread_all(b->dev, buf, len, c * cluster);
-		if (ret)
-			snprintf(err, sizeof(err), "reading %s at %llu: %s", b->o->device,
-				 (unsigned long long)(c * cluster), strerror(-ret));
-		else
-			ret = store_run(b, buf, c, k, &data, &zeros, err, sizeof(err));
-		run_done(cp, c, k, len, data, zeros, ret, err);
+		/* What was read before a read error is still stored. */
+		if (bt->runs)
+			sret = store_batch(b, buf, bt, serr, sizeof(serr));
+		if (sret) {
+			ret = sret;
+			failed_at = bt->c[0];
+			snprintf(err, sizeof(err), "%s", serr);
+		}
+		batch_done(cp, bt, bt->runs && !sret, ret, failed_at, err);
 		if (caller)
 			show_progress(cp, t0);
 	}
 	if (caller)
 		fputs("\r\033[K", stderr);
 	free(buf);
+	free(bt);
 	return NULL;
 }
 
@@ -378,13 +441,15 @@ static int copy(struct backup *b)
 	struct copier cp = { .b = b };
 	uint64_t cluster = b->res->cluster, c;
 	pthread_t tid[BACKUP_MAX_THREADS];
-	unsigned int i, started = 0;
+	unsigned int i, started = 0, threads;
+	uint64_t to_copy;
 	int ret;
 
 	b->nbits = (b->t.size + b->granularity - 1) / b->granularity;
 	cp.nclusters = (b->t.size + cluster - 1) / cluster;
 	cp.failed_at = cp.nclusters;
 	cp.max_run = BACKUP_RUN / cluster ? BACKUP_RUN / cluster : 1;
+	cp.max_batch = BACKUP_BATCH / cluster ? BACKUP_BATCH / cluster : 1;
 	b->copied_to = 0;
 	b->words = calloc((b->nbits + 63) / 64, 8);
 	if (!b->words)
@@ -405,7 +470,11 @@ static int copy(struct backup *b)
 			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
 	pthread_mutex_init(&cp.lock, NULL);
 	b->caller = pthread_self();
-	for (i = 1; i < b->o->threads && i < BACKUP_MAX_THREADS; i++) {
+	to_copy = b->o->full ? b->t.size : bits_weight(b->words, b->nbits) * b->granularity;
+	threads = b->o->threads;
+	if (threads > 1 + to_copy / BACKUP_BYTES_PER_THREAD)
+		threads = (unsigned int)(1 + to_copy / BACKUP_BYTES_PER_THREAD);
+	for (i = 1; i < threads && i < BACKUP_MAX_THREADS; i++) {
 		if (pthread_create(&tid[i], NULL, copy_worker, &cp))
 			break;
 		started = i;
