@@ -7,10 +7,12 @@ slot 1 at 256 MiB.
   slot 0, from image_test: ram.img, a live image of a region named "ram",
           and ram-held.bin, the region copied under the writer hold.  QEMU
           10 loads the image into -M none; guest RAM must equal the copy.
-  slot 1, from backup_test: a backup chain (*.qcow2, top last.qcow2) and
-          device.raw, the device after the last backup.  qemu-img check
+  slot 1, from backup_test (or make demo): a backup chain (*.qcow2, top
+          last.qcow2) and device.raw, the device after the last backup.
+          qemu-img check
           finds no errors or leaks in any image, qemu-img compare finds the
-          chain equal to the device, info --backing-chain lists it.
+          chain equal to the device, info --backing-chain lists it (both
+          printed as comments).
 
 Usage: export_check.py EXPORT_DISK WORKDIR.  TAP; a slot left empty is
 skipped (its test did not run)."""
@@ -64,10 +66,14 @@ def qemu_img_agrees_with_chain(d):
                        capture_output=True, text=True)
     if p.returncode:
         return f"qemu-img compare: {p.stdout.strip()} {p.stderr.strip()}"
+    print(f"# qemu-img compare last.qcow2 device.raw: {p.stdout.strip()}")
     p = subprocess.run(["qemu-img", "info", "--backing-chain", top],
                        capture_output=True, text=True)
     if p.returncode or p.stdout.count("image:") < 2:
         return f"qemu-img info --backing-chain: {p.stdout.strip()} {p.stderr.strip()}"
+    print("# qemu-img info --backing-chain: " +
+          " <- ".join(os.path.basename(line.split()[-1]) for line in p.stdout.splitlines()
+                      if line.startswith("image:")))
     return None
 
 

@@ -61,6 +61,13 @@ cmp /dev/ram0 /tmp/restored.raw && echo "restored chain equals the disk"
 dirtybit backup verify /tmp/backups/2.qcow2 /dev/ram0
 dirtybit detach /dev/ram0
 
+step "the chain and the disk go to the host, where qemu-img checks and compares them"
+cp /dev/ram0 /tmp/backups/device.raw
+cp /tmp/backups/2.qcow2 /tmp/backups/last.qcow2	# the top, by the name the host looks for
+(cd /tmp/backups && tar -cf - ./*.qcow2 device.raw) | dd of=/dev/vdc bs=1M seek=256 conv=notrunc 2>/dev/null
+sync
+echo "(after the VM powers off: export_check below)"
+
 step "rmmod dirtybit; the CLI now says the module is absent"
 rmmod dirtybit
 mv /lib/modules/"$(uname -r)"/extra/dirtybit.ko /tmp/
