@@ -72,26 +72,26 @@ measure() {
 	esac
 }
 
-# Backups of a 192 MiB dm-linear device (every byte random) over $1: ram0
-# (brd: reading it is a memory copy on the vCPUs, as the writes are) or vda
-# (virtio-blk over a host file: reads cost QEMU's I/O, as a real disk's cost
-# the disk), to ext4 on ram1 (filled first, so brd's pages exist and a write
-# is a copy, not an allocation): a full backup (--direct, as a dd baseline
-# does), then an incremental after 1% of its 64 KiB clusters were rewritten.
+# Backups of a $3 MiB dm-linear device (every byte random) over $1 to ext4
+# on $2: ram0 to ram1 (brd both: a read and a write are each a memory copy
+# on the vCPUs; ram1 is filled first, so brd's pages exist and a write is a
+# copy, not an allocation), or vda to vdb (virtio-blk over host files: I/O
+# costs QEMU's threads, as a real disk's costs the disk, and there is room
+# for a bigger device): a full backup (--direct, as a dd baseline does),
+# then an incremental after 1% of its 64 KiB clusters were rewritten.
 # Baselines in the same rounds: fio reading the device as the copy does
 # (256 KiB O_DIRECT reads, two streams), and dd copying it to the same file
 # system (256 KiB, O_DIRECT both sides).
 BK_SRC=/dev/mapper/bkbench
-BK_MB=192
 now() { cut -d' ' -f1 /proc/uptime; }
 backup_bench() {
-	src=$1
+	src=$1 dst=$2 BK_MB=$3
 	DM_DISABLE_UDEV=1 dmsetup create bkbench --table "0 $((BK_MB * 2048)) linear /dev/$src 0"
 	dd if=/dev/urandom of=$BK_SRC bs=1M count=$BK_MB oflag=direct 2>/dev/null
-	dd if=/dev/zero of=/dev/ram1 bs=1M count=256 oflag=direct 2>/dev/null
-	/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/ram1
+	case $dst in ram*) dd if=/dev/zero of=/dev/$dst bs=1M count=256 oflag=direct 2>/dev/null ;; esac
+	/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/$dst
 	mkdir -p /tmp/bk
-	mount -t ext4 /dev/ram1 /tmp/bk
+	mount -t ext4 /dev/$dst /tmp/bk
 	dirtybit attach $BK_SRC >/dev/null
 	dirtybit bitmap add $BK_SRC bb
 	r=1
@@ -125,7 +125,7 @@ backup_bench() {
 	umount /tmp/bk
 	DM_DISABLE_UDEV=1 dmsetup remove bkbench
 	echo
-	echo "backups from $src:"
+	echo "backups of $BK_MB MiB from $src to ext4 on $dst:"
 	echo "| what | median | ratio | target |"
 	echo "|---|---|---|---|"
 	awk -v mb="$BK_MB" -v src="$src" "$AWK_MEDIAN"'
@@ -143,7 +143,7 @@ backup_bench() {
 
 PARTS=,${BENCH_PARTS:-region,block,backup},
 case $PARTS in *,region,*) region_bench; echo ;; esac
-case $PARTS in *,backup,*) backup_bench ram0; echo; backup_bench vda; echo ;; esac
+case $PARTS in *,backup,*) backup_bench ram0 ram1 192; echo; backup_bench vda vdb 768; echo ;; esac
 case $PARTS in *,block,*) ;; *) exit 0 ;; esac
 echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
 round=1
