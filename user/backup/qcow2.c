@@ -78,28 +78,6 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
 	return 0;
 }
 
-int qcow2_write_clusters(struct qcow2_writer *w, uint64_t gc, uint64_t count, const void *buf,
-			 char *err, size_t errlen)
-{
-	uint64_t off, i;
-	int ret;
-
-	/* Contiguous in the file: one write. */
-	pthread_mutex_lock(&w->lock);
-	off = w->next;
-	w->next += count * w->cluster;
-	for (i = 0; i < count; i++)
-		w->l2[gc + i] = (off + i * w->cluster) | QCOW2_OFLAG_COPIED;
-	w->data_clusters += count;
-	pthread_mutex_unlock(&w->lock);
-	ret = pwrite_all(w->data_fd, buf, count * w->cluster, off);
-	if (ret)
-		return errf(err, errlen, ret, "writing clusters %llu-%llu: %s",
-			    (unsigned long long)gc, (unsigned long long)(gc + count - 1),
-			    strerror(-ret));
-	return 0;
-}
-
 void qcow2_data_fd(struct qcow2_writer *w, int fd)
 {
 	w->data_fd = fd;
@@ -129,7 +107,7 @@ int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, co
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen)
 {
-	return qcow2_write_clusters(w, gc, 1, buf, err, errlen);
+	return qcow2_write_list(w, &gc, 1, buf, err, errlen);
 }
 
 void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc)

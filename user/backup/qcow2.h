@@ -51,9 +51,6 @@ void qcow2_data_fd(struct qcow2_writer *w, int fd);
 /* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen);
-/* Guest clusters [@gc, @gc + @count) hold @buf: one write to the file. */
-int qcow2_write_clusters(struct qcow2_writer *w, uint64_t gc, uint64_t count, const void *buf,
-			 char *err, size_t errlen);
 /* Guest clusters @gcs[0..@n) hold @buf's clusters in that order: one write. */
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen);
