@@ -25,7 +25,6 @@
 #include "model.h"
 #include "region.h"
 
-#define DEBUGFS		"/sys/kernel/debug/dirtybit/"
 #define RAM_SIZE	(64 * MiB)
 #define MAX_POINTS	200	/* more fault points in one operation is a bug */
 
@@ -36,7 +35,7 @@ static long knob(const char *name)
 	char path[128], buf[32] = "";
 	FILE *f;
 
-	snprintf(path, sizeof(path), DEBUGFS "%s", name);
+	snprintf(path, sizeof(path), DIRTYBIT_DEBUGFS "%s", name);
 	f = fopen(path, "r");
 	if (!f)
 		return -errno;
@@ -52,7 +51,7 @@ static int knob_set(const char *name, long value)
 	FILE *f;
 	int ret;
 
-	snprintf(path, sizeof(path), DEBUGFS "%s", name);
+	snprintf(path, sizeof(path), DIRTYBIT_DEBUGFS "%s", name);
 	f = fopen(path, "w");
 	if (!f)
 		return -errno;
@@ -76,15 +75,9 @@ static void snapshot(struct db *db, char *out, size_t size)
 	static const char *const targets[] = { "/dev/ram0", "/dev/ram1" };
 	static const char *const names[] = { "b0", "b1", "new", "t1" };
 	struct db_extent ext[64];
-	FILE *f = fopen(DEBUGFS "objects", "r");
 	unsigned int t, k;
-	size_t len;
 
-	out[0] = '\0';
-	len = f ? fread(out, 1, size / 2, f) : 0;
-	out[len] = '\0';
-	if (f)
-		fclose(f);
+	dirtybit_objects(out, size / 2);
 	append(out, size, "region node fr: %d\n", !access("/dev/dirtybit-regions/fr", F_OK));
 	for (t = 0; t < 2; t++) {
 		for (k = 0; k < 4; k++) {
@@ -252,7 +245,7 @@ FIXTURE_SETUP(faults)
 	sh("rmmod brd 2>/dev/null");
 	ASSERT_EQ(0, dirtybit_unload());
 	ASSERT_EQ(0, dirtybit_load_params("fault_inject=1"));
-	ASSERT_EQ(0, access(DEBUGFS "fail_nth", W_OK));
+	ASSERT_EQ(0, access(DIRTYBIT_DEBUGFS "fail_nth", W_OK));
 	ASSERT_EQ(0, sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB));
 	ASSERT_EQ(0, db_open(&self->db));
 	self->c.db = &self->db;

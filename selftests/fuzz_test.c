@@ -401,21 +401,6 @@ static long slab_unreclaimable_kib(void)
 	return v;
 }
 
-/* debugfs dirtybit/objects as one line; "" if unreadable. */
-static void objects(char *out, size_t size)
-{
-	FILE *f = fopen("/sys/kernel/debug/dirtybit/objects", "r");
-	size_t n = f ? fread(out, 1, size - 1, f) : 0;
-	size_t i;
-
-	out[n] = '\0';
-	for (i = 0; i < n; i++)
-		if (out[i] == '\n')
-			out[i] = ',';
-	if (f)
-		fclose(f);
-}
-
 /* The ids of every target, by a TARGET_GET dump; how many. */
 static int target_ids(struct db *db, uint32_t *ids, int max)
 {
@@ -490,8 +475,8 @@ FIXTURE_SETUP(live)
 	ASSERT_EQ(0, sh("modprobe brd rd_nr=2 rd_size=%llu", DISK_SIZE / KiB));
 	ASSERT_EQ(0, db_open(&self->db));
 	tear_down_all(&self->db);
-	objects(objs, sizeof(objs));
-	ASSERT_STREQ("targets 0,bitmaps 0,recs 0,hbitmaps 0,region_pages 0,", objs);
+	dirtybit_objects(objs, sizeof(objs));
+	ASSERT_STREQ(DIRTYBIT_NO_OBJECTS, objs);
 	family = self->db.family;
 	seed0 = env_long("FUZZ_SEED", 1);
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram0"));
@@ -520,8 +505,8 @@ static void expect_clean(struct __test_metadata *_metadata, struct db *db, int *
 	close(*region_fd);
 	*region_fd = -1;
 	tear_down_all(db);
-	objects(objs, sizeof(objs));
-	EXPECT_STREQ("targets 0,bitmaps 0,recs 0,hbitmaps 0,region_pages 0,", objs);
+	dirtybit_objects(objs, sizeof(objs));
+	EXPECT_STREQ(DIRTYBIT_NO_OBJECTS, objs);
 	TH_LOG("unreclaimable slab: %ld kB before, %ld kB after", slab0,
 	       slab_unreclaimable_kib());
 }

@@ -57,6 +57,21 @@ static inline int dirtybit_load(void)
 	return ret == -EEXIST ? 0 : ret;
 }
 
+#define DIRTYBIT_DEBUGFS	"/sys/kernel/debug/dirtybit/"
+/* What debugfs dirtybit/objects says when nothing is left. */
+#define DIRTYBIT_NO_OBJECTS	"targets 0\nbitmaps 0\nrecs 0\nhbitmaps 0\nregion_pages 0\n"
+
+/* debugfs dirtybit/objects (a "kind count" line each) into @out; "" if unreadable. */
+static inline void dirtybit_objects(char *out, size_t size)
+{
+	FILE *f = fopen(DIRTYBIT_DEBUGFS "objects", "r");
+	size_t n = f ? fread(out, 1, size - 1, f) : 0;
+
+	out[n] = '\0';
+	if (f)
+		fclose(f);
+}
+
 /* Unloads the module if it is loaded.  0 or -errno. */
 static inline int dirtybit_unload(void)
 {
