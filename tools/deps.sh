@@ -8,7 +8,7 @@ set -euo pipefail
 STAMP_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev pkg-config
 	busybox-static cpio xz-utils kmod fio libmnl-dev clang llvm python3 valgrind
-	e2fsprogs fdisk util-linux dmsetup
+	e2fsprogs fdisk util-linux dmsetup mdadm
 )
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
