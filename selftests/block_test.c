@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "kselftest_harness.h"
+#include "loop.h"
 #include "model.h"
 
 #define RAM_SIZE (64 * MiB)
@@ -129,17 +130,17 @@ TEST_F(brd, disabled_bitmap_records_nothing_until_enabled)
 	model_init(&m, RAM_SIZE, 65536);
 	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 1));
 	ASSERT_EQ(0, write_direct("/dev/ram0", 0, 4096, 1));
-	ASSERT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &m));
+	ASSERT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &m) ?: "");
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_ENABLE, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, write_direct("/dev/ram0", MiB, 4096, 1));
 	model_mark(&m, MiB, 4096);
-	ASSERT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &m));
+	ASSERT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &m) ?: "");
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_DISABLE, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, write_direct("/dev/ram0", 2 * MiB, 4096, 1));
-	ASSERT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &m));
+	ASSERT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &m) ?: "");
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", "b0"));
 	model_clear(&m);
-	ASSERT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &m));
+	ASSERT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &m) ?: "");
 }
 
 /* Writes during a freeze land in the successor; the frozen count stays. */
@@ -160,24 +161,24 @@ TEST_F(brd, freeze_abdicate_reclaim)
 	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING | DIRTYBIT_BITMAP_F_FROZEN, bi.flags);
 	EXPECT_EQ(128 * KiB, bi.count);
 	EXPECT_EQ(64 * KiB, bi.successor_count);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &frozen));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &frozen) ?: "");
 
 	/* abdicate: only the writes since the freeze remain */
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0"));
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &succ));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &succ) ?: "");
 
 	/* reclaim: old | new */
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, write_direct("/dev/ram0", 20 * MiB, 4096, 3));
 	model_mark(&succ, 20 * MiB, 4096);
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0"));
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &succ));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &succ) ?: "");
 	ASSERT_EQ(0, db_info(&self->db, "/dev/ram0", "b0", &bi));
 	EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING, bi.flags);
 	/* recording again after the reclaim */
 	ASSERT_EQ(0, write_direct("/dev/ram0", 30 * MiB, 4096, 3));
 	model_mark(&succ, 30 * MiB, 4096);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &succ));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &succ) ?: "");
 }
 
 /* The hook of the dump below: clear the bitmap from another socket. */
@@ -252,12 +253,12 @@ TEST_F(brd, merge_across_granularities)
 	ASSERT_EQ(0, db_merge(&self->db, "/dev/ram0", "coarse", 0, "fine"))
 		TH_LOG("%s", self->db.nl.extack);
 	model_mark(&coarse, 3 * MiB + 512, 1024);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "coarse", &coarse));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "coarse", &coarse) ?: "");
 
 	/* coarse -> fine marks every fine granule under the coarse one */
 	ASSERT_EQ(0, db_merge(&self->db, "/dev/ram0", "fine", 0, "coarse"));
 	model_mark(&fine, 3 * MiB, MiB);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "fine", &fine));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "fine", &fine) ?: "");
 
 	/* across targets */
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1"));
@@ -266,7 +267,7 @@ TEST_F(brd, merge_across_granularities)
 	ASSERT_EQ(0, db_merge(&self->db, "/dev/ram0", "coarse", self->id + 1, "other"))
 		TH_LOG("%s", self->db.nl.extack);
 	model_mark(&coarse, 40 * MiB, 4096);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "coarse", &coarse));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "coarse", &coarse) ?: "");
 }
 
 #define EXPECT_REFUSED(err, call, words) do {					\
@@ -348,6 +349,127 @@ TEST_F(brd, transaction_over_two_devices_is_all_or_nothing)
 	EXPECT_EQ(-ENOENT, db_info(&self->db, "/dev/ram0", "new", &bi));
 	both[0].cmd = both[1].cmd = DIRTYBIT_CMD_BITMAP_ABDICATE;
 	EXPECT_EQ(0, db_transaction(&self->db, both, 2));
+}
+
+/*
+ * An action in a transaction is parsed as its own command would be: only
+ * the attributes that command takes, and only RECLAIM may force its way
+ * past another socket's freeze.  ABDICATE with FORCE would let anyone throw
+ * away a running backup's frozen bits.
+ */
+TEST_F(brd, transaction_actions_take_only_their_own_attributes)
+{
+	struct db_bitmap_info bi;
+	struct nlattr *nest, *one;
+	struct nl_msg m;
+	struct db other;
+	int i;
+	static const struct {
+		int cmd;
+		int attr;		/* flag attribute the command does not take */
+		const char *what;
+	} bad[] = {
+		{ DIRTYBIT_CMD_BITMAP_ABDICATE, DIRTYBIT_A_FORCE, "abdicate with force" },
+		{ DIRTYBIT_CMD_BITMAP_FREEZE, DIRTYBIT_A_FORCE, "freeze with force" },
+		{ DIRTYBIT_CMD_BITMAP_CLEAR, DIRTYBIT_A_BITMAP_DISABLED, "clear with disabled" },
+		{ DIRTYBIT_CMD_BITMAP_REMOVE, DIRTYBIT_A_RANGE_ALL, "remove with range_all" },
+	};
+
+	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
+	ASSERT_EQ(0, write_direct("/dev/ram0", 0, 4096, 1));
+	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, db_open(&other));
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		db_msg(&other, &m, DIRTYBIT_CMD_TRANSACTION);
+		nest = db_nest(&m, DIRTYBIT_A_ACTIONS);
+		one = db_nest(&m, DIRTYBIT_A_ACTION);
+		db_put_u32(&m, DIRTYBIT_A_ACTION_CMD, bad[i].cmd);
+		db_put_action(&m, "/dev/ram0", "b0");
+		nl_put(&m, bad[i].attr, NULL, 0);
+		db_nest_end(&m, one);
+		db_nest_end(&m, nest);
+		EXPECT_EQ(-EINVAL, nl_send(&other.nl, &m, NULL, 0)) TH_LOG("%s", bad[i].what);
+		EXPECT_NE(0, other.nl.extack[0]) TH_LOG("%s: no reason given", bad[i].what);
+	}
+	/* The freeze is the first socket's: still frozen, its bits intact. */
+	ASSERT_EQ(0, db_info(&self->db, "/dev/ram0", "b0", &bi));
+	EXPECT_TRUE(bi.flags & DIRTYBIT_BITMAP_F_FROZEN);
+	EXPECT_EQ(65536, bi.count);
+	/* Without force another socket may not end it either way ... */
+	struct db_tx_action abdicate[] = { { DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0" } };
+	EXPECT_EQ(-EPERM, db_transaction(&other, abdicate, 1));
+	/* ... and with force it may only reclaim, which keeps every bit. */
+	db_msg(&other, &m, DIRTYBIT_CMD_BITMAP_RECLAIM);
+	db_put_action(&m, "/dev/ram0", "b0");
+	nl_put(&m, DIRTYBIT_A_FORCE, NULL, 0);
+	EXPECT_EQ(0, nl_send(&other.nl, &m, NULL, 0)) TH_LOG("%s", other.nl.extack);
+	ASSERT_EQ(0, db_info(&self->db, "/dev/ram0", "b0", &bi));
+	EXPECT_FALSE(bi.flags & DIRTYBIT_BITMAP_F_FROZEN);
+	EXPECT_EQ(65536, bi.count);
+	nl_close(&other.nl);
+}
+
+/* Bitmap dump parts, and whether one came flagged NLM_F_DUMP_INTR. */
+static int bitmap_dump(struct db *db, int *parts, int *intr, void (*hook)(void *), void *arg)
+{
+	struct nlmsghdr *h;
+	struct nl_msg m;
+	int n = 0;
+
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_GET);
+	db_put_target(&m, "/dev/ram0");
+	h = (struct nlmsghdr *)m.data;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	*parts = *intr = 0;
+	if (nl_transmit(&db->nl, &m))
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);
+		struct nlmsghdr *r;
+
+		if (len < 0)
+			return -errno;
+		if ((*parts)++ == 1 && hook)
+			hook(arg);
+		for (r = (struct nlmsghdr *)db->nl.buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
+			if (r->nlmsg_type == NLMSG_DONE)
+				return n;
+			if (r->nlmsg_type == NLMSG_ERROR)
+				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+			if (r->nlmsg_flags & NLM_F_DUMP_INTR)
+				*intr = 1;
+			n++;
+		}
+	}
+}
+
+static void add_from_elsewhere(void *arg)
+{
+	struct db other;
+
+	if (db_open(&other) == 0) {
+		db_add(&other, "/dev/ram0", arg, 0, 0);
+		nl_close(&other.nl);
+	}
+}
+
+/* A bitmap list that spans parts says so when the bitmaps changed between them. */
+TEST_F(brd, bitmap_dump_reports_changes)
+{
+	char name[16];
+	int i, n, parts, intr;
+
+	for (i = 0; i < 1200; i++) {
+		snprintf(name, sizeof(name), "m%d", i);
+		ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", name, 0, 1));
+	}
+	n = bitmap_dump(&self->db, &parts, &intr, NULL, NULL);
+	ASSERT_EQ(1200, n);
+	ASSERT_LT(2, parts);
+	EXPECT_EQ(0, intr);
+	n = bitmap_dump(&self->db, &parts, &intr, add_from_elsewhere, "late");
+	ASSERT_LE(1200, n);
+	EXPECT_EQ(1, intr) TH_LOG("%d bitmaps in %d parts, none flagged", n, parts);
 }
 
 static int child_status(pid_t pid)
@@ -530,7 +652,7 @@ TEST_F(brd, killed_freezer_is_reclaimed)
 		usleep(50000);
 	}
 	EXPECT_FALSE(bi.flags & DIRTYBIT_BITMAP_F_FROZEN);
-	EXPECT_EQ(NULL, model_compare(&self->db, "/dev/ram0", "b0", &m));
+	EXPECT_STREQ("", model_compare(&self->db, "/dev/ram0", "b0", &m) ?: "");
 }
 
 /* brd goes away under an attached target: the bitmaps stay readable. */
@@ -550,7 +672,7 @@ TEST_F(brd, device_removal_keeps_bitmaps)
 	/* by id: the path went away with the device */
 	EXPECT_EQ(0, db_info(&self->db, id, "b0", &bi));
 	EXPECT_EQ(64 * KiB, bi.count);
-	EXPECT_EQ(NULL, model_compare(&self->db, id, "b0", &m));
+	EXPECT_STREQ("", model_compare(&self->db, id, "b0", &m) ?: "");
 	EXPECT_EQ(0, db_detach(&self->db, id));
 	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
 }
@@ -685,9 +807,35 @@ TEST_F(brd, rmmod_under_io_with_targets_attached)
 	EXPECT_EQ(-ENOENT, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
 }
 
-/* ---- a partitioned loop device ---------------------------------------------- */
+/*
+ * A bitmap is allocated whole when it is added.  One that would need more
+ * memory than the machine has is refused at once, with its reason, not
+ * attempted until the allocator gives up (or the OOM killer steps in).
+ */
+TEST(bitmap_larger_than_memory_is_refused)
+{
+	const char *dev = "/dev/mapper/db-huge";
+	struct db_bitmap_info bi;
+	struct db db;
 
-#include <linux/loop.h>
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, sh("modprobe dm-zero"));
+	/* 16 TiB of zeroes: at 512 bytes a granule, a 4 GiB bitmap. */
+	ASSERT_EQ(0, sh("DM_DISABLE_UDEV=1 dmsetup create db-huge --table '0 %llu zero'",
+			(16ULL << 40) / 512));
+	ASSERT_EQ(0, db_open(&db));
+	ASSERT_LT(0, db_attach(&db, dev)) TH_LOG("%s", db.nl.extack);
+	EXPECT_EQ(-E2BIG, db_add(&db, dev, "fine", 512, 0));
+	EXPECT_NE(NULL, strstr(db.nl.extack, "memory")) TH_LOG("%s", db.nl.extack);
+	/* At 64 KiB a granule: 32 MiB. */
+	EXPECT_EQ(0, db_add(&db, dev, "coarse", 0, 0)) TH_LOG("%s", db.nl.extack);
+	EXPECT_EQ(0, db_info(&db, dev, "coarse", &bi));
+	db_detach(&db, dev);
+	nl_close(&db.nl);
+	sh("DM_DISABLE_UDEV=1 dmsetup remove db-huge");
+}
+
+/* ---- a partitioned loop device ---------------------------------------------- */
 
 #define LOOP_FILE	"/tmp/disk.img"
 #define PART_START	(1 * MiB)
@@ -700,13 +848,9 @@ TEST_F(brd, rmmod_under_io_with_targets_attached)
 static int loop_setup(char disk[32], char part[32])
 {
 	unsigned char mbr[512] = { 0 };
-	struct loop_config cfg = { 0 };
 	uint32_t lba = PART_START / 512, n = PART_SIZE / 512;
-	char path[32];
-	int ctl, fd, dev, nr;
+	int fd, nr;
 
-	if (sh("modprobe loop"))
-		return -1;
 	fd = open(LOOP_FILE, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, 48 * MiB))
 		return -1;
@@ -715,25 +859,13 @@ static int loop_setup(char disk[32], char part[32])
 	memcpy(&mbr[446 + 12], &n, 4);
 	mbr[510] = 0x55;
 	mbr[511] = 0xaa;
-	if (pwrite(fd, mbr, sizeof(mbr), 0) != sizeof(mbr))
+	n = pwrite(fd, mbr, sizeof(mbr), 0) != sizeof(mbr);
+	close(fd);
+	if (n)
 		return -1;
-	ctl = open("/dev/loop-control", O_RDWR);
-	nr = ctl < 0 ? -1 : ioctl(ctl, LOOP_CTL_GET_FREE);
-	if (ctl >= 0)
-		close(ctl);
+	nr = loop_attach(LOOP_FILE, LO_FLAGS_PARTSCAN, disk);
 	if (nr < 0)
 		return -1;
-	snprintf(path, sizeof(path), "/dev/loop%d", nr);
-	dev = open(path, O_RDWR);
-	if (dev < 0)
-		return -1;
-	cfg.fd = fd;
-	cfg.info.lo_flags = LO_FLAGS_PARTSCAN;
-	if (ioctl(dev, LOOP_CONFIGURE, &cfg))
-		return -1;
-	close(dev);
-	close(fd);
-	snprintf(disk, 32, "/dev/loop%d", nr);
 	snprintf(part, 32, "/dev/loop%dp1", nr);
 	/* devtmpfs creates the partition node asynchronously */
 	for (n = 0; n < 100 && access(part, F_OK); n++)
@@ -743,15 +875,7 @@ static int loop_setup(char disk[32], char part[32])
 
 static void loop_teardown(int nr)
 {
-	char path[32];
-	int dev;
-
-	snprintf(path, sizeof(path), "/dev/loop%d", nr);
-	dev = open(path, O_RDWR);
-	if (dev >= 0) {
-		ioctl(dev, LOOP_CLR_FD, 0);
-		close(dev);
-	}
+	loop_detach(nr);
 	unlink(LOOP_FILE);
 }
 
@@ -789,7 +913,7 @@ TEST(partition_of_a_loop_device)
 	ASSERT_EQ(0, write_direct(disk, PART_START + PART_SIZE + MiB, 4 * KiB, 5));
 	ASSERT_EQ(0, blk_ioctl_range(part, BLKDISCARD, 10 * MiB, 2 * MiB));
 	model_mark(&m, 10 * MiB, 2 * MiB);
-	EXPECT_EQ(NULL, model_compare(&db, part, "b", &m));
+	EXPECT_STREQ("", model_compare(&db, part, "b", &m) ?: "");
 	ASSERT_EQ(0, db_info(&db, part, "b", &bi));
 	EXPECT_EQ(model_count(&m), bi.count);
 
@@ -815,13 +939,14 @@ TEST(device_growth_makes_bitmaps_inconsistent)
 	char disk[32], part[32];
 	struct db_bitmap_info bi;
 	struct db db;
-	int nr, fd;
+	int nr, fd, disk_id;
 
 	ASSERT_EQ(0, dirtybit_load());
 	nr = loop_setup(disk, part);
 	ASSERT_LE(0, nr);
 	ASSERT_EQ(0, db_open(&db));
-	ASSERT_LT(0, db_attach(&db, disk)) TH_LOG("%s", db.nl.extack);
+	disk_id = db_attach(&db, disk);
+	ASSERT_LT(0, disk_id) TH_LOG("%s", db.nl.extack);
 	ASSERT_LT(0, db_attach(&db, part)) TH_LOG("%s", db.nl.extack);
 	ASSERT_EQ(0, db_add(&db, disk, "b", 4096, 0));
 	ASSERT_EQ(0, db_add(&db, disk, "f", 4096, 0));
@@ -849,6 +974,9 @@ TEST(device_growth_makes_bitmaps_inconsistent)
 	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_RECLAIM, disk, "f"));
 	EXPECT_EQ(-EINVAL, db_add(&db, disk, "c", 4096, 0));
 	EXPECT_NE(NULL, strstr(db.nl.extack, "changed size")) TH_LOG("%s", db.nl.extack);
+	/* Its bits cannot be trusted, so they cannot be merged anywhere. */
+	EXPECT_EQ(-EINVAL, db_merge(&db, part, "p", disk_id, "b"));
+	EXPECT_NE(NULL, strstr(db.nl.extack, "inconsistent")) TH_LOG("%s", db.nl.extack);
 	EXPECT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_REMOVE, disk, "b"));
 
 	/* the partition did not change */
@@ -901,14 +1029,14 @@ TEST_F(brd, abdicate_keeps_a_range)
 	model_mark(&m, 4 * MiB, 64 * KiB);
 	model_mark(&m, 8 * MiB, 4096);
 	model_mark(&m, 12 * MiB, 128 * KiB);
-	EXPECT_EQ(NULL, model_compare(db, "/dev/ram0", "b0", &m));
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &m) ?: "");
 	/* RANGE_ALL: every granule of [60M, 60M + 192K), clean or not. */
 	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
 				     60 * MiB, 192 * KiB, 1)) TH_LOG("%s", db->nl.extack);
 	model_clear(&m);
 	model_mark(&m, 60 * MiB, 192 * KiB);
-	EXPECT_EQ(NULL, model_compare(db, "/dev/ram0", "b0", &m));
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &m) ?: "");
 	free(m.bit);
 }
 

@@ -9,8 +9,8 @@
  * equal the disk byte for byte.  A write that was in flight at a cut and
  * missed by both epochs shows up as a stale block.
  *
- * With the module parameter cut_drain=0 the cut does not wait for earlier
- * writes; DIRTYBIT_EXPECT_LOSS=1 then expects this test to find the loss
+ * Loaded with the module parameter cut_drain=0 the cut does not wait for
+ * earlier writes; DIRTYBIT_EXPECT_LOSS=1 does that and expects the loss
  * (run by hand: tools/vm/run --tests cut_test with that environment).
  * Whether a racing write straddles a cut is luck, so the loss is proven
  * deterministically by the "held" cases: a dm-delay device holds one write
@@ -20,11 +20,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <linux/aio_abi.h>
 
 #include "kselftest_harness.h"
 #include "db.h"
+#include "held.h"
 
 #define DISK		"/dev/vda"
 #define AREA		(64 << 20)
@@ -45,18 +44,6 @@ struct writer {
 	unsigned int seed;
 };
 
-/* Each block carries (block number, version) in every 16 bytes. */
-static void fill(unsigned char *buf, unsigned long block, unsigned long version)
-{
-	unsigned long *w = (unsigned long *)buf;
-	int i;
-
-	for (i = 0; i < BLOCK / 8; i += 2) {
-		w[i] = block;
-		w[i + 1] = version;
-	}
-}
-
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -72,7 +59,7 @@ static void *writer_main(void *arg)
 		unsigned long i;
 
 		for (i = 0; i < n; i++)
-			fill(buf + i * BLOCK, b + i, v);
+			held_fill(buf + i * BLOCK, b + i, v);
 		if (pwrite(fd, buf, n * BLOCK, b * BLOCK) != (ssize_t)(n * BLOCK))
 			return (void *)2;
 		atomic_fetch_add(&w->sh->writes, 1);
@@ -145,9 +132,7 @@ TEST_F_TIMEOUT(cut, incremental_chain_under_concurrent_writers_is_exact, 600)
 	struct db db;
 	int fd, i, r;
 
-	ASSERT_EQ(0, dirtybit_load());
-	ASSERT_EQ(0, sh("echo %c > /sys/module/dirtybit/parameters/cut_drain",
-			expect_loss ? 'N' : 'Y'));
+	ASSERT_EQ(0, dirtybit_reload(expect_loss ? "cut_drain=0" : ""));
 	ASSERT_EQ(0, sh("echo 4 > /sys/block/vda/queue/nr_requests"));
 	ASSERT_EQ(0, db_open(&db));
 	ASSERT_LT(0, db_attach(&db, DISK)) TH_LOG("%s", db.nl.extack);
@@ -189,9 +174,10 @@ TEST_F_TIMEOUT(cut, incremental_chain_under_concurrent_writers_is_exact, 600)
 		EXPECT_EQ(0, stale);
 	}
 
-	sh("echo Y > /sys/module/dirtybit/parameters/cut_drain");
 	close(fd);
 	db_detach(&db, DISK);
+	nl_close(&db.nl);
+	dirtybit_reload("");
 	free(copy);
 	free(disk);
 }
@@ -199,58 +185,8 @@ TEST_F_TIMEOUT(cut, incremental_chain_under_concurrent_writers_is_exact, 600)
 /* ---- one write held in flight across a cut -------------------------------- */
 
 #define HELD_DEV	"/dev/mapper/dirtybit-held"
-#define HELD_BLOCK	100
+#define HELD_BLOCKNO	100
 #define HELD_DELAY_MS	5000
-
-/* An O_DIRECT write submitted, and not waited for, with Linux AIO. */
-struct held_write {
-	aio_context_t ctx;
-	struct iocb cb;
-	unsigned char *buf;
-};
-
-static int held_submit(struct held_write *h, int fd, unsigned long block,
-		       unsigned long version)
-{
-	struct iocb *cbs[1] = { &h->cb };
-
-	h->ctx = 0;
-	if (syscall(__NR_io_setup, 1, &h->ctx) ||
-	    posix_memalign((void **)&h->buf, BLOCK, BLOCK))
-		return -errno;
-	fill(h->buf, block, version);
-	memset(&h->cb, 0, sizeof(h->cb));
-	h->cb.aio_fildes = fd;
-	h->cb.aio_lio_opcode = IOCB_CMD_PWRITE;
-	h->cb.aio_buf = (unsigned long)h->buf;
-	h->cb.aio_nbytes = BLOCK;
-	h->cb.aio_offset = block * BLOCK;
-	/* For O_DIRECT the bio is queued (and marked) before this returns. */
-	return syscall(__NR_io_submit, h->ctx, 1, cbs) == 1 ? 0 : -errno;
-}
-
-static int held_wait(struct held_write *h)
-{
-	struct io_event ev;
-	long n = syscall(__NR_io_getevents, h->ctx, 1, 1, &ev, NULL);
-
-	syscall(__NR_io_destroy, h->ctx);
-	free(h->buf);
-	return n == 1 && ev.res == BLOCK ? 0 : -EIO;
-}
-
-static unsigned long block_version(int fd, unsigned long block)
-{
-	unsigned long *buf;
-	unsigned long v = ~0UL;
-
-	if (posix_memalign((void **)&buf, BLOCK, BLOCK))
-		return v;
-	if (pread(fd, buf, BLOCK, block * BLOCK) == BLOCK && buf[0] == block)
-		v = buf[1];
-	free(buf);
-	return v;
-}
 
 FIXTURE(held) {
 	struct db db;
@@ -285,9 +221,7 @@ FIXTURE_SETUP(held)
 	unsigned char buf[BLOCK] __attribute__((aligned(BLOCK)));
 	int fd;
 
-	ASSERT_EQ(0, dirtybit_load());
-	ASSERT_EQ(0, sh("echo %c > /sys/module/dirtybit/parameters/cut_drain",
-			variant->drain ? 'Y' : 'N'));
+	ASSERT_EQ(0, dirtybit_reload(variant->drain ? "" : "cut_drain=0"));
 	ASSERT_EQ(0, sh("echo %d > /sys/module/dirtybit/parameters/drain_timeout",
 			variant->drain_timeout ?: 30));
 	sh("rmmod brd 2>/dev/null");
@@ -295,8 +229,8 @@ FIXTURE_SETUP(held)
 	/* Version 0 of the block, before the delay device exists. */
 	fd = open("/dev/ram0", O_WRONLY | O_DIRECT);
 	ASSERT_LE(0, fd);
-	fill(buf, HELD_BLOCK, 0);
-	ASSERT_EQ(BLOCK, pwrite(fd, buf, BLOCK, HELD_BLOCK * BLOCK));
+	held_fill(buf, HELD_BLOCKNO, 0);
+	ASSERT_EQ(BLOCK, pwrite(fd, buf, BLOCK, HELD_BLOCKNO * BLOCK));
 	close(fd);
 	ASSERT_EQ(0, sh("DM_DISABLE_UDEV=1 dmsetup create dirtybit-held --table "
 			"'0 32768 delay /dev/ram0 0 0 /dev/ram0 0 %d'", HELD_DELAY_MS));
@@ -314,8 +248,8 @@ FIXTURE_TEARDOWN(held)
 	close(self->fd);
 	sh("DM_DISABLE_UDEV=1 dmsetup remove dirtybit-held");
 	sh("rmmod brd");
-	sh("echo Y > /sys/module/dirtybit/parameters/cut_drain");
 	sh("echo 30 > /sys/module/dirtybit/parameters/drain_timeout");
+	dirtybit_reload("");
 }
 
 /*
@@ -327,16 +261,16 @@ FIXTURE_TEARDOWN(held)
  */
 TEST_F_TIMEOUT(held, write_in_flight_at_the_cut, 120)
 {
-	struct held_write h;
+	struct held_io h;
 	unsigned long copied, now;
 	long n;
 
-	ASSERT_EQ(0, held_submit(&h, self->fd, HELD_BLOCK, 1));
+	ASSERT_EQ(0, held_write_block(&h, self->fd, HELD_BLOCKNO, 1));
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, HELD_DEV, "backup"));
 	n = db_extents(&self->db, HELD_DEV, "backup", ext, NBLOCKS, NULL);
 	ASSERT_EQ(1, n);
-	EXPECT_EQ(HELD_BLOCK * BLOCK, ext[0].start);
-	copied = block_version(self->fd, HELD_BLOCK);
+	EXPECT_EQ(HELD_BLOCKNO * BLOCK, ext[0].start);
+	copied = held_version(self->fd, HELD_BLOCKNO);
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_ABDICATE, HELD_DEV, "backup"));
 	ASSERT_EQ(0, held_wait(&h));
 
@@ -344,10 +278,10 @@ TEST_F_TIMEOUT(held, write_in_flight_at_the_cut, 120)
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, HELD_DEV, "backup"));
 	n = db_extents(&self->db, HELD_DEV, "backup", ext, NBLOCKS, NULL);
 	ASSERT_LE(0, n);
-	if (n == 1 && ext[0].start == HELD_BLOCK * BLOCK)
-		copied = block_version(self->fd, HELD_BLOCK);
+	if (n == 1 && ext[0].start == HELD_BLOCKNO * BLOCK)
+		copied = held_version(self->fd, HELD_BLOCKNO);
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_ABDICATE, HELD_DEV, "backup"));
-	now = block_version(self->fd, HELD_BLOCK);
+	now = held_version(self->fd, HELD_BLOCKNO);
 
 	TH_LOG("drain %s: the chain holds version %lu, the device %lu",
 	       variant->drain ? "on" : "off", copied, now);

@@ -69,6 +69,38 @@ static inline void db_nest_end(struct nl_msg *m, struct nlattr *nest)
 	nest->nla_len = (unsigned char *)m->data + m->len - (unsigned char *)nest;
 }
 
+/* The events multicast group's id, from the controller; -errno. */
+static inline int db_events_group(struct nl *nl)
+{
+	static unsigned char reply[8192];
+	struct nlattr *grps, *grp, *a;
+	struct nl_msg m;
+	unsigned char *p, *end, *q, *qend;
+	int ret;
+
+	nl_msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
+	nl_put(&m, CTRL_ATTR_FAMILY_NAME, DIRTYBIT_GENL_NAME, sizeof(DIRTYBIT_GENL_NAME));
+	ret = nl_send(nl, &m, reply, sizeof(reply));
+	if (ret < 0)
+		return ret;
+	grps = nl_attr(reply, ret, CTRL_ATTR_MCAST_GROUPS);
+	if (!grps)
+		return -ENOENT;
+	p = nl_attr_data(grps);
+	end = (unsigned char *)grps + grps->nla_len;
+	for (; p + NLA_HDRLEN <= end; p += NLA_ALIGN(grp->nla_len)) {
+		grp = (struct nlattr *)p;
+		q = nl_attr_data(grp);
+		qend = p + grp->nla_len;
+		for (; q + NLA_HDRLEN <= qend; q += NLA_ALIGN(a->nla_len)) {
+			a = (struct nlattr *)q;
+			if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID)
+				return *(uint32_t *)nl_attr_data(a);
+		}
+	}
+	return -ENOENT;
+}
+
 /* Sends @m; the u32 attribute @type of the reply, or -errno (-EPROTO: absent). */
 static inline long db_request_u32(struct db *db, struct nl_msg *m, int type)
 {

@@ -316,7 +316,12 @@ TEST_F(faults, write_without_a_slot_is_marked_in_every_later_epoch)
 	EXPECT_EQ(0, knob("fail_nth"));
 	knob_set("fail_nth", 0);
 	ASSERT_EQ(0, db_info(&self->db, "/dev/ram0", "b0", &bi));
-	EXPECT_EQ(65536, bi.count);
+	/*
+	 * brd is bio-based: a write completing there without a slot cannot be
+	 * told from one queued before the attach, so it also marks the whole
+	 * target in the epoch it completes in (more, never less).
+	 */
+	EXPECT_EQ(RAM_SIZE, bi.count);
 	/* Two cuts later the write is still there, and in a new bitmap. */
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", "b0"));
 	ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", "b0"));

@@ -80,4 +80,12 @@ static inline int dirtybit_unload(void)
 	return syscall(SYS_delete_module, "dirtybit", O_NONBLOCK) ? -errno : 0;
 }
 
+/* Loads the module afresh with @params (nothing may be attached).  0 or -errno. */
+static inline int dirtybit_reload(const char *params)
+{
+	int ret = dirtybit_unload();
+
+	return ret ? ret : dirtybit_load_params(params);
+}
+
 #endif /* _DIRTYBIT_SELFTEST_MODULE_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <linux/dirtybit.h>
 
@@ -41,6 +42,124 @@ TEST(family_autoloads_by_name)
 	EXPECT_LT(0, nl_family(&nl, DIRTYBIT_GENL_NAME)) TH_LOG("%s", nl.extack);
 	EXPECT_TRUE(dirtybit_loaded());
 	nl_close(&nl);
+}
+
+/*
+ * The knobs that turn off the drain or the re-arm exist for the tests that
+ * show what they prevent: set at load, never flipped under a running
+ * backup.
+ */
+TEST(test_knobs_are_read_only)
+{
+	static const char *const knobs[] = { "cut_drain", "region_rearm" };
+	char path[128];
+	unsigned int i;
+	int fd;
+
+	ASSERT_EQ(0, dirtybit_load());
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/sys/module/dirtybit/parameters/%s", knobs[i]);
+		fd = open(path, O_WRONLY);
+		EXPECT_EQ(-1, fd) TH_LOG("%s is writable", knobs[i]);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* One region with an fd: the fd, or -errno. */
+static int one_region(const char *name)
+{
+	struct dirtybit_ioc_region_create c = { .size = sizeof(c), .bytes = 4096 };
+	int ctl = open("/dev/" DIRTYBIT_DEVICE_NAME, O_RDWR | O_CLOEXEC), ret;
+
+	if (ctl < 0)
+		return -errno;
+	strcpy(c.name, name);
+	ret = ioctl(ctl, DIRTYBIT_IOC_REGION_CREATE, &c) ? -errno : c.fd;
+	close(ctl);
+	return ret;
+}
+
+/* Destroys region target @id through netlink: 0 or -errno. */
+static int destroy_region(unsigned int id)
+{
+	struct nl nl;
+	struct nl_msg m;
+	int family, ret;
+
+	if (nl_open(&nl))
+		return -EIO;
+	family = nl_family(&nl, DIRTYBIT_GENL_NAME);
+	nl_msg_init(&m, family, DIRTYBIT_CMD_TARGET_DETACH, DIRTYBIT_GENL_VERSION);
+	nl_put(&m, DIRTYBIT_A_TARGET_ID, &id, sizeof(id));
+	ret = nl_send(&nl, &m, NULL, 0);
+	nl_close(&nl);
+	return ret;
+}
+
+static unsigned int region_id(int fd)
+{
+	struct dirtybit_region_info info = { .size = sizeof(info) };
+
+	return ioctl(fd, DIRTYBIT_REGION_IOC_INFO, &info) ? 0 : info.target_id;
+}
+
+/*
+ * A region lives in the module's own file system: while one exists (listed,
+ * or destroyed with files still open) the module stays, so the last close
+ * never runs file system code of a module already gone.
+ */
+FIXTURE(unload) {
+	int unused;
+};
+
+FIXTURE_SETUP(unload)
+{
+}
+
+FIXTURE_TEARDOWN(unload)
+{
+}
+
+TEST_F_TIMEOUT(unload, a_region_holds_the_module, 600)
+{
+	unsigned int id;
+	int fd, i;
+
+	ASSERT_EQ(0, dirtybit_load());
+	fd = one_region("pin");
+	ASSERT_LE(0, fd);
+	id = region_id(fd);
+	ASSERT_LT(0, id);
+	EXPECT_EQ(-EWOULDBLOCK, dirtybit_unload());
+	close(fd);
+	/* Listed, without files. */
+	EXPECT_EQ(-EWOULDBLOCK, dirtybit_unload()) TH_LOG("unloaded with a region listed");
+	if (!dirtybit_loaded())
+		return;
+	ASSERT_EQ(0, destroy_region(id));
+	EXPECT_EQ(0, dirtybit_unload());
+
+	/* The last close racing the unload, many times over. */
+	for (i = 0; i < 50; i++) {
+		pid_t pid;
+
+		ASSERT_EQ(0, dirtybit_load());
+		fd = one_region("race");
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, destroy_region(region_id(fd)));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			close(fd);
+			_exit(0);
+		}
+		close(fd);
+		while (dirtybit_unload() == -EWOULDBLOCK)
+			;
+		waitpid(pid, NULL, 0);
+	}
+	ASSERT_EQ(0, dirtybit_load());
 }
 
 FIXTURE(genl) {

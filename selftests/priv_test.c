@@ -9,10 +9,14 @@
  * even on a descriptor root opened and handed over; in a new network
  * namespace the family does not exist.  A region fd handed over grants
  * that region's contents and nothing else: not its writer hold, not
- * another region.  Nothing the refused requests named has changed after.
+ * another region.  Attaching a disk and creating or opening a region need
+ * CAP_SYS_ADMIN as well.  Nothing the refused requests named has changed
+ * after.
  */
 #include <grp.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -22,38 +26,6 @@
 #include "region.h"
 
 #define NODE	"/dev/" DIRTYBIT_REGION_NODE_DIR "/pv"
-
-/* The events group's id, from the controller; -errno. */
-static int events_group(struct db *db)
-{
-	static unsigned char reply[8192];
-	struct nlattr *grps, *grp, *a;
-	struct nl_msg m;
-	unsigned char *p, *end, *q, *qend;
-	int ret;
-
-	nl_msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
-	nl_put(&m, CTRL_ATTR_FAMILY_NAME, DIRTYBIT_GENL_NAME, sizeof(DIRTYBIT_GENL_NAME));
-	ret = nl_send(&db->nl, &m, reply, sizeof(reply));
-	if (ret < 0)
-		return ret;
-	grps = nl_attr(reply, ret, CTRL_ATTR_MCAST_GROUPS);
-	if (!grps)
-		return -ENOENT;
-	p = nl_attr_data(grps);
-	end = (unsigned char *)grps + grps->nla_len;
-	for (; p + NLA_HDRLEN <= end; p += NLA_ALIGN(grp->nla_len)) {
-		grp = (struct nlattr *)p;
-		q = nl_attr_data(grp);
-		qend = p + grp->nla_len;
-		for (; q + NLA_HDRLEN <= qend; q += NLA_ALIGN(a->nla_len)) {
-			a = (struct nlattr *)q;
-			if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID)
-				return *(uint32_t *)nl_attr_data(a);
-		}
-	}
-	return -ENOENT;
-}
 
 struct handed {
 	int ctl;		/* /dev/dirtybit, opened by root */
@@ -166,22 +138,35 @@ static int try_everything(const struct handed *h)
 	return bad;
 }
 
-/* Runs try_everything() in a child after @become; its result. */
+/*
+ * Runs @what in a child after @become; its result.  It comes back through
+ * shared memory: an exit status keeps only 8 of its bits.
+ */
+static int as_child_run(const struct handed *h, int (*become)(void),
+			int (*what)(const struct handed *h))
+{
+	int *result = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int status, ret = -1;
+	pid_t pid;
+
+	if (result == MAP_FAILED)
+		return -1;
+	*result = -1;
+	pid = fork();
+	if (!pid) {
+		*result = become() ? 1 << 29 : what(h);
+		_exit(0);
+	}
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		ret = *result;
+	munmap(result, sizeof(int));
+	return ret;
+}
+
 static int as_child(const struct handed *h, int (*become)(void))
 {
-	int status;
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int ret = become();
-
-		_exit(ret ? 1 << 29 : try_everything(h));
-	}
-	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-		return -1;
-	return WEXITSTATUS(status) ? WEXITSTATUS(status) : 0;
+	return as_child_run(h, become, try_everything);
 }
 
 static int become_nobody(void)
@@ -251,7 +236,7 @@ FIXTURE_SETUP(priv)
 	ASSERT_EQ(PAGE, pwrite(self->h.region, page, PAGE, 0));
 	self->other = region_create("pv2", PAGE, DIRTYBIT_REGION_F_NODE, &self->h.other_id);
 	ASSERT_LE(0, self->other);
-	self->h.group = events_group(&self->db);
+	self->h.group = db_events_group(&self->db.nl);
 	ASSERT_LT(0, self->h.group);
 }
 
@@ -289,6 +274,56 @@ TEST_F(priv, unprivileged_user_can_neither_read_nor_change_tracking)
 TEST_F(priv, root_in_a_user_namespace_can_neither_read_nor_change_tracking)
 {
 	EXPECT_EQ(0, as_child(&self->h, become_userns_root));
+	expect_untouched(_metadata, &self->db);
+}
+
+/* Root keeping CAP_NET_ADMIN but without CAP_SYS_ADMIN. */
+static int become_net_admin_only(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[CAP_SYS_ADMIN / 32].effective &= ~(1U << (CAP_SYS_ADMIN % 32));
+	data[CAP_SYS_ADMIN / 32].permitted &= ~(1U << (CAP_SYS_ADMIN % 32));
+	return syscall(SYS_capset, &hdr, data) ? -1 : 0;
+}
+
+/*
+ * Attaching a disk and making or opening a region reach into the block and
+ * memory layers: they need CAP_SYS_ADMIN too.  The bitmaps of what is
+ * already tracked are CAP_NET_ADMIN's; a bit per thing not as it must be.
+ */
+static int try_without_sys_admin(const struct handed *h)
+{
+	struct dirtybit_ioc_region_create cr = { .size = sizeof(cr), .bytes = PAGE };
+	struct dirtybit_ioc_region_open op = { .size = sizeof(op), .target_id = h->other_id };
+	struct db db;
+	int bad = 0;
+
+	if (db_open(&db))
+		return 1 << 30;
+	if (request(&db, DIRTYBIT_CMD_TARGET_ATTACH, 0) != -EPERM)
+		bad |= 1 << 0;
+	if (db_target_state(&db, "/dev/ram0") != DIRTYBIT_TARGET_LIVE ||
+	    request(&db, DIRTYBIT_CMD_BITMAP_GET, 0))
+		bad |= 1 << 1;
+	if (db_add(&db, "/dev/ram0", "b2", 0, 0) ||
+	    db_bitmap(&db, DIRTYBIT_CMD_BITMAP_REMOVE, "/dev/ram0", "b2"))
+		bad |= 1 << 2;
+	nl_close(&db.nl);
+	strcpy(cr.name, "evil");
+	if (ioctl(h->ctl, DIRTYBIT_IOC_REGION_CREATE, &cr) != -1 || errno != EPERM)
+		bad |= 1 << 3;
+	if (ioctl(h->ctl, DIRTYBIT_IOC_REGION_OPEN, &op) != -1 || errno != EPERM)
+		bad |= 1 << 4;
+	return bad;
+}
+
+TEST_F(priv, attach_and_regions_need_cap_sys_admin)
+{
+	EXPECT_EQ(0, as_child_run(&self->h, become_net_admin_only, try_without_sys_admin));
 	expect_untouched(_metadata, &self->db);
 }
 

@@ -389,6 +389,52 @@ TEST_F(region, freeze_abdicate_reclaim)
 	EXPECT_DIRTY(9);
 }
 
+/*
+ * A create whose answer cannot be copied back (its argument is read-only)
+ * fails without leaving a region behind or telling anyone one appeared.
+ */
+TEST(create_that_cannot_answer_leaves_nothing)
+{
+	struct dirtybit_ioc_region_create *c;
+	static unsigned char buf[4096];
+	struct nlattr *a;
+	struct db db, ev;
+	int group, id;
+
+	ASSERT_EQ(0, dirtybit_load());
+	ASSERT_EQ(0, db_open(&db));
+	ASSERT_EQ(0, db_open(&ev));
+	group = db_events_group(&ev.nl);
+	ASSERT_LT(0, group);
+	ASSERT_EQ(0, setsockopt(ev.nl.fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group,
+				sizeof(group)));
+	c = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, c);
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->bytes = 4 * PAGE;
+	c->flags = DIRTYBIT_REGION_F_NODE;
+	strcpy(c->name, "mute");
+	ASSERT_EQ(0, mprotect(c, PAGE, PROT_READ));
+	EXPECT_EQ(-EFAULT, region_ctl(DIRTYBIT_IOC_REGION_CREATE, c));
+	EXPECT_EQ(-ENOENT, region_open("mute", 0, 0));
+	EXPECT_NE(0, access("/dev/" DIRTYBIT_REGION_NODE_DIR "/mute", F_OK));
+	/* No event came: the first one the group sees is this attach's. */
+	id = db_attach(&db, "/dev/vdb");
+	ASSERT_LT(0, id);
+	ASSERT_LT(0, recv(ev.nl.fd, buf, sizeof(buf), 0));
+	a = nl_attr(buf, sizeof(buf), DIRTYBIT_A_EVENT);
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(DIRTYBIT_EVENT_TARGET_ATTACHED, *(uint32_t *)nl_attr_data(a));
+	a = nl_attr(buf, sizeof(buf), DIRTYBIT_A_TARGET_ID);
+	ASSERT_NE(NULL, a);
+	EXPECT_EQ(id, *(uint32_t *)nl_attr_data(a)) TH_LOG("an event came before the attach's");
+	db_detach(&db, "/dev/vdb");
+	munmap(c, PAGE);
+	nl_close(&ev.nl);
+	nl_close(&db.nl);
+}
+
 static long region_pages(void)
 {
 	long n = -1;
@@ -745,27 +791,41 @@ TEST_F(region, stress_sparse_pages_copy_equals_region)
 	munmap(sh, sizeof(*sh));
 }
 
-static int set_rearm(int on)
-{
-	return sh("echo %c > /sys/module/dirtybit/parameters/region_rearm", on ? 'Y' : 'N');
-}
-
-/* The same copy with the re-arm turned off goes stale: the test has teeth. */
-TEST_F(region, without_rearm_the_copy_goes_stale)
+/*
+ * The same copy with the re-arm turned off (the module loaded with
+ * region_rearm=0) goes stale: the test has teeth.
+ */
+TEST(without_rearm_the_copy_goes_stale)
 {
 	static unsigned char copy[SIZE];
-	int ro = region_open("rt", 0, 0);
+	static unsigned int id;		/* static: the harness longjmps */
+	unsigned char *map;
+	char target[16];
+	struct db db;
+	int fd, ro;
 
+	ASSERT_EQ(0, dirtybit_reload("region_rearm=0"));
+	ASSERT_EQ(0, db_open(&db));
+	fd = region_create("rt", SIZE, 0, &id);
+	ASSERT_LE(0, fd);
+	snprintf(target, sizeof(target), "%u", id);
+	ASSERT_EQ(0, db_add(&db, target, "b", 0, 0));
+	map = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ro = region_open("rt", 0, 0);
 	ASSERT_LE(0, ro);
-	ASSERT_EQ(0, set_rearm(0));
-	ASSERT_LE(0, harvest(&self->db, self->target, ro, copy));
-	touch(self->map, 5, 1);
-	ASSERT_EQ(1, harvest(&self->db, self->target, ro, copy));
-	touch(self->map, 5, 2);		/* the PTE is still writable */
-	EXPECT_EQ(0, harvest(&self->db, self->target, ro, copy));
+	ASSERT_LE(0, harvest(&db, target, ro, copy));
+	touch(map, 5, 1);
+	ASSERT_EQ(1, harvest(&db, target, ro, copy));
+	touch(map, 5, 2);		/* the PTE is still writable */
+	EXPECT_EQ(0, harvest(&db, target, ro, copy));
 	EXPECT_EQ(1, stale_pages(ro, copy));
-	ASSERT_EQ(0, set_rearm(1));
+	munmap(map, SIZE);
 	close(ro);
+	close(fd);
+	db_detach(&db, target);
+	nl_close(&db.nl);
+	ASSERT_EQ(0, dirtybit_reload(""));
 }
 
 TEST_HARNESS_MAIN
