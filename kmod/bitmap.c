@@ -4,32 +4,41 @@
  * and the cut that separates their epochs exactly.
  *
  * Every change — a single netlink command or a transaction of many — goes
- * through db_transaction(): validate every action against a virtual view of
- * the bitmaps (so later actions see earlier ones), allocate everything,
- * apply (nothing can fail any more), then cut: publish each touched track's
- * new set of recording bitmaps, wait for every marker of the old set to
- * finish (an RCU grace period), and drain the writes marked before the cut.
- * Work that needs the cut behind it (freeing replaced bitmaps, merging a
- * reclaimed successor) runs last.
+ * through db_transaction(): lock the cut of every target it names, validate
+ * every action against a virtual view of the bitmaps (so later actions see
+ * earlier ones) and allocate everything, apply (nothing can fail any more),
+ * then cut: publish each touched track's new set of recording bitmaps, wait
+ * for every marker of the old set to finish (an RCU grace period), and
+ * drain the writes marked before the cut.  Work that needs the cut behind
+ * it (freeing replaced bitmaps, merging a reclaimed successor) runs last.
+ * Only the apply and the publish hold dirtybit_lock: a drain waits with
+ * nothing but its own targets' cut locks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
 #include <linux/netlink.h>
 #include <linux/notifier.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/netlink.h>
 
 #include "dirtybit.h"
 
-/* See dirtybit.h: every control operation, never the marking paths. */
+/* See dirtybit.h: short sections of control operations, never marking. */
 DEFINE_MUTEX(dirtybit_lock);
 LIST_HEAD(db_tracks);
 static u32 db_next_track_id = 1;
-static u32 db_tx_counter;
+static atomic_t db_tx_counter = ATOMIC_INIT(0);
 static u64 db_seq;
+
+/* The module's own work (reclaiming orphaned freezes, settling targets that
+ * lost writes): never on system_wq, where it would hold up others.
+ */
+struct workqueue_struct *db_wq;
 
 /*
  * Frozen bitmaps, for the netlink release notifier, which runs in atomic
@@ -40,6 +49,8 @@ static DEFINE_SPINLOCK(db_owner_lock);
 static LIST_HEAD(db_frozen);
 static void db_reclaim_dead(struct work_struct *work);
 static DECLARE_WORK(db_reclaim_work, db_reclaim_dead);
+static void db_settle_all(struct work_struct *work);
+static DECLARE_WORK(db_settle_work, db_settle_all);
 
 u64 db_next_seq(void)
 {
@@ -53,14 +64,18 @@ u64 db_current_seq(void)
 	return db_seq;
 }
 
+/* A new target with one reference, the list's once it is listed. */
 void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops)
 {
 	INIT_LIST_HEAD(&tr->bitmaps);
+	INIT_LIST_HEAD(&tr->node);
+	kref_init(&tr->ref);
+	mutex_init(&tr->cut_lock);
 	tr->size = size;
 	tr->ops = ops;
 }
 
-/* Gives @tr an id and an empty rec and makes it findable. */
+/* Gives @tr an id and an empty rec; db_track_list() makes it findable. */
 int db_track_publish_empty(struct db_track *tr)
 {
 	struct db_rec *rec = db_fault() ? NULL : kzalloc(sizeof(*rec), GFP_KERNEL);
@@ -71,8 +86,55 @@ int db_track_publish_empty(struct db_track *tr)
 	db_obj_get(DB_OBJ_REC);
 	rcu_assign_pointer(tr->rec, rec);
 	tr->id = db_next_track_id++;
+	return 0;
+}
+
+void db_track_list(struct db_track *tr)
+{
+	lockdep_assert_held(&dirtybit_lock);
 	list_add_tail(&tr->node, &db_tracks);
+	tr->listed = true;
 	db_next_seq();
+}
+
+/* Commands no longer find @tr; the list's reference is the caller's to put. */
+void db_track_unlist(struct db_track *tr)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	if (!tr->listed)
+		return;
+	list_del_init(&tr->node);
+	tr->listed = false;
+	db_next_seq();
+}
+
+static void db_track_free(struct kref *ref)
+{
+	struct db_track *tr = container_of(ref, struct db_track, ref);
+
+	tr->ops->release(tr);
+}
+
+void db_track_put(struct db_track *tr)
+{
+	kref_put(&tr->ref, db_track_free);
+}
+
+/*
+ * Takes @tr's cut lock, killably.  0, or -EINTR, or -ENOENT when the
+ * target was detached while the caller waited.
+ */
+int db_track_lock(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	if (mutex_lock_killable(&tr->cut_lock)) {
+		NL_SET_ERR_MSG_MOD(extack, "interrupted waiting for another command on the target");
+		return -EINTR;
+	}
+	if (!READ_ONCE(tr->listed)) {
+		mutex_unlock(&tr->cut_lock);
+		NL_SET_ERR_MSG_MOD(extack, "the target was detached");
+		return -ENOENT;
+	}
 	return 0;
 }
 
@@ -97,7 +159,12 @@ static void db_frozen_add(struct db_bitmap *bm, bool owner_dead)
 	spin_unlock_bh(&db_owner_lock);
 }
 
-static void db_frozen_del(struct db_bitmap *bm)
+/*
+ * Takes @bm off the frozen list; true if it was on it, and the caller owes
+ * the module reference it held (module_put(), once nothing of the
+ * operation runs any more: a reclaim's drain must not outlive the module).
+ */
+static bool db_frozen_del(struct db_bitmap *bm)
 {
 	bool was_frozen;
 
@@ -105,27 +172,25 @@ static void db_frozen_del(struct db_bitmap *bm)
 	was_frozen = !list_empty(&bm->frozen_node);
 	list_del_init(&bm->frozen_node);
 	spin_unlock_bh(&db_owner_lock);
-	if (was_frozen)
-		module_put(THIS_MODULE);
+	return was_frozen;
 }
 
 /*
- * Drops every bitmap of a track nobody can mark any more (its marker is
- * unpublished and synchronized by the caller) and unlinks it.
+ * Drops every bitmap and the rec of an unlisted track nobody can mark any
+ * more (its marker is unpublished and synchronized by the caller).  No
+ * reader finds them: readers hold dirtybit_lock, and found the track listed.
  */
 void db_track_release(struct db_track *tr)
 {
 	struct db_bitmap *bm, *tmp;
 	struct db_rec *rec;
 
-	lockdep_assert_held(&dirtybit_lock);
 	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
-		db_frozen_del(bm);
+		if (db_frozen_del(bm))
+			module_put(THIS_MODULE);
 		list_del(&bm->node);
 		db_bitmap_free(bm);
 	}
-	list_del(&tr->node);
-	db_next_seq();
 	rec = rcu_dereference_protected(tr->rec, 1);
 	if (rec)
 		db_obj_put(DB_OBJ_REC);
@@ -134,27 +199,59 @@ void db_track_release(struct db_track *tr)
 }
 
 /*
- * The device grew past what the bitmaps cover: writes beyond their end were
- * not recorded, so no bitmap of @tr may be trusted again (QEMU's
- * "inconsistent": it can only be removed; a frozen one only reclaimed).
- * Called wherever a target is looked up and after every cut, so neither a
- * freeze nor its abdication can succeed on bitmaps that missed writes.
+ * From the marking path (atomic context): @tr's bitmaps missed writes for
+ * reason @why.  The settle work makes them inconsistent soon; every lookup
+ * of the target and every cut settles it first anyway.
+ */
+void db_track_lost(struct db_track *tr, enum db_lost why)
+{
+	if (!test_and_set_bit(why, &tr->lost))
+		queue_work(db_wq, &db_settle_work);
+}
+
+/*
+ * Writes reached the device that no bitmap of @tr recorded (it grew past
+ * their end, or a passthrough command wrote where no one can see), so none
+ * of them may be trusted again (QEMU's "inconsistent": it can only be
+ * removed; a frozen one only reclaimed).  Called wherever a target is
+ * looked up and after every cut, so neither a freeze nor its abdication can
+ * succeed on bitmaps that missed writes; and from the settle work, for the
+ * event and the warning.
  */
 void db_track_settle(struct db_track *tr)
 {
 	struct db_bitmap *bm;
+	unsigned long lost;
 
 	lockdep_assert_held(&dirtybit_lock);
-	if (likely(!READ_ONCE(tr->resized)) || tr->resize_settled)
+	if (likely(!READ_ONCE(tr->lost)))
 		return;
-	tr->resize_settled = true;
-	pr_warn("target %u: the device changed size; its bitmaps are inconsistent (detach and attach it again)\n",
-		tr->id);
+	lost = xchg(&tr->lost, 0);
+	if ((lost & BIT(DB_LOST_RESIZE)) && !tr->resized) {
+		WRITE_ONCE(tr->resized, true);
+		pr_warn("target %u: the device changed size; its bitmaps are inconsistent (detach and attach it again)\n",
+			tr->id);
+	}
+	if (lost & BIT(DB_LOST_PASSTHROUGH))
+		pr_warn_ratelimited("target %u: a passthrough command may have written to the device; its bitmaps are inconsistent\n",
+				    tr->id);
 	list_for_each_entry(bm, &tr->bitmaps, node) {
-		bm->inconsistent = true;
+		if (bm->inconsistent)
+			continue;
+		WRITE_ONCE(bm->inconsistent, true);
 		bm->seq = db_next_seq();
 		db_notify(DIRTYBIT_EVENT_BITMAP_INCONSISTENT, tr, bm->name);
 	}
+}
+
+static void db_settle_all(struct work_struct *work)
+{
+	struct db_track *tr;
+
+	mutex_lock(&dirtybit_lock);
+	list_for_each_entry(tr, &db_tracks, node)
+		db_track_settle(tr);
+	mutex_unlock(&dirtybit_lock);
 }
 
 struct db_track *db_track_find(u32 id)
@@ -204,6 +301,13 @@ int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
 
 /* ---- the cut --------------------------------------------------------- */
 
+/* A track's rec, for whoever holds its cut lock or dirtybit_lock. */
+static struct db_rec *db_rec_of(struct db_track *tr)
+{
+	return rcu_dereference_protected(tr->rec, lockdep_is_held(&tr->cut_lock) ||
+					 lockdep_is_held(&dirtybit_lock));
+}
+
 static unsigned int db_rec_capacity(struct db_track *tr)
 {
 	struct db_bitmap *bm;
@@ -233,27 +337,42 @@ static bool db_rec_same(const struct db_rec *a, const struct db_rec *b)
 }
 
 /*
- * Publishes prepared recs (@recs[i] for @tracks[i]) at one cut and drains
- * the writes marked before it.  The replaced recs are returned in @recs.
- * A track whose recording set does not change (an abdicate: the successor
- * records before and after) keeps its rec and needs no cut: nothing marks
+ * Publishes prepared recs (@recs[i] for @tracks[i]) at one cut; the
+ * replaced recs are returned in @recs.  Returns how many changed.  A track
+ * whose recording set does not change (an abdicate: the successor records
+ * before and after) keeps its rec and needs no cut: nothing marks
  * differently, and what the transaction frees was not marked through it.
+ * Under dirtybit_lock and every track's cut lock.
  */
-static void db_cut(struct db_track **tracks, struct db_rec **recs, unsigned int n)
+static unsigned int db_cut_publish(struct db_track **tracks, struct db_rec **recs,
+				   unsigned int n)
 {
 	unsigned int i, changed = 0;
 
+	lockdep_assert_held(&dirtybit_lock);
 	for (i = 0; i < n; i++) {
-		struct db_rec *old = rcu_dereference_protected(tracks[i]->rec,
-					lockdep_is_held(&dirtybit_lock));
+		struct db_rec *old = db_rec_of(tracks[i]);
 
 		db_rec_fill(tracks[i], recs[i], old->gen + 1);
-		if (db_rec_same(old, recs[i]))
+		tracks[i]->tx_changed = !db_rec_same(old, recs[i]);
+		if (!tracks[i]->tx_changed)
 			continue;
 		rcu_assign_pointer(tracks[i]->rec, recs[i]);
 		recs[i] = old;
 		changed++;
 	}
+	return changed;
+}
+
+/*
+ * Waits out the markers of the replaced recs and drains the writes marked
+ * before the cut, target by target; under the cut locks only.
+ */
+static void db_cut_drain(struct db_track **tracks, struct db_rec **recs, unsigned int n,
+			 unsigned int changed)
+{
+	unsigned int i;
+
 	/* Marking runs in tracepoint probes and page faults under RCU: after
 	 * this, nothing marks through an old rec any more.  Expedited, as
 	 * synchronize_net() is under RTNL: a cut is a rare control operation
@@ -261,16 +380,9 @@ static void db_cut(struct db_track **tracks, struct db_rec **recs, unsigned int 
 	 */
 	if (changed)
 		synchronize_rcu_expedited();
-	for (i = 0; i < n; i++) {
-		struct db_rec *now = rcu_dereference_protected(tracks[i]->rec,
-					lockdep_is_held(&dirtybit_lock));
-
-		if (now != recs[i] && tracks[i]->ops && tracks[i]->ops->drain &&
-		    !tracks[i]->gone)
-			tracks[i]->ops->drain(tracks[i], recs[i]->gen, now);
-		/* A write past the end before the cut is seen by now. */
-		db_track_settle(tracks[i]);
-	}
+	for (i = 0; i < n; i++)
+		if (tracks[i]->tx_changed && tracks[i]->ops->drain && !READ_ONCE(tracks[i]->gone))
+			tracks[i]->ops->drain(tracks[i], recs[i]->gen, db_rec_of(tracks[i]));
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -284,6 +396,9 @@ struct db_tx {
 	struct db_track **tracks;	/* touched, in order */
 	struct db_rec **recs;
 	unsigned int ntracks;
+	struct db_track **locked;	/* every track named, by id */
+	unsigned int nlocked;
+	unsigned int module_puts;	/* freezes ended: references to drop */
 };
 
 /* The transaction's view of a bitmap, initialised on first sight. */
@@ -340,9 +455,17 @@ static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 {
 	if (a->bm->tx_frozen)
 		return DB_REFUSE(tx, -EBUSY, "bitmap is frozen by a backup (busy)");
-	if (a->bm->inconsistent)
+	if (READ_ONCE(a->bm->inconsistent))
 		return DB_REFUSE(tx, -EINVAL, "bitmap is inconsistent");
 	return 0;
+}
+
+/* A bitmap is allocated whole: one that needs more than half the machine's
+ * memory is refused before anything is tried.
+ */
+static bool db_bitmap_fits(u64 size, u32 granularity)
+{
+	return hbitmap_memory(size, granularity) <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
 }
 
 static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
@@ -369,9 +492,9 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (db_tx_lookup(tx, tr, a->name, i))
 			return DB_REFUSE(tx, -EEXIST,
 					 "a bitmap of that name already exists on the target");
-		if (tr->gone)
+		if (READ_ONCE(tr->gone))
 			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
-		if (tr->resize_settled)
+		if (READ_ONCE(tr->resized))
 			return DB_REFUSE(tx, -EINVAL,
 					 "the device changed size; detach and attach it again");
 		ret = hbitmap_check_params(tr->size, a->granularity);
@@ -383,6 +506,9 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (a->granularity < tr->ops->min_granularity)
 			return DB_REFUSE(tx, -EINVAL,
 					 "a region's granularity is at least the page size");
+		if (!db_bitmap_fits(tr->size, a->granularity))
+			return DB_REFUSE(tx, -E2BIG,
+					 "the bitmap would need more than half the machine's memory (take a coarser granularity)");
 		a->bm = db_fault() ? NULL : kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
 		if (!a->bm)
 			return -ENOMEM;
@@ -425,14 +551,17 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 			if (!src->bm)
 				return DB_REFUSE(tx, -ENOENT,
 						 "no merge source bitmap of that name");
+			if (READ_ONCE(src->bm->inconsistent))
+				return DB_REFUSE(tx, -EINVAL,
+						 "a merge source bitmap is inconsistent");
 		}
 		break;
 	case DIRTYBIT_CMD_BITMAP_FREEZE:
 		if (a->bm->tx_frozen)
 			return DB_REFUSE(tx, -EBUSY, "bitmap is already frozen");
-		if (a->bm->inconsistent)
+		if (READ_ONCE(a->bm->inconsistent))
 			return DB_REFUSE(tx, -EINVAL, "bitmap is inconsistent");
-		if (tr->gone)
+		if (READ_ONCE(tr->gone))
 			return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
 		a->new_hb = db_hbitmap_alloc(tr->size, hbitmap_granularity(a->bm->hb));
 		if (!a->new_hb)
@@ -443,11 +572,16 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
 		if (!a->bm->tx_frozen)
 			return DB_REFUSE(tx, -EINVAL, "bitmap is not frozen");
-		if (a->cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && a->bm->inconsistent)
+		if (a->cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && READ_ONCE(a->bm->inconsistent))
 			return DB_REFUSE(tx, -EINVAL,
 					 "bitmap became inconsistent during the backup; reclaim it");
-		/* Frozen before this transaction: only its owner may end it. */
-		if (a->bm->successor && !db_owned_by(a->bm, tx->who) && !a->force)
+		/*
+		 * Frozen before this transaction: only its owner may end it.
+		 * Anyone else may only force a reclaim, which keeps every bit;
+		 * an abdicate would drop the owner's frozen bits.
+		 */
+		if (a->bm->successor && !db_owned_by(a->bm, tx->who) &&
+		    !(a->force && a->cmd == DIRTYBIT_CMD_BITMAP_RECLAIM))
 			return DB_REFUSE(tx, -EPERM,
 					 "bitmap is frozen by another socket (reclaim with force to override)");
 		a->bm->tx_frozen = false;
@@ -457,6 +591,17 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 	}
 	db_tx_touch(tx, tr);
 	return 0;
+}
+
+/* @dst |= @src within [start, start + length); same granularity. */
+static void db_merge_range(struct hbitmap *dst, const struct hbitmap *src, u64 start,
+			   u64 length)
+{
+	struct hbitmap_extent ext;
+	u64 cursor = start;
+
+	while (hbitmap_next_extent(src, &cursor, start + length, &ext))
+		hbitmap_set(dst, ext.start, ext.length);
 }
 
 /* Applies action @a; nothing here can fail. */
@@ -498,38 +643,44 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		db_frozen_add(bm, !tx->who);
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
-		db_frozen_del(bm);
+		tx->module_puts += db_frozen_del(bm);
 		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
+		/* The frozen bits kept: complete now (nothing marks them). */
+		if (a->keep_all && a->keep_len)
+			hbitmap_set(a->dst_hb, a->keep_start, a->keep_len);
+		else if (a->keep_len)
+			db_merge_range(a->dst_hb, a->old_hb, a->keep_start, a->keep_len);
 		bm->hb = bm->successor;
 		bm->successor = NULL;
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
-		db_frozen_del(bm);
+		tx->module_puts += db_frozen_del(bm);
 		a->dst_hb = bm->hb;
 		a->old_hb = bm->successor;
+		/*
+		 * The successor's bits now, so that no reader ever sees the
+		 * bitmap thawed without them; those marked until the cut
+		 * follow after it (db_tx_finish()).
+		 */
+		hbitmap_merge(a->dst_hb, a->old_hb);
 		bm->successor = NULL;
 		break;
 	}
 	bm->seq = db_next_seq();
 }
 
-/* @dst |= @src within [start, start + length); same granularity. */
-static void db_merge_range(struct hbitmap *dst, const struct hbitmap *src, u64 start,
-			   u64 length)
-{
-	struct hbitmap_extent ext;
-	u64 cursor = start;
-
-	while (hbitmap_next_extent(src, &cursor, start + length, &ext))
-		hbitmap_set(dst, ext.start, ext.length);
-}
-
-/* After the cut: nothing marks the replaced bitmaps any more. */
+/*
+ * After the cut: nothing marks the replaced bitmaps any more.  Under
+ * dirtybit_lock, so readers see each bitmap before or after; those whose
+ * bits change here change their seq too (a bulk read or a dump in
+ * progress sees it).  The bitmap a REMOVE unlinked is no reader's.
+ */
 static void db_tx_finish(struct db_action *a)
 {
 	unsigned int s;
 
+	lockdep_assert_held(&dirtybit_lock);
 	switch (a->cmd) {
 	case DIRTYBIT_CMD_BITMAP_REMOVE:
 		db_bitmap_free(a->bm);
@@ -537,18 +688,14 @@ static void db_tx_finish(struct db_action *a)
 	case DIRTYBIT_CMD_BITMAP_MERGE:
 		for (s = 0; s < a->nsources; s++)
 			hbitmap_merge(a->dst_hb, a->sources[s].hb);
+		a->bm->seq = db_next_seq();
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
 		hbitmap_merge(a->dst_hb, a->old_hb);
+		a->bm->seq = db_next_seq();
 		fallthrough;
 	case DIRTYBIT_CMD_BITMAP_CLEAR:
-		hbitmap_free(a->old_hb);
-		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
-		if (a->keep_all && a->keep_len)
-			hbitmap_set(a->dst_hb, a->keep_start, a->keep_len);
-		else if (a->keep_len)
-			db_merge_range(a->dst_hb, a->old_hb, a->keep_start, a->keep_len);
 		hbitmap_free(a->old_hb);
 		break;
 	}
@@ -587,22 +734,83 @@ static void db_tx_unprepare(struct db_tx *tx, unsigned int n)
 	}
 }
 
+static int db_track_cmp(const void *a, const void *b)
+{
+	const struct db_track *x = *(const struct db_track * const *)a;
+	const struct db_track *y = *(const struct db_track * const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void db_tx_lock_add(struct db_tx *tx, struct db_track *tr)
+{
+	unsigned int i;
+
+	for (i = 0; i < tx->nlocked; i++)
+		if (tx->locked[i] == tr)
+			return;
+	tx->locked[tx->nlocked++] = tr;
+}
+
+static void db_tx_unlock(struct db_tx *tx, unsigned int n)
+{
+	while (n--)
+		mutex_unlock(&tx->locked[n]->cut_lock);
+}
+
+/*
+ * Takes the cut lock of every track the actions name (sources too), in
+ * ascending id order, so two transactions over the same tracks cannot
+ * deadlock.  0, or the -errno of db_track_lock() with nothing held.
+ */
+static int db_tx_lock(struct db_tx *tx)
+{
+	unsigned int i, s, cap = 0;
+	int ret;
+
+	for (i = 0; i < tx->n; i++)
+		cap += 1 + tx->acts[i].nsources;
+	tx->locked = db_fault() ? NULL : kcalloc(cap, sizeof(*tx->locked), GFP_KERNEL);
+	if (!tx->locked)
+		return -ENOMEM;
+	for (i = 0; i < tx->n; i++) {
+		db_tx_lock_add(tx, tx->acts[i].track);
+		for (s = 0; s < tx->acts[i].nsources; s++)
+			db_tx_lock_add(tx, tx->acts[i].sources[s].track);
+	}
+	sort(tx->locked, tx->nlocked, sizeof(*tx->locked), db_track_cmp, NULL);
+	for (i = 0; i < tx->nlocked; i++) {
+		ret = db_track_lock(tx->locked[i], tx->extack);
+		if (ret) {
+			db_tx_unlock(tx, i);
+			tx->nlocked = 0;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 /*
  * Applies @n actions all or nothing, at one cut.  @who owns any freeze (NULL:
- * the module itself).  Called with dirtybit_lock held.
+ * the module itself).  The caller holds a reference on every track the
+ * actions name, and no lock: the cut locks are taken here, dirtybit_lock
+ * only around the apply and the publish.  0 or -errno (with a message).
  */
 int db_transaction(struct db_action *acts, unsigned int n,
 		   const struct db_requester *who, struct netlink_ext_ack *extack)
 {
 	struct db_tx tx = { .acts = acts, .n = n, .who = who, .extack = extack };
-	unsigned int i, prepared = 0;
+	unsigned int i, prepared = 0, changed;
 	int ret = -ENOMEM;
 
-	lockdep_assert_held(&dirtybit_lock);
-	tx.id = ++db_tx_counter ? db_tx_counter : ++db_tx_counter;
+	tx.id = atomic_inc_return(&db_tx_counter) ?: atomic_inc_return(&db_tx_counter);
 	if (db_fault())
-		goto out;
-	tx.tracks = kcalloc(n, sizeof(*tx.tracks), GFP_KERNEL);
+		return -ENOMEM;
+	ret = db_tx_lock(&tx);
+	if (ret)
+		goto out_free;
+	ret = -ENOMEM;
+	tx.tracks = db_fault() ? NULL : kcalloc(n, sizeof(*tx.tracks), GFP_KERNEL);
 	tx.recs = kcalloc(n, sizeof(*tx.recs), GFP_KERNEL);
 	if (!tx.tracks || !tx.recs)
 		goto out;
@@ -625,13 +833,21 @@ int db_transaction(struct db_action *acts, unsigned int n,
 		db_obj_get(DB_OBJ_REC);
 	}
 
+	mutex_lock(&dirtybit_lock);
 	for (i = 0; i < n; i++)
 		db_tx_apply(&tx, &acts[i]);
-	db_cut(tx.tracks, tx.recs, tx.ntracks);
-	for (i = 0; i < n; i++)
-		db_tx_notify(&acts[i]);
+	changed = db_cut_publish(tx.tracks, tx.recs, tx.ntracks);
+	mutex_unlock(&dirtybit_lock);
+	db_cut_drain(tx.tracks, tx.recs, tx.ntracks, changed);
+	mutex_lock(&dirtybit_lock);
 	for (i = 0; i < n; i++)
 		db_tx_finish(&acts[i]);
+	/* A write past the end before the cut is seen by now. */
+	for (i = 0; i < tx.ntracks; i++)
+		db_track_settle(tx.tracks[i]);
+	mutex_unlock(&dirtybit_lock);
+	for (i = 0; i < n; i++)
+		db_tx_notify(&acts[i]);
 	prepared = 0;
 	ret = 0;
 out:
@@ -642,8 +858,14 @@ out:
 			db_obj_put(DB_OBJ_REC);
 		kfree(tx.recs[i]);	/* the old recs after a cut */
 	}
+	db_tx_unlock(&tx, tx.nlocked);
+out_free:
+	kfree(tx.locked);
 	kfree(tx.tracks);
 	kfree(tx.recs);
+	/* Last: the module may go once a freeze's reference is dropped. */
+	while (tx.module_puts--)
+		module_put(THIS_MODULE);
 	return ret;
 }
 
@@ -667,33 +889,43 @@ static struct db_bitmap *db_find_orphan(void)
 
 /*
  * Reclaims every orphaned freeze.  Bitmaps are only freed under
- * dirtybit_lock, so a bitmap found on db_frozen stays valid here.
+ * dirtybit_lock, so a bitmap found on db_frozen stays valid while it is
+ * held; the transaction then works on a reference to its track.
  */
 static void db_reclaim_dead(struct work_struct *work)
 {
-	struct db_bitmap *bm;
-
-	mutex_lock(&dirtybit_lock);
-	while ((bm = db_find_orphan())) {
+	for (;;) {
 		struct db_action a = {
 			.cmd = DIRTYBIT_CMD_BITMAP_RECLAIM,
-			.track = bm->track,
 			.force = true,
 		};
+		struct db_bitmap *bm;
+		int ret;
 
-		strscpy(a.name, bm->name, sizeof(a.name));
-		if (db_transaction(&a, 1, NULL, NULL)) {
+		mutex_lock(&dirtybit_lock);
+		bm = db_find_orphan();
+		if (bm) {
+			a.track = bm->track;
+			db_track_get(a.track);
+			strscpy(a.name, bm->name, sizeof(a.name));
+		}
+		mutex_unlock(&dirtybit_lock);
+		if (!bm)
+			return;
+		ret = db_transaction(&a, 1, NULL, NULL);
+		if (ret)
 			/* Still frozen, its successor still recording: no bit is
 			 * lost, and RECLAIM with FORCE can end it later.
 			 */
-			pr_warn("could not reclaim bitmap '%s' of target %u\n",
+			pr_warn("could not reclaim bitmap '%s' of target %u (%d)\n",
+				a.name, a.track->id, ret);
+		else
+			pr_info("reclaimed bitmap '%s' of target %u: its freezer went away\n",
 				a.name, a.track->id);
-			break;
-		}
-		pr_info("reclaimed bitmap '%s' of target %u: its freezer went away\n",
-			a.name, a.track->id);
+		db_track_put(a.track);
+		if (ret)
+			return;
 	}
-	mutex_unlock(&dirtybit_lock);
 }
 
 static int db_netlink_release(struct notifier_block *nb, unsigned long state,
@@ -714,7 +946,7 @@ static int db_netlink_release(struct notifier_block *nb, unsigned long state,
 	}
 	spin_unlock_bh(&db_owner_lock);
 	if (found)
-		schedule_work(&db_reclaim_work);
+		queue_work(db_wq, &db_reclaim_work);
 	return NOTIFY_DONE;
 }
 
@@ -724,13 +956,20 @@ static struct notifier_block db_netlink_nb = {
 
 int db_bitmap_init(void)
 {
-	if (db_fault())
+	int ret;
+
+	db_wq = db_fault() ? NULL : alloc_workqueue("dirtybit", WQ_UNBOUND, 0);
+	if (!db_wq)
 		return -ENOMEM;
-	return netlink_register_notifier(&db_netlink_nb);
+	ret = db_fault() ? -ENOMEM : netlink_register_notifier(&db_netlink_nb);
+	if (ret)
+		destroy_workqueue(db_wq);
+	return ret;
 }
 
+/* Last in the exit ladder: no target is left, nothing marks any more. */
 void db_bitmap_exit(void)
 {
 	netlink_unregister_notifier(&db_netlink_nb);
-	cancel_work_sync(&db_reclaim_work);
+	destroy_workqueue(db_wq);
 }

@@ -1,28 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Block targets: tracking writes to a live block device without a device
- * layer.
+ * layer.  A partition target is a sector range of its disk.
  *
- * Marking: a probe on the block_bio_queue tracepoint sees every bio once,
- * before any split, as it is submitted (submit_bio_noacct_nocheck()), with
- * its sector already relative to the whole disk unless the bio still has to
- * be remapped from a partition.  Writes, discards, secure erases and write
- * zeroes count (op_is_write() with a size); reads and empty flushes do not.
- * Bios that reach the disk through a partition node, the whole-disk node or
- * a dm/md device stacked above are all submitted to this disk in the end, so
- * all of them are seen.  A partition target is a sector range of its disk.
+ * Two kinds of disk, two ways of marking, each exact (docs/ROBUSTNESS.md
+ * has the table of every I/O path and the test of each):
  *
- * The exact cut: every marked write also takes a slot in a fixed-size table
- * of in-flight writes, tagged with the generation of the rec it was marked
- * under; completion frees the slot, seen on block_rq_complete for the bios
- * of a request (blk-mq devices) and on block_bio_complete otherwise (bio-based
- * devices, split bios).  A cut publishes the new rec,
- * waits for the old rec's markers (synchronize_rcu()) and then for the old
- * generation's writes to complete.  If that takes longer than
- * drain_timeout, the writes still in flight are also marked in the new
- * epoch.  If the table is full, the write goes to the target's carry set,
- * which is marked into every later epoch: a dirty bit may be reported more
- * than once, never lost.
+ *  - blk-mq disks: a write is marked when its request completes
+ *    (block_rq_complete, the bytes that completion covers, from the bios'
+ *    own iterators, which the block layer keeps).  A cut publishes the new
+ *    rec and waits for the old rec's markers (an RCU grace period): a write
+ *    completed before the cut is in the old epoch, one completing after it
+ *    in the new one, whatever path it took there — split into several
+ *    requests, cloned onto a multipath path, handed on by md, queued before
+ *    the attach.  Nothing to drain.
+ *  - bio-based disks (dm, md, brd, nvme multipath heads): a bio's range
+ *    when it completes is whatever its driver left of it, so a write is
+ *    marked as it is submitted (block_bio_queue, before any split; a bio a
+ *    driver hands on already traced, block_bio_remap, marked for the disk
+ *    it came from if it was not) and takes a slot in a fixed-size table of
+ *    in-flight writes, tagged with the generation of the rec it was marked
+ *    under; its completion (block_bio_complete, or the request it became
+ *    below) frees the slot.  A cut waits for the old generation's slots.
+ *    A piece split off (block_split) or chained to a bio with slots takes
+ *    slots of its own in the current generation (and marks the parent's
+ *    range in the current epoch if the parent's was older): the parent's
+ *    go with the last of its pieces to complete, not with all of them.
+ *    If a cut waits longer than drain_timeout (or is killed), the writes
+ *    still in flight are marked in the new epoch too, and again at every
+ *    later cut while they are in flight.  A write that finds no slot goes
+ *    to the target's carry set, marked into every later epoch.  A write
+ *    completing without a slot of a target (submitted before the attach
+ *    and kept by its driver, or one that found no slot) marks the whole
+ *    target.
+ *  - passthrough requests (block_rq_issue: SG_IO, NVMe ioctls) carry their
+ *    range in the command: one that may write makes every bitmap of the
+ *    disk inconsistent (db_passthrough_may_write()).
+ *
+ * The attach: a blk-mq disk needs no wait (its writes are marked as they
+ * complete).  A bio-based disk's writes already submitted are waited for:
+ * its queue is frozen and thawed (bios being submitted), and so is every
+ * blk-mq queue of the machine (the requests its drivers passed on).
  *
  * Removal: a block class interface tells us when a disk or partition is
  * deleted; its targets become "gone" and keep their bitmaps.
@@ -39,6 +57,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
+#include <scsi/scsi_cmnd.h>
 #include <trace/events/block.h>
 
 #include "compat.h"
@@ -52,14 +71,14 @@ MODULE_PARM_DESC(inflight_slots,
 static unsigned int drain_timeout = 30;
 module_param(drain_timeout, uint, 0644);
 MODULE_PARM_DESC(drain_timeout,
-		 "Seconds a cut waits for earlier writes before also marking them in the new epoch");
+		 "Seconds a cut (or an attach) waits for earlier writes before marking them in the new epoch (or failing)");
 
 /*
  * Testing only: the selftest that proves the cut exact shows that it fails
- * without the drain.  Never turn this off on a machine you back up.
+ * without the drain.  Set at load, never under a running backup.
  */
 static bool cut_drain = true;
-module_param(cut_drain, bool, 0644);
+module_param(cut_drain, bool, 0444);
 MODULE_PARM_DESC(cut_drain,
 		 "Drain earlier writes at a cut (default Y; N loses writes, for tests only)");
 
@@ -71,9 +90,12 @@ MODULE_PARM_DESC(cut_drain,
 struct db_blk_target {
 	struct db_track track;
 	struct hlist_node hash;		/* db_blk_hash, RCU; unhashed when gone */
+	struct hlist_node dev_hash;	/* db_blk_dev_hash, by the disk's dev_t */
 	struct gendisk *disk;		/* referenced while not gone */
 	dev_t dev;
 	u8 partno;
+	bool bio_based;			/* marked at submission, with slots */
+	bool carried;			/* a cut carried writes still in flight */
 	sector_t start;			/* in the whole disk */
 	sector_t nr_sects;
 	char name[BDEVNAME_SIZE];
@@ -96,13 +118,25 @@ struct db_slot {
 	u64 offset;
 	u32 length;
 	u32 gen;
+	bool second;			/* in the bio's second bucket */
 };
 
 static struct hlist_head db_blk_hash[1 << DB_HASH_BITS];
+static struct hlist_head db_blk_dev_hash[1 << DB_HASH_BITS];
+/*
+ * The in-flight table: db_nbuckets buckets of DB_SLOTS_PER_BUCKET slots.
+ * A write takes a slot in the bucket its bio's address hashes to, or, when
+ * that one is full, in a second bucket from another hash, which lookups
+ * visit only while db_second says some slot is so placed.  A write that
+ * finds both full goes to the carry set.
+ */
 static struct db_slot *db_slots;
 static unsigned int db_nbuckets;
+static unsigned int db_nslots;
+static atomic_t db_second = ATOMIC_INIT(0);
 static struct tracepoint *db_tp_queue;
 static struct tracepoint *db_tp_rq_complete;
+static struct tracepoint *db_tp_rq_issue;
 
 /* The block class, learnt from the first attached disk (it is not exported). */
 static DEFINE_MUTEX(db_class_lock);
@@ -122,40 +156,98 @@ bool db_track_is_blk(const struct db_track *tr)
 	return tr->ops == &db_blk_ops;
 }
 
-static struct db_slot *db_bucket(const struct bio *bio)
+static struct db_slot *db_bucket(const struct bio *bio, bool second)
 {
-	return &db_slots[hash_ptr(bio, 32) % db_nbuckets * DB_SLOTS_PER_BUCKET];
+	u32 h = hash_ptr(bio, 32);
+
+	if (second)
+		h = hash_32(h ^ 0x5bd1e995, 32);
+	return &db_slots[h % db_nbuckets * DB_SLOTS_PER_BUCKET];
+}
+
+/*
+ * The @k-th of the slots a write keyed by @bio may hold: its bucket's,
+ * then its second bucket's while any slot is placed there; NULL after the
+ * last.
+ */
+static struct db_slot *db_slot_next(const struct bio *bio, unsigned int k)
+{
+	if (k < DB_SLOTS_PER_BUCKET)
+		return db_bucket(bio, false) + k;
+	if (k == DB_SLOTS_PER_BUCKET && !atomic_read(&db_second))
+		return NULL;
+	k -= DB_SLOTS_PER_BUCKET;
+	return k < DB_SLOTS_PER_BUCKET ? db_bucket(bio, true) + k : NULL;
+}
+
+/* Frees slot @s if it still holds @bio: true if this call did. */
+static bool db_slot_free(struct db_slot *s, struct bio *bio)
+{
+	bool second = READ_ONCE(s->second);
+
+	if (cmpxchg(&s->bio, bio, NULL) != bio)
+		return false;
+	if (second)
+		atomic_dec(&db_second);
+	return true;
+}
+
+static struct hlist_head *db_disk_bucket(const struct gendisk *disk)
+{
+	return &db_blk_hash[hash_ptr(disk, DB_HASH_BITS)];
+}
+
+static struct hlist_head *db_dev_bucket(dev_t dev)
+{
+	return &db_blk_dev_hash[hash_32(dev, DB_HASH_BITS)];
 }
 
 /* ---- the marking path (tracepoint probes: atomic, no locks, no allocation) */
 
+/*
+ * Fills free slot @s (in @bio's second bucket if @second) for @bio, or
+ * returns false if it was taken meanwhile.
+ */
+static bool db_slot_take(struct db_slot *s, bool second, struct db_blk_target *t,
+			 struct bio *bio, u64 off, u32 len, u32 gen)
+{
+	if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
+		return false;
+	/* Counted before the slot is published: a lookup then visits it. */
+	if (second)
+		atomic_inc(&db_second);
+	s->second = second;
+	s->t = t;
+	s->offset = off;
+	s->length = len;
+	s->gen = gen;
+	this_cpu_inc(t->inflight->n[gen & 1]);
+	/* Publish the filled slot: pairs with the acquire in the completion
+	 * probe, the purge and the carry-over scan.
+	 */
+	smp_store_release(&s->bio, bio);
+	return true;
+}
+
 static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 			    u32 len, u32 gen)
 {
-	struct db_slot *s = db_bucket(bio);
-	unsigned int i = db_fault() ? DB_SLOTS_PER_BUCKET : 0;
+	unsigned int i, b;
+	struct db_slot *s;
 
-	for (; i < DB_SLOTS_PER_BUCKET; i++, s++) {
-		if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
-			continue;
-		s->t = t;
-		s->offset = off;
-		s->length = len;
-		s->gen = gen;
-		this_cpu_inc(t->inflight->n[gen & 1]);
-		/* Publish the filled slot: pairs with the acquire in the
-		 * completion probe, the purge and the carry-over scan.
-		 */
-		smp_store_release(&s->bio, bio);
-		return;
+	/* A fault injected here finds both buckets full. */
+	for (b = 0; b < 2 && !db_fault(); b++) {
+		s = db_bucket(bio, b);
+		for (i = 0; i < DB_SLOTS_PER_BUCKET; i++, s++)
+			if (db_slot_take(s, b, t, bio, off, len, gen))
+				return;
 	}
-	/* No slot (or a fault injected above): the carry set keeps this write
-	 * in every later epoch.
-	 */
+	/* No slot: the carry set keeps this write in every later epoch. */
 	hbitmap_set(t->carry, off, len);
 	atomic64_inc(&t->overflows);
 }
 
+/* Marks [@off, @off + @len) of @t in the current epoch; under RCU. */
 static void db_blk_mark(struct db_blk_target *t, struct bio *bio, u64 off, u32 len)
 {
 	struct db_rec *rec = rcu_dereference(t->track.rec);
@@ -164,89 +256,392 @@ static void db_blk_mark(struct db_blk_target *t, struct bio *bio, u64 off, u32 l
 	db_inflight_add(t, bio, off, len, rec->gen);
 }
 
-static void db_blk_queue_probe(void *ignore, struct bio *bio)
+/* [@sector, @end) of @t's disk, cut to @t: @off and @len in @t; false if none. */
+static bool db_blk_range(const struct db_blk_target *t, sector_t sector, sector_t end,
+			 u64 *off, u32 *len)
 {
-	struct block_device *bdev = bio->bi_bdev;
-	struct db_blk_target *t;
-	sector_t sector, end;
+	sector_t lo, hi;
 
-	if (!op_is_write(bio_op(bio)) || !bio->bi_iter.bi_size || !bdev)
-		return;
-	sector = bio->bi_iter.bi_sector;
-	if (bdev_is_partition(bdev) && !bio_flagged(bio, BIO_REMAPPED))
-		sector += bdev->bd_start_sect;
-	end = sector + bio_sectors(bio);
+	if (sector >= t->start + t->nr_sects || end <= t->start)
+		return false;
+	lo = max(sector, t->start);
+	hi = min(end, t->start + t->nr_sects);
+	*off = (u64)(lo - t->start) << SECTOR_SHIFT;
+	*len = (hi - lo) << SECTOR_SHIFT;
+	return true;
+}
+
+/*
+ * A write of whole-disk sectors [@sector, @end) of @disk submitted through
+ * partition @partno (0: the whole disk), keyed by @bio: marked, with a
+ * slot, in every bio-based target over the range (blk-mq targets mark it
+ * as it completes).
+ */
+static void db_blk_mark_disk(struct gendisk *disk, u8 partno, sector_t sector,
+			     sector_t end, struct bio *bio)
+{
+	struct db_blk_target *t;
+	u64 off;
+	u32 len;
 
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(t, &db_blk_hash[hash_ptr(bdev->bd_disk, DB_HASH_BITS)], hash) {
-		sector_t lo, hi;
-
-		if (t->disk != bdev->bd_disk)
+	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
+		if (t->disk != disk)
 			continue;
 		/*
 		 * Past the end through the target's own node: the device grew
 		 * since attach (the block layer checked the bio against its
 		 * size).  Through another node it is a neighbour's write.
 		 */
-		if (unlikely(end > t->start + t->nr_sects) &&
-		    (!t->partno || db_bdev_partno(bdev) == t->partno))
-			WRITE_ONCE(t->track.resized, true);
-		if (sector >= t->start + t->nr_sects || end <= t->start)
-			continue;
-		lo = max(sector, t->start);
-		hi = min(end, t->start + t->nr_sects);
-		db_blk_mark(t, bio, (u64)(lo - t->start) << SECTOR_SHIFT,
-			    (hi - lo) << SECTOR_SHIFT);
+		if (unlikely(end > t->start + t->nr_sects) && (!t->partno || partno == t->partno))
+			db_track_lost(&t->track, DB_LOST_RESIZE);
+		if (t->bio_based && db_blk_range(t, sector, end, &off, &len))
+			db_blk_mark(t, bio, off, len);
 	}
 	rcu_read_unlock();
 }
 
-/* @bio completed: free its slots (one per target it was marked in). */
-static void db_inflight_done(struct bio *bio)
+/*
+ * Whole-disk sectors [@sector, @end) of blk-mq disk @disk were written
+ * (a request completed them): marked in the current epoch of every target
+ * over the range.  A cut's RCU grace period orders this mark against it.
+ */
+static void db_blk_mark_completed(struct gendisk *disk, sector_t sector, sector_t end)
+{
+	struct db_blk_target *t;
+	u64 off;
+	u32 len;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash)
+		if (t->disk == disk && !t->bio_based && db_blk_range(t, sector, end, &off, &len))
+			db_rec_mark(rcu_dereference(t->track.rec), off, len);
+	rcu_read_unlock();
+}
+
+static bool db_bio_is_write(struct bio *bio)
+{
+	return op_is_write(bio_op(bio)) && bio->bi_iter.bi_size && bio->bi_bdev;
+}
+
+/* @bio's whole-disk start sector (a partition's bio may not be remapped yet). */
+static sector_t db_bio_sector(struct bio *bio)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	sector_t sector = bio->bi_iter.bi_sector;
+
+	if (bdev_is_partition(bdev) && !bio_flagged(bio, BIO_REMAPPED))
+		sector += bdev->bd_start_sect;
+	return sector;
+}
+
+/* @bio, a write where it is now: marked in its disk's targets. */
+static void db_blk_mark_bio(struct bio *bio)
+{
+	sector_t sector = db_bio_sector(bio);
+
+	db_blk_mark_disk(bio->bi_bdev->bd_disk, db_bdev_partno(bio->bi_bdev), sector,
+			 sector + bio_sectors(bio), bio);
+}
+
+static void db_blk_queue_probe(void *ignore, struct bio *bio)
+{
+	if (db_bio_is_write(bio))
+		db_blk_mark_bio(bio);
+}
+
+/* Does @bio hold a slot of @t?  Under RCU. */
+static bool db_slot_held(const struct bio *bio, const struct db_blk_target *t)
 {
 	struct db_slot *s;
 	unsigned int i;
 
-	s = db_bucket(bio);
-	for (i = 0; i < DB_SLOTS_PER_BUCKET; i++, s++) {
+	for (i = 0; (s = db_slot_next(bio, i)); i++)
+		/* Pairs with the release in db_slot_take(): t. */
+		if (smp_load_acquire(&s->bio) == bio && READ_ONCE(s->t) == t)
+			return true;
+	return false;
+}
+
+/*
+ * @child was split off (or chained to) @child->bi_private: for every slot
+ * its parent holds, a slot of its own in the same target, in the current
+ * generation, with the parent's range marked in the current epoch if the
+ * parent was marked in an older one.  The parent cannot complete before its
+ * child, but its own slot goes with the last of its pieces to complete, not
+ * with all of them: the child's slot keeps the cut waiting for the rest.
+ * bi_private of a bio that is not a chained child is never dereferenced,
+ * only looked up: a stray match makes a cut wait for one more write.
+ */
+static void db_blk_inherit(struct bio *child)
+{
+	const struct bio *parent = child->bi_private;
+	struct db_slot *s;
+	unsigned int i;
+
+	if (!parent)
+		return;
+	rcu_read_lock();
+	for (i = 0; (s = db_slot_next(parent, i)); i++) {
+		struct db_blk_target *t;
+		struct db_rec *rec;
+		u64 off;
+		u32 len, gen;
+
+		/* Pairs with the release in db_slot_take(). */
+		if (smp_load_acquire(&s->bio) != parent)
+			continue;
+		t = READ_ONCE(s->t);
+		off = READ_ONCE(s->offset);
+		len = READ_ONCE(s->length);
+		gen = READ_ONCE(s->gen);
+		/* The fields before the check: the slot may have been purged
+		 * and reused meanwhile (its target went away).
+		 */
+		smp_rmb();
+		if (READ_ONCE(s->bio) != parent || READ_ONCE(t->track.gone))
+			continue;
+		rec = rcu_dereference(t->track.rec);
+		if (rec->gen != gen)
+			db_rec_mark(rec, off, len);
+		db_inflight_add(t, child, off, len, rec->gen);
+	}
+	rcu_read_unlock();
+}
+
+static void db_blk_split_probe(void *ignore, struct bio *bio, unsigned int new_sector)
+{
+	if (op_is_write(bio_op(bio)))
+		db_blk_inherit(bio);
+}
+
+/*
+ * A write that @dev (a whole disk) passed on as @bio from its sector
+ * @from: marked in @dev's targets that do not hold a slot of it (it was
+ * queued there before their attach).
+ */
+static void db_blk_mark_origin(struct bio *bio, dev_t dev, sector_t from)
+{
+	sector_t end = from + bio_sectors(bio);
+	struct db_blk_target *t;
+	u64 off;
+	u32 len;
+
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(t, db_dev_bucket(dev), dev_hash)
+		if (disk_devt(t->disk) == dev && t->bio_based && !READ_ONCE(t->track.gone) &&
+		    db_blk_range(t, from, end, &off, &len) && !db_slot_held(bio, t))
+			db_blk_mark(t, bio, off, len);
+	rcu_read_unlock();
+}
+
+/*
+ * A driver handed @bio, from @dev's sector @from, on to the disk it now
+ * names.  A bio not yet traced will pass block_bio_queue there; one that
+ * was (BIO_TRACE_COMPLETION) will not, so it is marked here.  A partition's
+ * own remap (@dev is the bio's own device) is the queue trace's business.
+ */
+static void db_blk_remap_probe(void *ignore, struct bio *bio, dev_t dev, sector_t from)
+{
+	if (!db_bio_is_write(bio) || dev == bio->bi_bdev->bd_dev ||
+	    !bio_flagged(bio, BIO_TRACE_COMPLETION))
+		return;
+	db_blk_inherit(bio);
+	db_blk_mark_bio(bio);
+	db_blk_mark_origin(bio, dev, from);
+}
+
+/*
+ * SCSI commands the kernel and the usual tools (smartd, hdparm, sg3_utils,
+ * cluster fencing) send for housekeeping, which store nothing on the
+ * medium: none of them carries data in (that is harmless anyway), and
+ * treating them as writes would make every bitmap of a disk inconsistent
+ * at each smartd poll or media check.
+ */
+static bool db_scsi_harmless(const unsigned char *cdb)
+{
+	unsigned char ata, features;
+
+	switch (cdb[0]) {
+	case 0x00:	/* TEST UNIT READY */
+	case 0x15:	/* MODE SELECT(6): the device's parameters */
+	case 0x1b:	/* START STOP UNIT */
+	case 0x1e:	/* PREVENT ALLOW MEDIUM REMOVAL */
+	case 0x35:	/* SYNCHRONIZE CACHE(10) */
+	case 0x4c:	/* LOG SELECT */
+	case 0x55:	/* MODE SELECT(10) */
+	case 0x5f:	/* PERSISTENT RESERVE OUT: reservations */
+	case 0x91:	/* SYNCHRONIZE CACHE(16) */
+		return true;
+	case 0x85:	/* ATA PASS-THROUGH(16) */
+		ata = cdb[14];
+		features = cdb[4];
+		break;
+	case 0xa1:	/* ATA PASS-THROUGH(12) */
+		ata = cdb[9];
+		features = cdb[3];
+		break;
+	default:
+		return false;
+	}
+	switch (ata) {
+	case 0xe0:	/* STANDBY IMMEDIATE */
+	case 0xe1:	/* IDLE IMMEDIATE */
+	case 0xe2:	/* STANDBY */
+	case 0xe3:	/* IDLE */
+	case 0xe5:	/* CHECK POWER MODE */
+	case 0xe7:	/* FLUSH CACHE */
+	case 0xea:	/* FLUSH CACHE EXT */
+	case 0xef:	/* SET FEATURES */
+		return true;
+	case 0xb0:	/* SMART: enable, disable, autosave, status, self-test */
+		return features == 0xd2 || features == 0xd4 || features == 0xd8 ||
+		       features == 0xd9 || features == 0xda;
+	default:
+		return false;
+	}
+}
+
+/* A disk of the SCSI disk driver, whose requests carry a struct scsi_cmnd. */
+static bool db_disk_is_sd(const struct gendisk *disk)
+{
+	const struct module *owner = disk->fops->owner;
+
+	return owner && !strcmp(owner->name, "sd_mod");
+}
+
+/*
+ * Could passthrough request @rq store something on the medium?  One that
+ * only reads data in cannot; one that sends data, or none at all, may —
+ * unless it is a SCSI housekeeping command.
+ */
+static bool db_passthrough_may_write(struct request *rq)
+{
+	if (req_op(rq) == REQ_OP_DRV_IN && blk_rq_bytes(rq))
+		return false;
+	if (db_disk_is_sd(rq->q->disk))
+		return !db_scsi_harmless(((struct scsi_cmnd *)blk_mq_rq_to_pdu(rq))->cmnd);
+	return true;
+}
+
+/*
+ * A passthrough command that may write: every target of the disk lost it.
+ * A hidden disk is an NVMe multipath path (passthrough on the head goes to
+ * it): which head is not ours to know, so every bio-based target lost it.
+ */
+static void db_blk_rq_issue_probe(void *ignore, struct request *rq)
+{
+	struct gendisk *disk = rq->q->disk;
+	struct db_blk_target *t;
+	unsigned int b;
+
+	if (!blk_rq_is_passthrough(rq) || !disk || !db_passthrough_may_write(rq))
+		return;
+	rcu_read_lock();
+	if (disk->flags & GENHD_FL_HIDDEN) {
+		for (b = 0; b < ARRAY_SIZE(db_blk_hash); b++)
+			hlist_for_each_entry_rcu(t, &db_blk_hash[b], hash)
+				if (t->bio_based)
+					db_track_lost(&t->track, DB_LOST_PASSTHROUGH);
+	} else {
+		hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash)
+			if (t->disk == disk)
+				db_track_lost(&t->track, DB_LOST_PASSTHROUGH);
+	}
+	rcu_read_unlock();
+}
+
+/* @bio completed: free its slots (one per target it was marked in).  True
+ * if it held any.
+ */
+static bool db_inflight_done(struct bio *bio)
+{
+	struct db_slot *s;
+	unsigned int i;
+	bool held = false;
+
+	for (i = 0; (s = db_slot_next(bio, i)); i++) {
 		struct db_blk_target *t;
 		u32 gen;
 
-		/* Pairs with the release in db_inflight_add(): t and gen. */
+		/* Pairs with the release in db_slot_take(): t and gen. */
 		if (smp_load_acquire(&s->bio) != bio)
 			continue;
 		t = s->t;
 		gen = s->gen;
 		/* Lost to a purge (detach, gone): the purger accounts for it. */
-		if (cmpxchg(&s->bio, bio, NULL) != bio)
+		if (!db_slot_free(s, bio))
 			continue;
 		this_cpu_dec(t->inflight->n[gen & 1]);
+		held = true;
 	}
-}
-
-/* Bio-based devices, and bios split before they became requests. */
-static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct bio *bio)
-{
-	if (op_is_write(bio_op(bio)))
-		db_inflight_done(bio);
+	return held;
 }
 
 /*
- * Request-based devices: blk_update_request() traces the request and
- * clears BIO_TRACE_COMPLETION on its bios, so block_bio_complete never
- * fires for them.  The bios this update finishes are the leading ones
- * that @nr_bytes covers whole.
+ * A flush without data: it never took a slot (no size), and it writes
+ * nothing a bitmap records.  It has no pages, or it has no size and asks
+ * for the flush (dm and md end a data write they were given with a size).
+ */
+static bool db_bio_empty_flush(struct bio *bio)
+{
+	return bio_op(bio) == REQ_OP_WRITE &&
+	       (!bio->bi_io_vec || (!bio->bi_iter.bi_size && (bio->bi_opf & REQ_PREFLUSH)));
+}
+
+/*
+ * A write completed on bio-based disk @q: each of the disk's targets the
+ * bio reached that holds no slot of it (it was submitted before the attach
+ * and its driver kept it, or it found no slot) marks its whole range in the
+ * current epoch — the bio's own range is whatever its driver left of it.
+ * Then its slots are freed.
+ */
+static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct bio *bio)
+{
+	struct gendisk *disk = q->disk;
+	struct db_blk_target *t;
+	u8 partno;
+
+	if (!op_is_write(bio_op(bio)))
+		return;
+	if (!queue_is_mq(q) && disk && bio->bi_bdev && !db_bio_empty_flush(bio)) {
+		partno = db_bdev_partno(bio->bi_bdev);
+		rcu_read_lock();
+		hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
+			if (t->disk != disk || (partno && t->partno && partno != t->partno) ||
+			    db_slot_held(bio, t))
+				continue;
+			db_rec_mark(rcu_dereference(t->track.rec), 0, t->track.size);
+		}
+		rcu_read_unlock();
+	}
+	db_inflight_done(bio);
+}
+
+/*
+ * Requests: blk_update_request() traces the request and then clears
+ * BIO_TRACE_COMPLETION on its bios, so block_bio_complete never fires for
+ * them.  This update completes @nr_bytes from the front of the request:
+ * the leading bios whole, maybe part of the next.  The request's disk
+ * marks what completed; a bio done frees its slots (a bio-based disk above
+ * handed it on).  Passthrough requests carry no sector.
  */
 static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 				     blk_status_t error, unsigned int nr_bytes)
 {
 	struct bio *bio;
 
-	if (!op_is_write(req_op(rq)))
+	if (!op_is_write(req_op(rq)) || blk_rq_is_passthrough(rq))
 		return;
-	for (bio = rq->bio; bio && bio->bi_iter.bi_size <= nr_bytes; bio = bio->bi_next) {
-		nr_bytes -= bio->bi_iter.bi_size;
-		db_inflight_done(bio);
+	for (bio = rq->bio; bio && nr_bytes; bio = bio->bi_next) {
+		unsigned int done = min(bio->bi_iter.bi_size, nr_bytes);
+		sector_t sector = db_bio_sector(bio);
+
+		if (rq->q->disk && done)
+			db_blk_mark_completed(rq->q->disk, sector, sector + (done >> SECTOR_SHIFT));
+		nr_bytes -= done;
+		if (done == bio->bi_iter.bi_size)
+			db_inflight_done(bio);
 	}
 }
 
@@ -255,18 +650,22 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 /* The bio of slot @s when it is a filled slot of @t, else NULL. */
 static struct bio *db_slot_bio(struct db_slot *s, const struct db_blk_target *t)
 {
-	/* Pairs with the release in db_inflight_add(): t, offset, length, gen. */
+	/* Pairs with the release in db_slot_take(): t, offset, length, gen. */
 	struct bio *bio = smp_load_acquire(&s->bio);
 
 	return bio && bio != DB_SLOT_BUSY && s->t == t ? bio : NULL;
 }
 
-/* Marks in @rec every write of @t still in flight from before @rec. */
-static void db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
+/*
+ * Marks in @rec every write of @t still in flight from before @rec.  True
+ * if there was one.
+ */
+static bool db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
 {
-	unsigned int i, k, n = db_nbuckets * DB_SLOTS_PER_BUCKET;
+	unsigned int i, k;
+	bool found = false;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < db_nslots; i++) {
 		struct db_slot *s = &db_slots[i];
 
 		/* A slot recycled under us only makes us mark more. */
@@ -274,7 +673,9 @@ static void db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
 			continue;
 		for (k = 0; k < rec->n; k++)
 			hbitmap_set(rec->hb[k], s->offset, s->length);
+		found = true;
 	}
+	return found;
 }
 
 /*
@@ -294,21 +695,21 @@ static int db_inflight_sum(const struct db_blk_target *t, unsigned int p)
 /*
  * Polls rather than being woken: completions stay free of shared cache
  * lines and wake-ups, and a cut waits at most a tick longer than its
- * slowest earlier write.
+ * slowest earlier write.  Under the target's cut lock only.
  */
 static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 {
 	struct db_blk_target *t = to_blk(tr);
-	unsigned long deadline = jiffies + (unsigned long)drain_timeout * HZ;
+	unsigned long deadline = jiffies + (unsigned long)READ_ONCE(drain_timeout) * HZ;
 	bool drained = true;
 	unsigned int k;
 
-	if (!READ_ONCE(cut_drain))
+	if (!cut_drain || !t->bio_based)
 		return;
 	while (db_inflight_sum(t, old_gen & 1)) {
 		/* A fault injected here gives up at once, as a timeout would. */
 		if (time_after(jiffies, deadline) || fatal_signal_pending(current) ||
-		    db_fault()) {
+		    READ_ONCE(tr->gone) || db_fault()) {
 			drained = false;
 			break;
 		}
@@ -317,18 +718,37 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 	if (!drained) {
 		pr_warn_ratelimited("%s: writes still in flight at a cut; marking them in the new epoch too\n",
 				    t->name);
-		db_blk_carry_inflight(t, rec);
+		t->carried = true;
 	}
+	/*
+	 * Writes of older generations that an earlier cut stopped waiting for
+	 * (this one waited only for @old_gen's parity; one of the same parity
+	 * as @old_gen was waited for again, as long as drain_timeout): into
+	 * the new epoch too, until none is left.
+	 */
+	if (t->carried)
+		t->carried = db_blk_carry_inflight(t, rec);
 	if (hbitmap_count(t->carry))
 		for (k = 0; k < rec->n; k++)
 			hbitmap_merge(rec->hb[k], t->carry);
 }
 
-static const struct db_track_ops db_blk_ops = {
-	.drain = db_blk_drain,
-	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
-	.min_granularity = 1U << HBITMAP_MIN_GRANULARITY_SHIFT,
-};
+/* ---- removal and detach ---------------------------------------------------- */
+
+/*
+ * Stops marking @t: under dirtybit_lock, once (true for the caller who
+ * must then db_blk_unhook() it).
+ */
+static bool db_blk_claim(struct db_blk_target *t)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	if (t->track.gone)
+		return false;
+	WRITE_ONCE(t->track.gone, true);
+	hlist_del_init_rcu(&t->hash);
+	hlist_del_init_rcu(&t->dev_hash);
+	return true;
+}
 
 /*
  * Frees the slots of a target nothing marks any more (unhashed and
@@ -336,26 +756,25 @@ static const struct db_track_ops db_blk_ops = {
  */
 static void db_blk_purge(struct db_blk_target *t)
 {
-	unsigned int i, n = db_nbuckets * DB_SLOTS_PER_BUCKET;
+	unsigned int i;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < db_nslots; i++) {
 		struct db_slot *s = &db_slots[i];
 		struct bio *bio = db_slot_bio(s, t);
+		u32 gen = s->gen;
 
-		if (bio && cmpxchg(&s->bio, bio, NULL) == bio)
-			this_cpu_dec(t->inflight->n[s->gen & 1]);
+		if (bio && db_slot_free(s, bio))
+			this_cpu_dec(t->inflight->n[gen & 1]);
 	}
 }
 
 /*
- * Stops tracking @t for good, from device removal or from detach: once this
- * returns, no probe marks @t or touches its slots, and the disk is let go.
+ * After db_blk_claim(), without dirtybit_lock: once this returns no probe
+ * marks @t or touches its slots, and the disk is let go.
  */
 static void db_blk_unhook(struct db_blk_target *t)
 {
-	t->track.gone = true;
-	hlist_del_init_rcu(&t->hash);
-	/* No queue probe finds @t any more: no new slot is taken for it. */
+	/* No probe finds @t any more: no new slot is taken for it. */
 	synchronize_rcu();
 	db_blk_purge(t);
 	/* A completion probe that claimed a slot before the purge is done
@@ -365,38 +784,43 @@ static void db_blk_unhook(struct db_blk_target *t)
 	put_device(disk_to_dev(t->disk));
 }
 
-/* ---- removal ------------------------------------------------------------- */
-
 /* The device went away: stop tracking, keep the bitmaps. */
-static void db_blk_gone(struct db_blk_target *t)
-{
-	lockdep_assert_held(&dirtybit_lock);
-	if (t->track.gone)
-		return;
-	db_blk_unhook(t);
-	db_notify(DIRTYBIT_EVENT_TARGET_GONE, &t->track, NULL);
-	pr_info("%s: device removed; target %u keeps its bitmaps\n", t->name, t->track.id);
-}
-
 static void db_blk_removed(struct device *dev)
 {
 	struct block_device *bdev = dev_to_bdev(dev);
+	struct db_blk_target *gone[16];
+	unsigned int n, i;
 	struct db_track *tr;
 
 	if (READ_ONCE(db_blk_exiting))
 		return;
-	mutex_lock(&dirtybit_lock);
-	list_for_each_entry(tr, &db_tracks, node) {
-		struct db_blk_target *t;
+	do {
+		n = 0;
+		mutex_lock(&dirtybit_lock);
+		list_for_each_entry(tr, &db_tracks, node) {
+			struct db_blk_target *t;
 
-		if (!db_track_is_blk(tr) || tr->gone)
-			continue;
-		t = to_blk(tr);
-		if (t->disk == bdev->bd_disk &&
-		    (!bdev_is_partition(bdev) || t->partno == db_bdev_partno(bdev)))
-			db_blk_gone(t);
-	}
-	mutex_unlock(&dirtybit_lock);
+			if (!db_track_is_blk(tr) || tr->gone)
+				continue;
+			t = to_blk(tr);
+			if (t->disk != bdev->bd_disk ||
+			    (bdev_is_partition(bdev) && t->partno != db_bdev_partno(bdev)))
+				continue;
+			db_blk_claim(t);
+			db_track_get(tr);
+			gone[n++] = t;
+			if (n == ARRAY_SIZE(gone))
+				break;
+		}
+		mutex_unlock(&dirtybit_lock);
+		for (i = 0; i < n; i++) {
+			db_blk_unhook(gone[i]);
+			db_notify(DIRTYBIT_EVENT_TARGET_GONE, &gone[i]->track, NULL);
+			pr_info("%s: device removed; target %u keeps its bitmaps\n",
+				gone[i]->name, gone[i]->track.id);
+			db_track_put(&gone[i]->track);
+		}
+	} while (n == ARRAY_SIZE(gone));
 }
 
 DB_CLASS_REMOVE_DEV(db_blk_removed)
@@ -417,7 +841,54 @@ static int db_blk_watch(struct device *disk_dev)
 	return ret;
 }
 
-/* ---- attach / detach ------------------------------------------------------ */
+static void db_blk_free(struct db_blk_target *t)
+{
+	hbitmap_free(t->carry);
+	free_percpu(t->inflight);
+	kfree(t);
+	db_obj_put(DB_OBJ_TARGET);
+}
+
+/* ->release: unlisted, unhooked, the last reference gone. */
+static void db_blk_release(struct db_track *tr)
+{
+	db_track_release(tr);
+	db_blk_free(to_blk(tr));
+}
+
+/* ->detach: under the cut lock; 0 or -EBUSY. */
+static int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	struct db_blk_target *t = to_blk(tr);
+	bool claimed;
+	int ret;
+
+	mutex_lock(&dirtybit_lock);
+	ret = db_track_check_unfrozen(tr, extack);
+	if (ret) {
+		mutex_unlock(&dirtybit_lock);
+		return ret;
+	}
+	db_track_unlist(tr);
+	claimed = db_blk_claim(t);
+	pr_info("%s: target %u detached\n", t->name, tr->id);
+	db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
+	mutex_unlock(&dirtybit_lock);
+	if (claimed)
+		db_blk_unhook(t);
+	db_track_put(tr);	/* the list's */
+	return 0;
+}
+
+static const struct db_track_ops db_blk_ops = {
+	.drain = db_blk_drain,
+	.detach = db_blk_detach,
+	.release = db_blk_release,
+	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
+	.min_granularity = 1U << HBITMAP_MIN_GRANULARITY_SHIFT,
+};
+
+/* ---- attach ----------------------------------------------------------------- */
 
 static int db_blk_open(const char *path, struct db_blk_target *t,
 		       struct netlink_ext_ack *extack)
@@ -451,6 +922,7 @@ static int db_blk_open(const char *path, struct db_blk_target *t,
 	t->partno = db_bdev_partno(bdev);
 	t->start = bdev->bd_start_sect;
 	t->nr_sects = bdev_nr_sectors(bdev);
+	t->bio_based = !queue_is_mq(t->disk->queue);
 	snprintf(t->name, sizeof(t->name), "%pg", bdev);
 	get_device(disk_to_dev(t->disk));
 	ret = 0;
@@ -475,18 +947,97 @@ static struct db_blk_target *db_blk_find_dev(dev_t dev, bool live_only)
 	return found;
 }
 
-static void db_blk_free(struct db_blk_target *t)
+/*
+ * Waits until every request that entered @q before now has completed (a
+ * freeze and a thaw), killably and until @deadline at most.
+ */
+static int db_blk_quiesce(struct request_queue *q, unsigned long deadline,
+			  struct netlink_ext_ack *extack)
 {
-	hbitmap_free(t->carry);
-	free_percpu(t->inflight);
-	kfree(t);
-	db_obj_put(DB_OBJ_TARGET);
+	int ret = 0;
+
+	blk_freeze_queue_start(q);
+	while (blk_mq_freeze_queue_wait_timeout(q, HZ / 10) <= 0) {
+		if (fatal_signal_pending(current)) {
+			NL_SET_ERR_MSG_MOD(extack, "interrupted waiting for earlier writes");
+			ret = -EINTR;
+			break;
+		}
+		if (time_after(jiffies, deadline) || db_fault()) {
+			NL_SET_ERR_MSG_MOD(extack,
+					   "writes submitted before the attach did not complete in drain_timeout");
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	blk_mq_unfreeze_queue(q);
+	return ret;
 }
 
-int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
+struct db_quiesce_all {
+	struct gendisk *except;
+	unsigned long deadline;
+	struct netlink_ext_ack *extack;
+};
+
+static int db_blk_quiesce_one(struct device *dev, void *data)
+{
+	struct db_quiesce_all *qa = data;
+	struct block_device *bdev = dev_to_bdev(dev);
+
+	if (bdev_is_partition(bdev) || bdev->bd_disk == qa->except ||
+	    !queue_is_mq(bdev->bd_disk->queue))
+		return 0;
+	return db_blk_quiesce(bdev->bd_disk->queue, qa->deadline, qa->extack);
+}
+
+/*
+ * A bio-based disk's writes submitted before the attach are complete when
+ * this returns 0 (blk-mq disks mark theirs as they complete: nothing to
+ * wait for).  Its freeze waits only for bios being submitted; those its
+ * drivers passed on are requests of the blk-mq disks below, whichever they
+ * are: each of those queues is frozen and thawed in turn, all within one
+ * drain_timeout.
+ */
+static int db_blk_wait_earlier_writes(struct db_blk_target *t, struct netlink_ext_ack *extack)
+{
+	struct db_quiesce_all qa = {
+		.except = t->disk,
+		.deadline = jiffies + (unsigned long)READ_ONCE(drain_timeout) * HZ,
+		.extack = extack,
+	};
+	int ret;
+
+	if (!t->bio_based)
+		return 0;
+	ret = db_blk_quiesce(t->disk->queue, qa.deadline, extack);
+	if (ret)
+		return ret;
+	return class_for_each_device(disk_to_dev(t->disk)->class, NULL, &qa,
+				     db_blk_quiesce_one);
+}
+
+/* Is @t's device still there?  Opens it: never under dirtybit_lock. */
+static bool db_blk_still_there(struct db_blk_target *t)
+{
+	struct db_bdev_handle h;
+
+	if (!disk_live(t->disk) || db_bdev_open(t->dev, &h))
+		return false;
+	db_bdev_close(&h);
+	return true;
+}
+
+/*
+ * TARGET_ATTACH: tracks @path from now on; *@trp gets a reference to the
+ * new target.  0, or -errno with a message: -ENOTBLK/-ENODEV (lookup),
+ * -EEXIST already attached, -EOPNOTSUPP zoned, -EINVAL no capacity,
+ * -ETIMEDOUT/-EINTR earlier writes did not complete, -ENOMEM.
+ */
+int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ack *extack)
 {
 	struct db_blk_target *t;
-	struct db_track *tr;
+	bool dup;
 	int ret;
 
 	t = db_fault() ? NULL : kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
@@ -521,21 +1072,47 @@ int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack)
 	ret = db_track_publish_empty(&t->track);
 	if (ret)
 		goto err_unlock;
-	hlist_add_head_rcu(&t->hash, &db_blk_hash[hash_ptr(t->disk, DB_HASH_BITS)]);
-	/*
-	 * Start at a known point: wait for the writes already queued to the
-	 * disk, so that a bitmap added next sees every later write.
-	 */
-	blk_mq_freeze_queue(t->disk->queue);
-	blk_mq_unfreeze_queue(t->disk->queue);
-	*id = t->track.id;
-	db_notify(DIRTYBIT_EVENT_TARGET_ATTACHED, &t->track, NULL);
-	/* Removed before we were hashed: the removal callback missed us. */
-	if (!disk_live(t->disk))
-		db_blk_gone(t);
-	tr = &t->track;
-	pr_info("%s: attached as target %u\n", t->name, tr->id);
+	/* Marking starts here; the target is listed once earlier writes are done. */
+	hlist_add_head_rcu(&t->hash, db_disk_bucket(t->disk));
+	hlist_add_head_rcu(&t->dev_hash, db_dev_bucket(disk_devt(t->disk)));
 	mutex_unlock(&dirtybit_lock);
+
+	ret = db_blk_wait_earlier_writes(t, extack);
+
+	mutex_lock(&dirtybit_lock);
+	dup = db_blk_find_dev(t->dev, true);
+	if (ret || dup) {
+		if (dup) {
+			NL_SET_ERR_MSG_MOD(extack, "the block device is already attached");
+			ret = -EEXIST;
+		}
+		db_blk_claim(t);
+		mutex_unlock(&dirtybit_lock);
+		db_blk_unhook(t);
+		db_track_put(&t->track);
+		return ret;
+	}
+	db_track_list(&t->track);
+	db_track_get(&t->track);
+	*trp = &t->track;
+	db_notify(DIRTYBIT_EVENT_TARGET_ATTACHED, &t->track, NULL);
+	pr_info("%s: attached as target %u\n", t->name, t->track.id);
+	mutex_unlock(&dirtybit_lock);
+	/*
+	 * Listed: a removal from now on finds it.  One before (the disk or
+	 * the partition) went unseen: then the device cannot be opened.
+	 */
+	if (!db_blk_still_there(t)) {
+		bool claimed;
+
+		mutex_lock(&dirtybit_lock);
+		claimed = db_blk_claim(t);
+		mutex_unlock(&dirtybit_lock);
+		if (claimed) {
+			db_blk_unhook(t);
+			db_notify(DIRTYBIT_EVENT_TARGET_GONE, &t->track, NULL);
+		}
+	}
 	return 0;
 
 err_unlock:
@@ -546,39 +1123,12 @@ err_put:
 	return ret;
 }
 
-static void db_blk_release(struct db_blk_target *t)
-{
-	if (!t->track.gone)
-		db_blk_unhook(t);
-	db_track_release(&t->track);
-	db_blk_free(t);
-}
-
-int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
-{
-	u32 id = tr->id;
-	int ret;
-
-	lockdep_assert_held(&dirtybit_lock);
-	ret = db_track_check_unfrozen(tr, extack);
-	if (ret)
-		return ret;
-	pr_info("%s: target %u detached\n", to_blk(tr)->name, id);
-	db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
-	db_blk_release(to_blk(tr));
-	return 0;
-}
-
-int db_blk_resolve(const char *path, struct db_track **tr, struct netlink_ext_ack *extack)
+/* The target of block device @dev (a gone one too), settled; dirtybit_lock. */
+int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
 	struct db_blk_target *t;
-	dev_t dev;
 
 	lockdep_assert_held(&dirtybit_lock);
-	if (lookup_bdev(path, &dev)) {
-		NL_SET_ERR_MSG_MOD(extack, "path is not a block device");
-		return -ENODEV;
-	}
 	t = db_blk_find_dev(dev, false);
 	if (!t) {
 		NL_SET_ERR_MSG_MOD(extack, "the block device is not attached");
@@ -607,6 +1157,8 @@ static void db_find_tracepoints(struct tracepoint *tp, void *priv)
 		db_tp_queue = tp;
 	else if (!strcmp(tp->name, "block_rq_complete"))
 		db_tp_rq_complete = tp;
+	else if (!strcmp(tp->name, "block_rq_issue"))
+		db_tp_rq_issue = tp;
 }
 
 int db_blk_init(void)
@@ -614,19 +1166,21 @@ int db_blk_init(void)
 	int ret;
 
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
-	db_slots = db_fault() ? NULL :
-		kvcalloc((size_t)db_nbuckets * DB_SLOTS_PER_BUCKET, sizeof(*db_slots), GFP_KERNEL);
+	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;
+	db_slots = db_fault() ? NULL : kvcalloc(db_nslots, sizeof(*db_slots), GFP_KERNEL);
 	if (!db_slots)
 		return -ENOMEM;
 
-	/* Neither is exported to modules: find them by name. */
+	/* Not exported to modules: found by name. */
 	for_each_kernel_tracepoint(db_find_tracepoints, NULL);
-	if (!db_tp_queue || !db_tp_rq_complete) {
-		pr_err("tracepoints block_bio_queue / block_rq_complete not found\n");
+	if (!db_tp_queue || !db_tp_rq_complete || !db_tp_rq_issue) {
+		pr_err("tracepoints block_bio_queue / block_rq_complete / block_rq_issue not found\n");
 		ret = -ENOENT;
 		goto err_free;
 	}
-	/* Completion probes first: a write marked is always seen completing. */
+	/* Completion probes first: a write marked is always seen completing;
+	 * then the ones that hand slots on, then the markers.
+	 */
 	ret = register_trace_block_bio_complete(db_blk_complete_probe, NULL);
 	if (ret)
 		goto err_free;
@@ -634,12 +1188,28 @@ int db_blk_init(void)
 		tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
 	if (ret)
 		goto err_bio_complete;
+	ret = db_fault() ? -ENOMEM : register_trace_block_split(db_blk_split_probe, NULL);
+	if (ret)
+		goto err_rq_complete;
+	ret = db_fault() ? -ENOMEM : register_trace_block_bio_remap(db_blk_remap_probe, NULL);
+	if (ret)
+		goto err_split;
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
+	if (ret)
+		goto err_remap;
 	ret = db_fault() ? -ENOMEM :
 		tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
 	if (ret)
-		goto err_rq_complete;
+		goto err_rq_issue;
 	return 0;
 
+err_rq_issue:
+	tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
+err_remap:
+	unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
+err_split:
+	unregister_trace_block_split(db_blk_split_probe, NULL);
 err_rq_complete:
 	tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
 err_bio_complete:
@@ -652,7 +1222,8 @@ err_free:
 
 void db_blk_exit(void)
 {
-	struct db_track *tr, *tmp;
+	struct db_blk_target *t;
+	struct db_track *tr;
 
 	WRITE_ONCE(db_blk_exiting, true);
 	mutex_lock(&db_class_lock);
@@ -662,14 +1233,35 @@ void db_blk_exit(void)
 	mutex_unlock(&db_class_lock);
 
 	tracepoint_probe_unregister(db_tp_queue, db_blk_queue_probe, NULL);
+	tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
+	unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
+	unregister_trace_block_split(db_blk_split_probe, NULL);
 	tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
 	unregister_trace_block_bio_complete(db_blk_complete_probe, NULL);
 	tracepoint_synchronize_unregister();
 
-	mutex_lock(&dirtybit_lock);
-	list_for_each_entry_safe(tr, tmp, &db_tracks, node)
-		if (db_track_is_blk(tr))
-			db_blk_release(to_blk(tr));
-	mutex_unlock(&dirtybit_lock);
+	/* No command runs any more (the family and the nodes are gone). */
+	for (;;) {
+		bool claimed = false;
+
+		t = NULL;
+		mutex_lock(&dirtybit_lock);
+		list_for_each_entry(tr, &db_tracks, node) {
+			if (db_track_is_blk(tr)) {
+				t = to_blk(tr);
+				break;
+			}
+		}
+		if (t) {
+			db_track_unlist(&t->track);
+			claimed = db_blk_claim(t);
+		}
+		mutex_unlock(&dirtybit_lock);
+		if (!t)
+			break;
+		if (claimed)
+			db_blk_unhook(t);
+		db_track_put(&t->track);
+	}
 	kvfree(db_slots);
 }

@@ -80,6 +80,16 @@ static inline void db_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 }
 
+/* Mappings of an order-0 page (6.1 exports no folio_mapcount()). */
+static inline int db_page_mapcount(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+	return folio_mapcount(page_folio(page));
+#else
+	return page_mapcount(page);
+#endif
+}
+
 /* pread/pwrite/lseek on a file made by alloc_file_pseudo() */
 #ifdef FMODE_LSEEK
 #define DB_FMODE_SEEKABLE	(FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE)

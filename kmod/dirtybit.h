@@ -7,6 +7,7 @@
 
 #include <linux/atomic.h>
 #include <linux/ctype.h>
+#include <linux/kref.h>
 #include <linux/dirtybit.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -20,14 +21,31 @@ struct netlink_ext_ack;
 struct net;
 
 /*
- * dirtybit_lock serializes every control operation: attach/detach, bitmap
- * changes, transactions, dumps.  The marking paths never take it: they find
- * what to mark through RCU (struct db_rec).
+ * Locking, outermost first:
  *
- * Lock order: the block layer's locks (disk->open_mutex, the block class
- * mutex held around device removal callbacks) come before dirtybit_lock, so
- * nothing may open or close a block device, or register with the block
- * class, while holding dirtybit_lock.
+ *  - db_track.cut_lock, one per target: held by whatever changes the
+ *    target's bitmaps or what it records into (a transaction, from its
+ *    checks across its cut and drain to its end), by a region's writer
+ *    hold and by detach.  Taken killably; a transaction takes the locks of
+ *    all its targets in ascending id order.  A wait on one target (a drain,
+ *    a hold waiting for a write) holds only that target's lock.
+ *  - dirtybit_lock: the lists of targets, bitmaps and regions and what they
+ *    publish.  Held for short sections only: never across a wait for I/O,
+ *    user memory, another target or an RCU grace period of a cut.
+ *  - db_owner_lock (bitmap.c), a spinlock: frozen bitmaps and their owners.
+ *
+ * A target's bitmap list, and each bitmap's bits and flags, change only
+ * with both its cut_lock and dirtybit_lock held, so either lock is enough
+ * to read them; "inconsistent" is the exception: it is set (never cleared)
+ * under dirtybit_lock alone.  Targets are reference counted (db_track_get /
+ * db_track_put): whoever works on one without dirtybit_lock holds a
+ * reference, and finds it unlisted if it was detached meanwhile.
+ *
+ * The marking paths take none of these: they find what to mark through RCU
+ * (struct db_rec).  The block layer's locks (disk->open_mutex, the block
+ * class mutex held around device removal callbacks) come before all of
+ * them, so nothing may open or close a block device, or register with the
+ * block class, while holding dirtybit_lock.
  */
 extern struct mutex dirtybit_lock;
 
@@ -46,12 +64,21 @@ struct db_rec {
 
 struct db_track;
 
+/* What a kind of target (block device, memory region) does its own way. */
 struct db_track_ops {
-	/* After a new rec is published and every marker of the old one has
+	/*
+	 * After a new rec is published and every marker of the old one has
 	 * finished: wait until the writes marked under @old_gen completed
-	 * (or make sure they are also in @rec).  Called under dirtybit_lock.
+	 * (or make sure they are also in @rec).  Under the track's cut_lock.
 	 */
 	void (*drain)(struct db_track *tr, u32 old_gen, struct db_rec *rec);
+	/*
+	 * TARGET_DETACH: stop tracking and unlist.  Under the track's
+	 * cut_lock.  0, or -EBUSY (a bitmap is frozen) with an extack message.
+	 */
+	int (*detach)(struct db_track *tr, struct netlink_ext_ack *extack);
+	/* The last reference went: free the target. */
+	void (*release)(struct db_track *tr);
 	u32 default_granularity;	/* of a new bitmap */
 	u32 min_granularity;
 };
@@ -85,22 +112,33 @@ static inline bool db_reserved_zero(const __u64 *r, unsigned int n)
 	return true;
 }
 
+/*
+ * Why a target's bitmaps missed writes, set from the marking path (bits of
+ * db_track.lost); db_track_settle() then makes every bitmap inconsistent.
+ */
+enum db_lost {
+	DB_LOST_RESIZE,			/* the device outgrew the bitmaps */
+	DB_LOST_PASSTHROUGH,		/* a passthrough command may have written */
+	DB_LOST_NR
+};
+
 /* Anything with named bitmaps: a block target or a memory region. */
 struct db_track {
-	struct list_head node;		/* db_tracks */
+	struct list_head node;		/* db_tracks, while listed */
 	struct list_head bitmaps;	/* struct db_bitmap */
 	struct db_rec __rcu *rec;
 	const struct db_track_ops *ops;
+	struct kref ref;		/* the list's, and each user's */
+	struct mutex cut_lock;		/* see the top of this file */
 	u64 size;			/* bytes tracked */
 	u32 id;
+	bool listed;			/* on db_tracks; under dirtybit_lock */
 	bool gone;			/* nothing more will be marked */
-	/* Set from the marking path when the device outgrew the bitmaps;
-	 * db_track_settle() then makes every bitmap inconsistent.
-	 */
-	bool resized;
-	bool resize_settled;
+	unsigned long lost;		/* BIT(DB_LOST_*), not yet settled */
+	bool resized;			/* a DB_LOST_RESIZE was settled */
 	u32 tx_id;			/* transaction bookkeeping */
 	bool tx_touched;
+	bool tx_changed;		/* its cut published a new rec */
 };
 
 struct db_bitmap {
@@ -127,9 +165,20 @@ int db_bitmap_init(void);
 void db_bitmap_exit(void);
 void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops);
 int db_track_publish_empty(struct db_track *tr);
+void db_track_list(struct db_track *tr);
+void db_track_unlist(struct db_track *tr);
 void db_track_release(struct db_track *tr);
 struct db_track *db_track_find(u32 id);
 void db_track_settle(struct db_track *tr);
+void db_track_lost(struct db_track *tr, enum db_lost why);
+
+static inline void db_track_get(struct db_track *tr)
+{
+	kref_get(&tr->ref);
+}
+
+void db_track_put(struct db_track *tr);
+int db_track_lock(struct db_track *tr, struct netlink_ext_ack *extack);
 struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name);
 u32 db_bitmap_flags(const struct db_bitmap *bm);
 int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack);
@@ -172,13 +221,13 @@ struct db_requester {
 
 int db_transaction(struct db_action *acts, unsigned int n,
 		   const struct db_requester *who, struct netlink_ext_ack *extack);
+extern struct workqueue_struct *db_wq;
 
 /* blk.c */
 int db_blk_init(void);
 void db_blk_exit(void);
-int db_blk_attach(const char *path, u32 *id, struct netlink_ext_ack *extack);
-int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack);
-int db_blk_resolve(const char *path, struct db_track **tr, struct netlink_ext_ack *extack);
+int db_blk_attach(const char *path, struct db_track **tr, struct netlink_ext_ack *extack);
+int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
 bool db_track_is_blk(const struct db_track *tr);
 
 struct db_blk_info {
@@ -197,9 +246,8 @@ void db_region_exit(void);
 bool db_track_is_region(const struct db_track *tr);
 long db_region_ioc_create(void __user *argp);
 long db_region_ioc_open(void __user *argp);
-int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack);
-int db_region_resolve(const char *path, struct db_track **tr,
-		      struct netlink_ext_ack *extack);
+int db_region_lookup(const char *path, dev_t *dev);
+int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
 void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags);
 long db_region_pages_held(void);
 

@@ -1,20 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink control plane: family, policies, handlers, dumps and
- * events.  Every handler that touches state runs under dirtybit_lock.
+ * events.  Handlers resolve the targets they name to references (paths
+ * looked up before any lock), read state under dirtybit_lock, and change
+ * it through db_transaction() or a target's ->detach under its cut lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/blkdev.h>
 #include <linux/limits.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <net/genetlink.h>
 
 #include "compat.h"
 #include "dirtybit.h"
 
 /* ---- policies ------------------------------------------------------------ */
+
+/*
+ * Each command admits exactly its own attributes.  A bitmap command's
+ * policy serves twice: for the command itself, and for an ACTION of a
+ * TRANSACTION, where it also takes ACTION_CMD.  An action is parsed with
+ * its own command's policy: a RECLAIM's FORCE is not an ABDICATE's.
+ */
+#define DB_POLICY_TARGET						\
+	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),		\
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 }
+#define DB_POLICY_NAME							\
+	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 }
+#define DB_POLICY_RANGE							\
+	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },			\
+	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 }
+#define DB_POLICY_ACTION_CMD						\
+	[DIRTYBIT_A_ACTION_CMD] = NLA_POLICY_RANGE(NLA_U32, DIRTYBIT_CMD_BITMAP_ADD, \
+						   DIRTYBIT_CMD_BITMAP_RECLAIM)
+
+/* A bitmap command's two policies: db_<name>_policy, db_<name>_action_policy. */
+#define DB_BITMAP_POLICIES(name, ...)					\
+static const struct nla_policy db_##name##_policy[DIRTYBIT_A_MAX + 1] = {	\
+	DB_POLICY_TARGET, DB_POLICY_NAME, ##__VA_ARGS__			\
+};									\
+static const struct nla_policy db_##name##_action_policy[DIRTYBIT_A_MAX + 1] = { \
+	DB_POLICY_TARGET, DB_POLICY_NAME, DB_POLICY_ACTION_CMD, ##__VA_ARGS__	\
+}
 
 /* The version query takes no attributes: an all-NLA_UNSPEC policy makes
  * strict validation refuse every one with "Unsupported attribute".
@@ -26,83 +57,93 @@ static const struct nla_policy db_attach_policy[DIRTYBIT_A_MAX + 1] = {
 };
 
 static const struct nla_policy db_target_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
+	DB_POLICY_TARGET,
 };
 
 static const struct nla_policy db_source_policy[DIRTYBIT_A_MAX + 1] = {
 	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
+	DB_POLICY_NAME,
 };
 
-/* Each bitmap command admits exactly its own attributes. */
-static const struct nla_policy db_add_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
-	[DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG },
-};
+DB_BITMAP_POLICIES(add,
+		   [DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
+		   [DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG });
+DB_BITMAP_POLICIES(name);
+DB_BITMAP_POLICIES(merge,
+		   [DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy));
+DB_BITMAP_POLICIES(abdicate, DB_POLICY_RANGE,
+		   [DIRTYBIT_A_RANGE_ALL] = { .type = NLA_FLAG });
+DB_BITMAP_POLICIES(reclaim, [DIRTYBIT_A_FORCE] = { .type = NLA_FLAG });
 
-static const struct nla_policy db_name_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-};
-
-static const struct nla_policy db_abdicate_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
-	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
-	[DIRTYBIT_A_RANGE_ALL] = { .type = NLA_FLAG },
-};
-
-static const struct nla_policy db_merge_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy),
-};
-
-static const struct nla_policy db_reclaim_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_FORCE] = { .type = NLA_FLAG },
-};
-
-/* An ACTION nest: ACTION_CMD and the attributes of any bitmap command. */
-static const struct nla_policy db_action_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
-	[DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG },
-	[DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy),
-	[DIRTYBIT_A_FORCE] = { .type = NLA_FLAG },
-	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
-	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
-	[DIRTYBIT_A_RANGE_ALL] = { .type = NLA_FLAG },
-	[DIRTYBIT_A_ACTION_CMD] = NLA_POLICY_RANGE(NLA_U32, DIRTYBIT_CMD_BITMAP_ADD,
-						   DIRTYBIT_CMD_BITMAP_RECLAIM),
-};
-
+/* Each ACTION nest is checked against its command's action policy. */
 static const struct nla_policy db_transaction_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_ACTIONS] = NLA_POLICY_NESTED_ARRAY(db_action_policy),
+	[DIRTYBIT_A_ACTIONS] = { .type = NLA_NESTED_ARRAY },
 };
 
 static const struct nla_policy db_extents_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 },
-	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 },
-	[DIRTYBIT_A_RANGE_START] = { .type = NLA_U64 },
-	[DIRTYBIT_A_RANGE_LENGTH] = { .type = NLA_U64 },
+	DB_POLICY_TARGET, DB_POLICY_NAME, DB_POLICY_RANGE,
+};
+
+/* The bitmap commands, as TRANSACTION actions. */
+static const struct nla_policy *const db_action_policies[] = {
+	[DIRTYBIT_CMD_BITMAP_ADD] = db_add_action_policy,
+	[DIRTYBIT_CMD_BITMAP_REMOVE] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_CLEAR] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_ENABLE] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_DISABLE] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_MERGE] = db_merge_action_policy,
+	[DIRTYBIT_CMD_BITMAP_FREEZE] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_ABDICATE] = db_abdicate_action_policy,
+	[DIRTYBIT_CMD_BITMAP_RECLAIM] = db_reclaim_action_policy,
 };
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* The target with id @id, with a reference; NULL if none. */
+static struct db_track *db_nl_get_id(u32 id)
+{
+	struct db_track *tr;
+
+	mutex_lock(&dirtybit_lock);
+	tr = db_track_find(id);
+	if (tr)
+		db_track_get(tr);
+	mutex_unlock(&dirtybit_lock);
+	return tr;
+}
+
+/*
+ * The target behind device node @path, with a reference.  The path is
+ * looked up before dirtybit_lock: a lookup may wait (on a remote or FUSE
+ * file system) as long as it likes without holding up anyone else.
+ */
+static int db_nl_get_path(const char *path, struct db_track **tr,
+			  struct netlink_ext_ack *extack)
+{
+	bool region = true;
+	dev_t dev;
+	int ret;
+
+	ret = db_region_lookup(path, &dev);
+	if (ret == -ENOTTY) {
+		region = false;
+		if (lookup_bdev(path, &dev)) {
+			NL_SET_ERR_MSG_MOD(extack, "path is not a block device");
+			return -ENODEV;
+		}
+	}
+	mutex_lock(&dirtybit_lock);
+	ret = region ? db_region_find(dev, tr, extack) : db_blk_find(dev, tr, extack);
+	if (!ret)
+		db_track_get(*tr);
+	mutex_unlock(&dirtybit_lock);
+	return ret;
+}
+
+/*
+ * The target a request names (TARGET_ID or TARGET_PATH), settled, with a
+ * reference for the caller to put.  Called without dirtybit_lock.
+ */
 static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
 			struct netlink_ext_ack *extack)
 {
@@ -113,16 +154,13 @@ static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
 		NL_SET_ERR_MSG_MOD(extack, "give TARGET_ID or TARGET_PATH, not both");
 		return -EINVAL;
 	}
-	if (path) {
-		int ret = db_region_resolve(nla_data(path), tr, extack);
-
-		return ret == -ENOTTY ? db_blk_resolve(nla_data(path), tr, extack) : ret;
-	}
+	if (path)
+		return db_nl_get_path(nla_data(path), tr, extack);
 	if (!id) {
 		NL_SET_ERR_MSG_MOD(extack, "missing TARGET_ID or TARGET_PATH");
 		return -EINVAL;
 	}
-	*tr = db_track_find(nla_get_u32(id));
+	*tr = db_nl_get_id(nla_get_u32(id));
 	if (!*tr) {
 		NL_SET_ERR_MSG_ATTR(extack, id, "no target with this id");
 		return -ENOENT;
@@ -178,18 +216,20 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
 		ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, src, db_source_policy, extack);
 		if (ret)
 			return ret;
-		s->track = a->track;
+		ret = db_nl_name(tb[DIRTYBIT_A_BITMAP_NAME], s->name, extack);
+		if (ret)
+			return ret;
 		if (tb[DIRTYBIT_A_TARGET_ID]) {
-			s->track = db_track_find(nla_get_u32(tb[DIRTYBIT_A_TARGET_ID]));
+			s->track = db_nl_get_id(nla_get_u32(tb[DIRTYBIT_A_TARGET_ID]));
 			if (!s->track) {
 				NL_SET_ERR_MSG_ATTR(extack, tb[DIRTYBIT_A_TARGET_ID],
 						    "no target with this id");
 				return -ENOENT;
 			}
+		} else {
+			s->track = a->track;
+			db_track_get(s->track);
 		}
-		ret = db_nl_name(tb[DIRTYBIT_A_BITMAP_NAME], s->name, extack);
-		if (ret)
-			return ret;
 		a->nsources++;
 	}
 	return 0;
@@ -199,7 +239,7 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
  * ABDICATE's optional range: the frozen bits inside it (every granule with
  * RANGE_ALL) stay dirty, so a backup that stopped part way keeps what it
  * did not copy.  RANGE_LENGTH defaults to the rest of the target; the range
- * must lie within it.
+ * must lie within it.  Only ABDICATE's policy admits these attributes.
  */
 static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
 			    struct netlink_ext_ack *extack)
@@ -213,10 +253,6 @@ static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
 		if (!all)
 			return 0;
 		NL_SET_ERR_MSG_ATTR(extack, all, "RANGE_ALL needs RANGE_START or RANGE_LENGTH");
-		return -EINVAL;
-	}
-	if (a->cmd != DIRTYBIT_CMD_BITMAP_ABDICATE) {
-		NL_SET_ERR_MSG_ATTR(extack, start ?: len, "only ABDICATE takes a range");
 		return -EINVAL;
 	}
 	a->keep_all = !!all;
@@ -233,17 +269,21 @@ static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
 	return 0;
 }
 
-/* Fills one action from a request's (or an ACTION nest's) attributes. */
+/*
+ * Fills one action from a request's (or an ACTION nest's) attributes,
+ * already validated against command @cmd's own policy.  The action holds
+ * references on its targets (db_nl_free_actions() puts them).
+ */
 static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 			struct netlink_ext_ack *extack)
 {
 	int ret;
 
 	a->cmd = cmd;
-	ret = db_nl_target(attrs, &a->track, extack);
+	ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], a->name, extack);
 	if (ret)
 		return ret;
-	ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], a->name, extack);
+	ret = db_nl_target(attrs, &a->track, extack);
 	if (ret)
 		return ret;
 	a->granularity = attrs[DIRTYBIT_A_BITMAP_GRANULARITY] ?
@@ -261,10 +301,15 @@ static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 
 static void db_nl_free_actions(struct db_action *acts, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, s;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		for (s = 0; s < acts[i].nsources; s++)
+			db_track_put(acts[i].sources[s].track);
 		kfree(acts[i].sources);
+		if (acts[i].track)
+			db_track_put(acts[i].track);
+	}
 	kfree(acts);
 }
 
@@ -283,18 +328,45 @@ static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
 	if (!a)
 		return -ENOMEM;
 	db_nl_requester(info, &who);
-	mutex_lock(&dirtybit_lock);
 	ret = db_nl_action(info->attrs, info->genlhdr->cmd, a, info->extack);
 	if (!ret)
 		ret = db_transaction(a, 1, &who, info->extack);
-	mutex_unlock(&dirtybit_lock);
 	db_nl_free_actions(a, 1);
 	return ret;
 }
 
-static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
+/* One ACTION nest, parsed with its own command's policy, into @a. */
+static int db_nl_parse_action(struct nlattr *act, struct db_action *a,
+			      struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[DIRTYBIT_A_MAX + 1];
+	struct nlattr *cmd;
+	u32 c;
+	int ret;
+
+	cmd = nla_find_nested(act, DIRTYBIT_A_ACTION_CMD);
+	if (!cmd) {
+		NL_SET_ERR_MSG_ATTR(extack, act, "action without ACTION_CMD");
+		return -EINVAL;
+	}
+	if (nla_len(cmd) != sizeof(u32)) {
+		NL_SET_ERR_MSG_ATTR(extack, cmd, "ACTION_CMD is a u32");
+		return -EINVAL;
+	}
+	c = nla_get_u32(cmd);
+	/* As the policy's range would have refused it. */
+	if (c >= ARRAY_SIZE(db_action_policies) || !db_action_policies[c]) {
+		NL_SET_ERR_MSG_ATTR(extack, cmd, "ACTION_CMD is not a bitmap command");
+		return -ERANGE;
+	}
+	ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, act, db_action_policies[c], extack);
+	if (ret)
+		return ret;
+	return db_nl_action(tb, c, a, extack);
+}
+
+static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
+{
 	struct nlattr *nest = info->attrs[DIRTYBIT_A_ACTIONS];
 	struct db_action *acts;
 	struct db_requester who;
@@ -317,24 +389,13 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 		return -ENOMEM;
 	db_nl_requester(info, &who);
 	n = 0;
-	mutex_lock(&dirtybit_lock);
 	nla_for_each_nested(act, nest, rem) {
-		ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, act, db_action_policy, info->extack);
-		if (ret)
-			goto out;
-		if (!tb[DIRTYBIT_A_ACTION_CMD]) {
-			NL_SET_ERR_MSG_ATTR(info->extack, act, "action without ACTION_CMD");
-			ret = -EINVAL;
-			goto out;
-		}
-		ret = db_nl_action(tb, nla_get_u32(tb[DIRTYBIT_A_ACTION_CMD]), &acts[n++],
-				   info->extack);
+		ret = db_nl_parse_action(act, &acts[n++], info->extack);
 		if (ret)
 			goto out;
 	}
 	ret = db_transaction(acts, n, &who, info->extack);
 out:
-	mutex_unlock(&dirtybit_lock);
 	db_nl_free_actions(acts, n);
 	return ret;
 }
@@ -437,27 +498,46 @@ static int db_nl_get_version(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- targets --------------------------------------------------------------- */
 
+/* Detaches @tr under its cut lock (killably); 0 or -errno with a message. */
+static int db_nl_do_detach(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	int ret = db_track_lock(tr, extack);
+
+	if (ret)
+		return ret;
+	ret = tr->ops->detach(tr, extack);
+	mutex_unlock(&tr->cut_lock);
+	return ret;
+}
+
 static int db_nl_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *path = info->attrs[DIRTYBIT_A_TARGET_PATH];
 	struct db_track *tr;
-	u32 id;
 	int ret;
 
+	/*
+	 * Reaching into the block layer is CAP_SYS_ADMIN's, as for dm and md;
+	 * of the sender and of whoever opened the socket.
+	 */
+	if (!netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG_MOD(info->extack, "attaching a block device needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	if (!path) {
 		NL_SET_ERR_MSG_MOD(info->extack, "missing TARGET_PATH");
 		return -EINVAL;
 	}
-	ret = db_blk_attach(nla_data(path), &id, info->extack);
+	ret = db_blk_attach(nla_data(path), &tr, info->extack);
 	if (ret)
 		return ret;
 	mutex_lock(&dirtybit_lock);
-	tr = db_track_find(id);
-	ret = tr ? db_reply(info, DIRTYBIT_CMD_TARGET_ATTACH, db_put_target_obj, tr) : 0;
-	/* The caller sees an error: it must not find the device attached. */
-	if (ret && tr)
-		db_blk_detach(tr, NULL);
+	ret = db_reply(info, DIRTYBIT_CMD_TARGET_ATTACH, db_put_target_obj, tr);
 	mutex_unlock(&dirtybit_lock);
+	/* The caller sees an error: it must not find the device attached. */
+	if (ret)
+		db_nl_do_detach(tr, NULL);
+	db_track_put(tr);
 	return ret;
 }
 
@@ -466,12 +546,11 @@ static int db_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	struct db_track *tr;
 	int ret;
 
-	mutex_lock(&dirtybit_lock);
 	ret = db_nl_target(info->attrs, &tr, info->extack);
-	if (!ret)
-		ret = db_track_is_region(tr) ? db_region_destroy(tr, info->extack) :
-					       db_blk_detach(tr, info->extack);
-	mutex_unlock(&dirtybit_lock);
+	if (ret)
+		return ret;
+	ret = db_nl_do_detach(tr, info->extack);
+	db_track_put(tr);
 	return ret;
 }
 
@@ -480,11 +559,14 @@ static int db_nl_target_get(struct sk_buff *skb, struct genl_info *info)
 	struct db_track *tr;
 	int ret;
 
-	mutex_lock(&dirtybit_lock);
 	ret = db_nl_target(info->attrs, &tr, info->extack);
-	if (!ret)
-		ret = db_reply(info, DIRTYBIT_CMD_TARGET_GET, db_put_target_obj, tr);
+	if (ret)
+		return ret;
+	mutex_lock(&dirtybit_lock);
+	ret = tr->listed ? db_reply(info, DIRTYBIT_CMD_TARGET_GET, db_put_target_obj, tr) :
+			   -ENOENT;
 	mutex_unlock(&dirtybit_lock);
+	db_track_put(tr);
 	return ret;
 }
 
@@ -529,20 +611,21 @@ out:
 
 /* ---- bitmaps --------------------------------------------------------------- */
 
-/* The bitmap a request names (target + BITMAP_NAME). */
-static int db_nl_bitmap(struct nlattr **attrs, struct db_bitmap **bm,
+/*
+ * The bitmap a request names (target + BITMAP_NAME): under dirtybit_lock,
+ * which the caller takes once @tr (referenced, put by the caller) is known.
+ */
+static int db_nl_bitmap(struct db_track *tr, struct nlattr **attrs, struct db_bitmap **bm,
 			struct netlink_ext_ack *extack)
 {
 	char name[DIRTYBIT_NAME_MAX];
-	struct db_track *tr;
 	int ret;
 
-	ret = db_nl_target(attrs, &tr, extack);
-	if (!ret)
-		ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], name, extack);
+	lockdep_assert_held(&dirtybit_lock);
+	ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], name, extack);
 	if (ret)
 		return ret;
-	*bm = db_bitmap_find(tr, name);
+	*bm = tr->listed ? db_bitmap_find(tr, name) : NULL;
 	if (!*bm) {
 		NL_SET_ERR_MSG_MOD(extack, "no bitmap of that name on the target");
 		return -ENOENT;
@@ -553,29 +636,39 @@ static int db_nl_bitmap(struct nlattr **attrs, struct db_bitmap **bm,
 static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_bitmap *bm;
+	struct db_track *tr;
 	int ret;
 
+	ret = db_nl_target(info->attrs, &tr, info->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&dirtybit_lock);
-	ret = db_nl_bitmap(info->attrs, &bm, info->extack);
+	ret = db_nl_bitmap(tr, info->attrs, &bm, info->extack);
 	if (!ret)
 		ret = db_reply(info, DIRTYBIT_CMD_BITMAP_GET, db_put_bitmap_obj, bm);
 	mutex_unlock(&dirtybit_lock);
+	db_track_put(tr);
 	return ret;
 }
 
-/* Resumes at (target id cb->args[0], bitmap index cb->args[1]). */
+/*
+ * Resumes at (target id cb->args[0], bitmap index cb->args[1]).  cb->seq
+ * follows every change of any bitmap, so one between two parts flags the
+ * next part NLM_F_DUMP_INTR.
+ */
 static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct nlattr **attrs = db_dump_attrs(cb);
 	struct db_track *tr, *only = NULL;
 	int ret;
 
-	mutex_lock(&dirtybit_lock);
 	if (attrs[DIRTYBIT_A_TARGET_ID] || attrs[DIRTYBIT_A_TARGET_PATH]) {
 		ret = db_nl_target(attrs, &only, cb->extack);
 		if (ret)
-			goto out;
+			return ret;
 	}
+	mutex_lock(&dirtybit_lock);
+	cb->seq = db_current_seq() + 1;
 	list_for_each_entry(tr, &db_tracks, node) {
 		struct db_bitmap *bm;
 		long idx = 0;
@@ -606,6 +699,8 @@ static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	ret = skb->len;
 out:
 	mutex_unlock(&dirtybit_lock);
+	if (only)
+		db_track_put(only);
 	return ret;
 }
 
@@ -628,11 +723,13 @@ static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
 
 	if (cb->args[1])
 		return 0;
+	ret = db_nl_target(attrs, &tr, cb->extack);
+	if (ret)
+		return ret;
 	mutex_lock(&dirtybit_lock);
-	ret = db_nl_bitmap(attrs, &bm, cb->extack);
+	ret = db_nl_bitmap(tr, attrs, &bm, cb->extack);
 	if (ret)
 		goto out;
-	tr = bm->track;
 	cursor = attrs[DIRTYBIT_A_RANGE_START] ?
 		nla_get_u64(attrs[DIRTYBIT_A_RANGE_START]) : 0;
 	end = tr->size;
@@ -686,16 +783,23 @@ full:
 	ret = skb->len ? skb->len : -EMSGSIZE;
 out:
 	mutex_unlock(&dirtybit_lock);
+	db_track_put(tr);
 	return ret;
 }
 
 /* ---- events ------------------------------------------------------------------ */
 
+/* Events go out while the family is registered (not from work at unload). */
+static bool db_events_on;
+
 void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
 {
-	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	struct sk_buff *msg;
 	void *hdr;
 
+	if (!READ_ONCE(db_events_on))
+		return;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &dirtybit_genl_family, 0, DIRTYBIT_CMD_EVENT);
@@ -771,6 +875,12 @@ struct genl_family dirtybit_genl_family __ro_after_init = {
 	.module = THIS_MODULE,
 	/* Every command is new: validate strictly, reserved header included. */
 	.resv_start_op = DIRTYBIT_CMD_GET_VERSION,
+	/*
+	 * Handlers take their own locks (dirtybit.h): a cut draining on one
+	 * target holds neither genl_mutex nor anything another target's
+	 * command, or another family, needs.
+	 */
+	.parallel_ops = true,
 	.ops = dirtybit_genl_ops,
 	.n_ops = ARRAY_SIZE(dirtybit_genl_ops),
 	.mcgrps = dirtybit_mcgrps,
@@ -779,10 +889,19 @@ struct genl_family dirtybit_genl_family __ro_after_init = {
 
 int __init dirtybit_genl_init(void)
 {
-	return genl_register_family(&dirtybit_genl_family);
+	int ret = genl_register_family(&dirtybit_genl_family);
+
+	WRITE_ONCE(db_events_on, !ret);
+	return ret;
 }
 
+/*
+ * No event after this: the module's work that may be sending one is done
+ * before the family (and its group ids) go.
+ */
 void dirtybit_genl_exit(void)
 {
+	WRITE_ONCE(db_events_on, false);
+	flush_workqueue(db_wq);
 	genl_unregister_family(&dirtybit_genl_family);
 }

@@ -9,6 +9,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/byteorder.h>
@@ -110,6 +111,9 @@ static int hb_alloc_level(struct hbitmap_level *l, u64 nwords, gfp_t gfp)
 		l->chunks[c] = kvcalloc(n, sizeof(atomic64_t), gfp);
 		if (!l->chunks[c])
 			return -ENOMEM;
+		/* A large bitmap takes a while: its caller may be killed. */
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	return 0;

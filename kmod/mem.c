@@ -11,16 +11,20 @@
  *    in the region's armed set (pages that may have a writable PTE), under
  *    RCU, holding the page lock, which the fault code keeps until the PTE is
  *    writable (we return VM_FAULT_LOCKED).
- *  - A cut (db_cut(): publish the new bitmaps, an RCU grace period, then our
- *    ->drain) re-arms: it takes the armed set, waits for the lock of every
- *    page taken (so a fault that marked the old bitmaps has installed its
- *    PTE), then write-protects and cleans the PTEs of every mapping of those
- *    pages.  A write after that faults again and marks the new bitmaps.  A
- *    write in between lands on a page the old epoch has, and whoever copies
- *    that epoch copies after the cut.  Cleaning matters: mprotect() may make
- *    a dirty shared PTE writable without a fault.
- *  - A page that may be pinned for DMA can be written behind the PTEs: it
- *    is marked in the new epoch too and stays armed, at every cut.
+ *  - A cut (publish the new bitmaps, an RCU grace period, then our ->drain)
+ *    re-arms: it takes the armed set, waits for the lock of every page
+ *    taken (so a fault that marked the old bitmaps has installed its PTE),
+ *    then write-protects and cleans, or removes, every PTE of those pages,
+ *    each in one step under its page table lock.  A write after that faults
+ *    again and marks the new bitmaps.  A write in between lands on a page
+ *    the old epoch has, and whoever copies that epoch copies after the cut.
+ *    One step per PTE matters: mprotect() makes a dirty shared PTE writable
+ *    without a fault, so a write-protect walk followed by a separate clean
+ *    walk could leave a PTE writable and clean.
+ *  - A page someone holds a reference to beyond its mappings (pinned for
+ *    DMA, or merely referenced by GUP, as 6.1's O_DIRECT reads do; a
+ *    remote access through /proc/PID/mem) can be written behind the PTEs:
+ *    it is marked in the new epoch too and stays armed, at every cut.
  *  - Every open file of a region points its f_mapping at the region's own
  *    inode, so the re-arm walks every mapping of every opener.  Each page's
  *    ->mapping and ->index point into that inode (for folio_mkclean()'s
@@ -28,7 +32,9 @@
  *
  * Pages are allocated at creation, charged to the creator's memory cgroup,
  * and freed when the region is destroyed and its last file (every mapping
- * holds one) is closed.
+ * holds one) is closed.  A region's inode lives in the module's own file
+ * system, pinned (with the module) while any region exists, so the last
+ * close never runs the file system's code after the module is gone.
  *
  * A writer hold parks new write faults in db_region_mkwrite() (as a frozen
  * file system parks them in its ->page_mkwrite) until released by its
@@ -61,10 +67,10 @@
 
 /*
  * Testing only: the region stress test shows that a copy built from the
- * bitmaps goes stale without the re-arm.  Never turn this off for real.
+ * bitmaps goes stale without the re-arm.  Set at load, never for real.
  */
 static bool region_rearm = true;
-module_param(region_rearm, bool, 0644);
+module_param(region_rearm, bool, 0444);
 MODULE_PARM_DESC(region_rearm,
 		 "Write-protect harvested region pages at a cut (default Y; N loses writes, for tests only)");
 
@@ -92,15 +98,14 @@ MODULE_PARM_DESC(region_pages, "Pages held by memory regions (read only)");
 #define DB_REARM_CHUNK		4096		/* pages per PTE walk */
 
 struct db_region {
-	struct db_track track;
-	struct kref kref;		/* the region list's, and each file's */
+	struct db_track track;		/* its references: the list's, each file's */
 	char name[DIRTYBIT_NAME_MAX];
 	pgoff_t npages;			/* track.size in pages */
 	struct page **pages;
 	struct inode *inode;		/* its address_space holds every mapping */
+	bool pinned;			/* holds a pin of db_region_mnt */
 	struct hbitmap *armed;		/* pages that may have a writable PTE */
-	unsigned long *scratch;		/* for clean_record, under dirtybit_lock */
-	unsigned long *taken;		/* the re-arm window's armed pages, too */
+	unsigned long *taken;		/* the re-arm window's, under the cut lock */
 	int minor;			/* in db_region_idr */
 	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
 	/* The writer hold: set and cleared under dirtybit_lock. */
@@ -112,7 +117,10 @@ struct db_region {
 
 /* Regions by minor, whether or not they have a node; under dirtybit_lock. */
 static DEFINE_IDR(db_region_idr);
+/* The region file system, mounted while a region exists (simple_pin_fs). */
+static struct file_system_type db_regionfs_type;
 static struct vfsmount *db_region_mnt;
+static int db_region_mnt_count;
 static dev_t db_region_devt;
 static struct cdev db_region_cdev;
 static struct class *db_region_class;
@@ -183,14 +191,15 @@ static const struct vm_operations_struct db_region_vm_ops = {
 /*
  * Runs of armed pages are gathered into windows of at most DB_REARM_CHUNK
  * pages (r->taken marks a window's armed pages), and each window is
- * re-armed the cheaper way:
- *  - two range walks (wp_shared_mapping_range() and
- *    clean_record_shared_mapping_range()), which also visit the gaps
- *    between its runs: a fixed cost (a lock, a descent, an mmu-notifier
- *    round and a TLB flush) plus one visit per PTE;
- *  - or folio_mkclean() of each armed page (an rmap walk that write-protects
- *    and cleans each PTE of the page, as fb_defio does): best for pages far
- *    apart.
+ * re-armed the cheaper way, both write-protecting every PTE in one step
+ * under its page table lock:
+ *  - unmap_mapping_pages() of the window: one range walk that also visits
+ *    the gaps between its runs, a fixed cost (a lock, a descent, an
+ *    mmu-notifier round and a TLB flush) plus one visit per PTE; the next
+ *    access to each page faults it in again, read-only;
+ *  - or folio_mkclean() of each armed page (an rmap walk that
+ *    write-protects and cleans each PTE of the page, as fb_defio does):
+ *    best for pages far apart.
  * The costs, in PTE visits, were measured under TCG (docs/PERFORMANCE.md);
  * a wrong guess costs time, never a write.
  */
@@ -204,30 +213,39 @@ struct db_rearm {
 	pgoff_t start, end;		/* the window, empty if equal */
 };
 
+/*
+ * Someone besides the region (one reference) and its mappings (one each)
+ * holds the page: a pin or a plain GUP reference for DMA, a remote access.
+ * It may be written behind the page tables.
+ */
+static bool db_region_page_held(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	return folio_maybe_dma_pinned(folio) ||
+	       folio_ref_count(folio) > 1 + db_page_mapcount(page);
+}
+
 static void db_region_rearm_window(struct db_rearm *ra)
 {
 	struct db_region *r = ra->r;
 	struct address_space *mapping = r->inode->i_mapping;
-	pgoff_t n = ra->end - ra->start, s = 0, e = 0;
+	pgoff_t n = ra->end - ra->start;
 	unsigned long bit, taken;
 
 	if (!n)
 		return;
 	/* A fault that marked before the cut holds the page lock until its
-	 * PTE is writable: taking the lock lets it finish, so that the walk
+	 * PTE is in place: taking the lock lets it finish, so that the walk
 	 * sees the PTE.
 	 */
+	for_each_set_bit(bit, r->taken, n) {
+		lock_page(r->pages[ra->start + bit]);
+		unlock_page(r->pages[ra->start + bit]);
+	}
 	taken = bitmap_weight(r->taken, n);
 	if (taken * DB_REARM_MKCLEAN_COST >= 2 * (DB_REARM_WALK_COST + n)) {
-		for_each_set_bit(bit, r->taken, n) {
-			lock_page(r->pages[ra->start + bit]);
-			unlock_page(r->pages[ra->start + bit]);
-		}
-		wp_shared_mapping_range(mapping, ra->start, n);
-		clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
-						  r->scratch, &s, &e);
-		if (e > s)
-			bitmap_clear(r->scratch, s, e - s);
+		unmap_mapping_pages(mapping, ra->start, n, false);
 	} else {
 		for_each_set_bit(bit, r->taken, n) {
 			struct folio *folio = page_folio(r->pages[ra->start + bit]);
@@ -237,11 +255,16 @@ static void db_region_rearm_window(struct db_rearm *ra)
 			folio_unlock(folio);
 		}
 	}
-	/* After the walk: a pin that raced with it has been seen. */
+	/*
+	 * After the walk: a reference taken before it is seen here; one that
+	 * GUP took during it, from a PTE the walk then changed, is given back
+	 * (GUP checks the PTE after taking its reference) and taken again
+	 * through a fault, which marks the new bitmaps.
+	 */
 	for_each_set_bit(bit, r->taken, n) {
 		pgoff_t i = ra->start + bit;
 
-		if (!folio_maybe_dma_pinned(page_folio(r->pages[i])))
+		if (!db_region_page_held(r->pages[i]))
 			continue;
 		db_rec_mark(ra->rec, (u64)i << PAGE_SHIFT, PAGE_SIZE);
 		hbitmap_set(r->armed, (u64)i << PAGE_SHIFT, PAGE_SIZE);
@@ -269,12 +292,15 @@ static int db_region_rearm_run(void *opaque, u64 start, u64 length)
 	return 0;
 }
 
-/* Write-protects every page that may have a writable PTE: O(pages armed). */
+/*
+ * Write-protects every page that may have a writable PTE: O(pages armed).
+ * Under the region's cut lock.
+ */
 static void db_region_rearm(struct db_region *r, struct db_rec *rec)
 {
 	struct db_rearm ra = { .r = r, .rec = rec };
 
-	lockdep_assert_held(&dirtybit_lock);
+	lockdep_assert_held(&r->track.cut_lock);
 	if (!region_rearm)
 		return;
 	hbitmap_take(r->armed, 0, r->track.size, db_region_rearm_run, &ra);
@@ -287,42 +313,46 @@ static void db_region_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec
 	db_region_rearm(to_region(tr), rec);
 }
 
-static const struct db_track_ops db_region_ops = {
-	.drain = db_region_drain,
-	.default_granularity = PAGE_SIZE,
-	.min_granularity = PAGE_SIZE,
-};
-
 /* ---- the writer hold ------------------------------------------------------ */
 
+static void db_region_unhold(struct db_region *r);
+
+/*
+ * HOLD: new writes wait until RELEASE.  Waits for the write()s in progress
+ * (killably: one may be stuck on its source) holding only the region's cut
+ * lock.  0, -EBUSY (held already), -ENODEV (destroyed), -EINTR.
+ */
 static int db_region_hold(struct db_region *r, struct file *file)
 {
-	int ret = 0;
+	int ret = db_track_lock(&r->track, NULL);
 
+	if (ret)
+		return ret == -ENOENT ? -ENODEV : ret;
 	mutex_lock(&dirtybit_lock);
-	if (r->track.gone)
-		ret = -ENODEV;
-	else if (r->held)
-		ret = -EBUSY;
+	ret = r->held ? -EBUSY : 0;
+	if (!ret) {
+		WRITE_ONCE(r->held, true);
+		r->holder = file;
+	}
+	mutex_unlock(&dirtybit_lock);
 	if (ret)
 		goto out;
-	WRITE_ONCE(r->held, true);
 	/* A write() that saw no hold finishes; later ones wait. */
 	if (down_write_killable(&r->writes)) {
-		WRITE_ONCE(r->held, false);
-		wake_up_all(&r->hold_wq);
+		mutex_lock(&dirtybit_lock);
+		db_region_unhold(r);
+		mutex_unlock(&dirtybit_lock);
 		ret = -EINTR;
 		goto out;
 	}
 	up_write(&r->writes);
-	r->holder = file;
 	/* Every fault that saw no hold has marked and armed its page ... */
 	synchronize_rcu();
 	/* ... and loses its writable PTE here; later ones wait. */
 	db_region_rearm(r, rcu_dereference_protected(r->track.rec,
-						     lockdep_is_held(&dirtybit_lock)));
+						     lockdep_is_held(&r->track.cut_lock)));
 out:
-	mutex_unlock(&dirtybit_lock);
+	mutex_unlock(&r->track.cut_lock);
 	return ret;
 }
 
@@ -351,11 +381,13 @@ static int db_region_release_hold(struct db_region *r, struct file *file)
 
 /* ---- lifetime -------------------------------------------------------------- */
 
-static void db_region_free(struct kref *kref)
+/* ->release: destroyed (or never listed) and its last file closed. */
+static void db_region_free(struct db_track *tr)
 {
-	struct db_region *r = container_of(kref, struct db_region, kref);
+	struct db_region *r = to_region(tr);
 	pgoff_t i;
 
+	db_track_release(tr);
 	/* A page still pinned (O_DIRECT in flight) lives on with its pin. */
 	for (i = 0; r->pages && i < r->npages && r->pages[i]; i++) {
 		/* Under the lock: set_page_dirty_lock() of a pin reads it. */
@@ -367,10 +399,11 @@ static void db_region_free(struct kref *kref)
 	atomic_long_sub(i, &db_region_pages);
 	kvfree(r->pages);
 	hbitmap_free(r->armed);
-	bitmap_free(r->scratch);
 	bitmap_free(r->taken);
 	if (r->inode)
 		iput(r->inode);
+	if (r->pinned)
+		simple_release_fs(&db_region_mnt, &db_region_mnt_count);
 	kfree(r);
 	db_obj_put(DB_OBJ_TARGET);
 }
@@ -402,6 +435,7 @@ static int db_region_alloc_pages(struct db_region *r)
 	return 0;
 }
 
+/* The region of that name, listed or still being created; dirtybit_lock. */
 static struct db_region *db_region_find_name(const char *name)
 {
 	struct db_region *r;
@@ -431,7 +465,7 @@ static struct file *db_region_file(struct db_region *r, int flags)
 	}
 	file->f_mode |= DB_FMODE_SEEKABLE;	/* what an open would have set */
 	file->private_data = r;
-	kref_get(&r->kref);
+	db_track_get(&r->track);
 	return file;
 }
 
@@ -455,6 +489,12 @@ static int db_region_install(struct file *file, void __user *argp, void *arg,
 	return 0;
 }
 
+/* Both capabilities: CAP_SYS_ADMIN for making or reaching memory of another. */
+static bool db_region_capable(void)
+{
+	return capable(CAP_NET_ADMIN) && capable(CAP_SYS_ADMIN);
+}
+
 static int db_region_create_node(struct db_region *r)
 {
 	struct device *dev;
@@ -471,18 +511,20 @@ static int db_region_create_node(struct db_region *r)
 }
 
 /*
- * DIRTYBIT_IOC_REGION_CREATE.  Errors: -EINVAL bad size/name/flags/reserved,
- * -E2BIG larger than the machine's memory, -EEXIST name taken, -ENOSPC
- * DIRTYBIT_MAX_REGIONS reached, -ENOMEM (the memory cgroup's limit too).
+ * DIRTYBIT_IOC_REGION_CREATE.  Errors: -EPERM, -EINVAL bad size/name/flags/
+ * reserved, -E2BIG larger than the machine's memory, -EEXIST name taken,
+ * -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM (the memory cgroup's limit
+ * too), -EFAULT (then nothing was created: the region appears, with its
+ * event, only once its creator has the answer).
  */
 long db_region_ioc_create(void __user *argp)
 {
 	struct dirtybit_ioc_region_create c;
 	struct db_region *r;
 	struct file *file;
-	int ret;
+	int ret, fd;
 
-	if (!capable(CAP_NET_ADMIN))
+	if (!db_region_capable())
 		return -EPERM;
 	if (copy_from_user(&c, argp, sizeof(c)))
 		return -EFAULT;
@@ -503,18 +545,22 @@ long db_region_ioc_create(void __user *argp)
 	if (!r)
 		return -ENOMEM;
 	db_obj_get(DB_OBJ_TARGET);
-	kref_init(&r->kref);
 	init_waitqueue_head(&r->hold_wq);
 	init_rwsem(&r->writes);
 	strscpy(r->name, c.name, sizeof(r->name));
 	r->npages = c.bytes >> PAGE_SHIFT;
 	r->minor = -1;
+	/* From here the track's reference frees everything (->release). */
 	db_track_init(&r->track, c.bytes, &db_region_ops);
+	ret = db_fault() ? -ENOMEM :
+		simple_pin_fs(&db_regionfs_type, &db_region_mnt, &db_region_mnt_count);
+	if (ret)
+		goto err_free;
+	r->pinned = true;
 	r->armed = db_hbitmap_alloc(c.bytes, PAGE_SIZE);
-	r->scratch = db_fault() ? NULL : bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
-	r->taken = bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
+	r->taken = db_fault() ? NULL : bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	ret = -ENOMEM;
-	if (!r->armed || !r->scratch || !r->taken)
+	if (!r->armed || !r->taken)
 		goto err_free;
 	r->inode = db_fault() ? ERR_PTR(-ENOMEM) : alloc_anon_inode(db_region_mnt->mnt_sb);
 	if (IS_ERR(r->inode)) {
@@ -532,7 +578,13 @@ long db_region_ioc_create(void __user *argp)
 		ret = PTR_ERR(file);
 		goto err_free;
 	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_file;
+	}
 
+	/* The name and an id, reserved; nothing finds the region yet. */
 	mutex_lock(&dirtybit_lock);
 	ret = -EEXIST;
 	if (db_region_find_name(r->name))
@@ -542,31 +594,41 @@ long db_region_ioc_create(void __user *argp)
 	if (ret < 0)
 		goto err_unlock;
 	r->minor = ret;
+	ret = db_track_publish_empty(&r->track);
+	if (ret)
+		goto err_idr;
+	mutex_unlock(&dirtybit_lock);
+
+	c.fd = fd;
+	c.target_id = r->track.id;
+	ret = -EFAULT;
+	if (copy_to_user(argp, &c, sizeof(c)))
+		goto err_unreserve;
+
+	mutex_lock(&dirtybit_lock);
 	if (c.flags & DIRTYBIT_REGION_F_NODE) {
 		ret = db_region_create_node(r);
 		if (ret)
 			goto err_idr;
 	}
-	ret = db_track_publish_empty(&r->track);
-	if (ret)
-		goto err_node;
-	c.target_id = r->track.id;
+	db_track_list(&r->track);	/* the list takes the first reference */
 	db_notify(DIRTYBIT_EVENT_TARGET_ATTACHED, &r->track, NULL);
 	pr_info("region %s: %llu bytes, target %u\n", r->name, r->track.size, r->track.id);
 	mutex_unlock(&dirtybit_lock);
-	/* On failure the region stays, like one whose creator closed its fd. */
-	return db_region_install(file, argp, &c, sizeof(c), &c.fd);
+	fd_install(fd, file);
+	return 0;
 
-err_node:
-	if (r->node)
-		device_destroy(db_region_class, r->node->devt);
+err_unreserve:
+	mutex_lock(&dirtybit_lock);
 err_idr:
 	idr_remove(&db_region_idr, r->minor);
 err_unlock:
 	mutex_unlock(&dirtybit_lock);
+	put_unused_fd(fd);
+err_file:
 	fput(file);		/* drops the file's reference */
 err_free:
-	kref_put(&r->kref, db_region_free);
+	db_track_put(&r->track);
 	return ret;
 }
 
@@ -578,7 +640,7 @@ long db_region_ioc_open(void __user *argp)
 	struct db_track *tr;
 	struct file *file;
 
-	if (!capable(CAP_NET_ADMIN))
+	if (!db_region_capable())
 		return -EPERM;
 	if (copy_from_user(&o, argp, sizeof(o)))
 		return -EFAULT;
@@ -593,6 +655,8 @@ long db_region_ioc_open(void __user *argp)
 		r = tr && db_track_is_region(tr) ? to_region(tr) : NULL;
 	} else {
 		r = db_region_find_name(o.name);
+		if (r && !r->track.listed)
+			r = NULL;
 	}
 	file = r ? db_region_file(r, o.flags & DIRTYBIT_REGION_OPEN_WRITE ? O_RDWR : O_RDONLY) :
 		   ERR_PTR(-ENOENT);
@@ -602,43 +666,65 @@ long db_region_ioc_open(void __user *argp)
 	return db_region_install(file, argp, &o, sizeof(o), &o.fd);
 }
 
-/* Unlists a region: no name, no node, no bitmaps; its files keep the memory. */
-static void db_region_unlist(struct db_region *r, bool notify)
+/*
+ * Unlists a region (no name, no node, nothing marks it), returning its rec
+ * for the caller to free after an RCU grace period.  Under dirtybit_lock.
+ */
+static struct db_rec *db_region_unlist(struct db_region *r, bool notify)
 {
 	struct db_track *tr = &r->track;
-	struct db_rec *rec;
 
 	lockdep_assert_held(&dirtybit_lock);
 	if (notify)
 		db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
 	pr_info("region %s: destroyed (target %u)\n", r->name, tr->id);
-	rec = rcu_replace_pointer(tr->rec, NULL, lockdep_is_held(&dirtybit_lock));
-	tr->gone = true;
-	synchronize_rcu();	/* no fault marks @rec or the bitmaps any more */
-	if (rec)
-		db_obj_put(DB_OBJ_REC);
-	kfree(rec);
-	db_track_release(tr);
+	db_track_unlist(tr);
+	WRITE_ONCE(tr->gone, true);
 	if (r->held)
 		db_region_unhold(r);
 	if (r->node)
 		device_destroy(db_region_class, r->node->devt);
 	r->node = NULL;
 	idr_remove(&db_region_idr, r->minor);
-	kref_put(&r->kref, db_region_free);
+	return rcu_replace_pointer(tr->rec, NULL, lockdep_is_held(&dirtybit_lock));
 }
 
-/* TARGET_DETACH of a region. */
-int db_region_destroy(struct db_track *tr, struct netlink_ext_ack *extack)
+/* Drops what a region unlisted under dirtybit_lock no longer needs. */
+static void db_region_drop(struct db_region *r, struct db_rec *rec)
 {
+	synchronize_rcu();	/* no fault marks @rec or the bitmaps any more */
+	if (rec)
+		db_obj_put(DB_OBJ_REC);
+	kfree(rec);
+	db_track_release(&r->track);
+	db_track_put(&r->track);	/* the list's; its files keep the memory */
+}
+
+/* ->detach (TARGET_DETACH of a region): under its cut lock; 0 or -EBUSY. */
+static int db_region_detach(struct db_track *tr, struct netlink_ext_ack *extack)
+{
+	struct db_rec *rec;
 	int ret;
 
-	lockdep_assert_held(&dirtybit_lock);
+	mutex_lock(&dirtybit_lock);
 	ret = db_track_check_unfrozen(tr, extack);
-	if (!ret)
-		db_region_unlist(to_region(tr), true);
-	return ret;
+	if (ret) {
+		mutex_unlock(&dirtybit_lock);
+		return ret;
+	}
+	rec = db_region_unlist(to_region(tr), true);
+	mutex_unlock(&dirtybit_lock);
+	db_region_drop(to_region(tr), rec);
+	return 0;
 }
+
+static const struct db_track_ops db_region_ops = {
+	.drain = db_region_drain,
+	.detach = db_region_detach,
+	.release = db_region_free,
+	.default_granularity = PAGE_SIZE,
+	.min_granularity = PAGE_SIZE,
+};
 
 /* DIRTYBIT_REGION_F_*; under dirtybit_lock. */
 static u32 db_region_flags(const struct db_region *r)
@@ -657,24 +743,31 @@ void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 
 	*flags = db_region_flags(r);
 }
 
-/* A region's device node, for TARGET_PATH: -ENOTTY if @path is not one. */
-int db_region_resolve(const char *path, struct db_track **tr,
-		      struct netlink_ext_ack *extack)
+/*
+ * The device number of @path if it is a region's node; -ENOTTY if it is
+ * not one.  Looks up a path: never under dirtybit_lock.
+ */
+int db_region_lookup(const char *path, dev_t *dev)
 {
-	struct db_region *r;
 	struct path p;
-	dev_t dev = 0;
 
-	lockdep_assert_held(&dirtybit_lock);
+	*dev = 0;
 	if (kern_path(path, LOOKUP_FOLLOW, &p))
 		return -ENOTTY;
 	if (S_ISCHR(d_inode(p.dentry)->i_mode))
-		dev = d_inode(p.dentry)->i_rdev;
+		*dev = d_inode(p.dentry)->i_rdev;
 	path_put(&p);
-	if (!dev || MAJOR(dev) != MAJOR(db_region_devt))
-		return -ENOTTY;
+	return *dev && MAJOR(*dev) == MAJOR(db_region_devt) ? 0 : -ENOTTY;
+}
+
+/* The listed region behind node @dev; under dirtybit_lock. */
+int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
+{
+	struct db_region *r;
+
+	lockdep_assert_held(&dirtybit_lock);
 	r = idr_find(&db_region_idr, MINOR(dev));
-	if (!r || !r->node) {
+	if (!r || !r->node || !r->track.listed) {
 		NL_SET_ERR_MSG_MOD(extack, "no region behind this device node");
 		return -ENOENT;
 	}
@@ -692,7 +785,7 @@ static int db_region_open(struct inode *inode, struct file *file)
 	mutex_lock(&dirtybit_lock);
 	r = idr_find(&db_region_idr, iminor(inode));
 	if (r && r->node)
-		kref_get(&r->kref);
+		db_track_get(&r->track);
 	else
 		r = NULL;
 	mutex_unlock(&dirtybit_lock);
@@ -714,7 +807,7 @@ static int db_region_release(struct inode *inode, struct file *file)
 		db_region_unhold(r);
 	}
 	mutex_unlock(&dirtybit_lock);
-	kref_put(&r->kref, db_region_free);
+	db_track_put(&r->track);
 	return 0;
 }
 
@@ -884,8 +977,9 @@ static int db_regionfs_init_fs_context(struct fs_context *fc)
 	return init_pseudo(fc, DB_REGION_FS_MAGIC) ? 0 : -ENOMEM;
 }
 
-/* No .owner: the module's own mount must not pin the module. */
+/* Owned: its superblock holds the module while a region pins it. */
 static struct file_system_type db_regionfs_type = {
+	.owner = THIS_MODULE,
 	.name = "dirtybit_region",
 	.init_fs_context = db_regionfs_init_fs_context,
 	.kill_sb = kill_anon_super,
@@ -895,13 +989,10 @@ int db_region_init(void)
 {
 	int ret;
 
-	db_region_mnt = db_fault() ? ERR_PTR(-ENOMEM) : kern_mount(&db_regionfs_type);
-	if (IS_ERR(db_region_mnt))
-		return PTR_ERR(db_region_mnt);
 	ret = db_fault() ? -ENOMEM :
 		alloc_chrdev_region(&db_region_devt, 0, DIRTYBIT_MAX_REGIONS, "dirtybit-region");
 	if (ret)
-		goto err_mnt;
+		return ret;
 	cdev_init(&db_region_cdev, &db_region_fops);
 	db_region_cdev.owner = THIS_MODULE;
 	ret = db_fault() ? -ENOMEM :
@@ -919,27 +1010,14 @@ err_cdev:
 	cdev_del(&db_region_cdev);
 err_chrdev:
 	unregister_chrdev_region(db_region_devt, DIRTYBIT_MAX_REGIONS);
-err_mnt:
-	kern_unmount(db_region_mnt);
 	return ret;
 }
 
-/*
- * No region file is open (each holds the module) and the family is gone
- * (no events): destroy what is left.
- */
+/* Every region pins the module: none is left when it goes. */
 void db_region_exit(void)
 {
-	struct db_region *r;
-	int id;
-
-	mutex_lock(&dirtybit_lock);
-	idr_for_each_entry(&db_region_idr, r, id)
-		db_region_unlist(r, false);
-	mutex_unlock(&dirtybit_lock);
 	idr_destroy(&db_region_idr);
 	class_destroy(db_region_class);
 	cdev_del(&db_region_cdev);
 	unregister_chrdev_region(db_region_devt, DIRTYBIT_MAX_REGIONS);
-	kern_unmount(db_region_mnt);
 }

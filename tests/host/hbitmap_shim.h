@@ -74,6 +74,7 @@ static inline s64 atomic64_xchg(atomic64_t *v, s64 i)
 #define cpu_to_le64(x) htole64(x)
 #define le64_to_cpu(x) le64toh(x)
 #define cond_resched() do { } while (0)
+#define fatal_signal_pending(task) false
 
 /* Allocation failure injection for the unit tests: fail the Nth call. */
 extern long hbitmap_shim_fail_countdown;

@@ -14,7 +14,10 @@
  * Every command is validated strictly against its own policy: an attribute
  * the command does not take is refused with -EINVAL and an extack message.
  * State-changing or activity-revealing commands need CAP_NET_ADMIN
- * (GENL_ADMIN_PERM); the version query does not.
+ * (GENL_ADMIN_PERM); the version query does not; TARGET_ATTACH also needs
+ * CAP_SYS_ADMIN.  Commands on different targets never wait for each other
+ * (but behind another family's registration, which waits for every command
+ * in progress: at most drain_timeout).
  *
  *   DIRTYBIT_CMD_GET_VERSION            (do)
  *     request:  no attributes
@@ -26,9 +29,12 @@
  * in requests by TARGET_ID or by TARGET_PATH (a block device node or a
  * region's node, resolved in the caller's namespace).
  *
- *   DIRTYBIT_CMD_TARGET_ATTACH          (do, admin)
+ *   DIRTYBIT_CMD_TARGET_ATTACH          (do, admin, CAP_SYS_ADMIN)
  *     request:  TARGET_PATH
  *     reply:    a target (below)
+ *     A bio-based device (dm, md): returns once the writes submitted
+ *     before it have completed (-ETIMEDOUT, nothing attached, if that
+ *     takes over drain_timeout).
  *   DIRTYBIT_CMD_TARGET_DETACH          (do, admin)
  *     request:  TARGET_ID | TARGET_PATH
  *     A region is destroyed: its name, node and bitmaps go at once, its
@@ -80,13 +86,16 @@
  *               BITMAP_FLAGS       NLA_U32   DIRTYBIT_BITMAP_F_*
  *               BITMAP_SUCCESSOR_COUNT NLA_U64 (frozen: bytes since the cut)
  *     A bitmap is INCONSISTENT when it may have missed writes: its device
- *     grew past the size it was attached with.  It can only be removed
- *     (a frozen one reclaimed, not abdicated); re-attach the device.
+ *     grew past the size it was attached with, or a passthrough command
+ *     (SG_IO, NVMe ioctl) sending data or none reached it.  It can only be
+ *     removed (a frozen one reclaimed, not abdicated; it is no merge
+ *     source); after a resize, re-attach the device.
  *   DIRTYBIT_CMD_TRANSACTION       (do, admin)
  *     request:  ACTIONS: nest of ACTION nests, each ACTION_CMD (one of the
  *               BITMAP_* commands above except GET) and that command's
- *               attributes.  All are validated first; then all apply at one
- *               cut, or none does.
+ *               attributes, validated against that command's own policy.
+ *               All are validated first; then all apply at one cut, or
+ *               none does.
  *   DIRTYBIT_CMD_EXTENTS_GET       (dump, admin)
  *     request:  TARGET, BITMAP_NAME, [RANGE_START u64], [RANGE_LENGTH u64]
  *     reply:    per message: TARGET_ID, BITMAP_NAME, EXTENTS: nest of
@@ -98,7 +107,8 @@
  * Freezes are owned by the netlink socket that made them: when it closes
  * (the agent exited or was killed) without ABDICATE or RECLAIM, the module
  * reclaims.  ABDICATE and RECLAIM are refused (-EPERM) from any other socket
- * unless RECLAIM carries FORCE.
+ * unless RECLAIM carries FORCE (only RECLAIM takes FORCE: it keeps every
+ * bit).
  *
  * A cut (CLEAR, FREEZE, a TRANSACTION, and ADD so a new bitmap starts at a
  * known point) is exact: when the command returns, every write submitted to
@@ -138,13 +148,15 @@
  *     the caller's memory cgroup) named @name, with the device node
  *     /dev/dirtybit-regions/NAME if DIRTYBIT_REGION_F_NODE.  out: its
  *     target id and a new O_RDWR | O_CLOEXEC fd.  The region lives until
- *     TARGET_DETACH, not just while the fd does.  Needs CAP_NET_ADMIN.
+ *     TARGET_DETACH, not just while the fd does (and holds the module
+ *     while it exists).  Needs CAP_NET_ADMIN and CAP_SYS_ADMIN.
  *     -EINVAL bad size/name/flags/reserved, -E2BIG too large, -EEXIST name
- *     taken, -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM.
+ *     taken, -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM, -EFAULT (then
+ *     nothing was created).
  *   DIRTYBIT_IOC_REGION_OPEN     struct dirtybit_ioc_region_open
  *     A new fd (O_CLOEXEC; read-only unless DIRTYBIT_REGION_OPEN_WRITE) of
  *     the region with @target_id, or named @name if @target_id is 0.  Needs
- *     CAP_NET_ADMIN.  -ENOENT no such region.
+ *     CAP_NET_ADMIN and CAP_SYS_ADMIN.  -ENOENT no such region.
  *
  * Region files (from the two ioctls, or open() of the node)
  * ---------------------------------------------------------
