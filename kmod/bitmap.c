@@ -224,6 +224,8 @@ void db_track_settle(struct db_track *tr)
 	unsigned long lost;
 
 	lockdep_assert_held(&dirtybit_lock);
+	if (tr->ops->check)
+		tr->ops->check(tr);
 	if (likely(!READ_ONCE(tr->lost)))
 		return;
 	lost = xchg(&tr->lost, 0);
@@ -234,6 +236,9 @@ void db_track_settle(struct db_track *tr)
 	}
 	if (lost & BIT(DB_LOST_PASSTHROUGH))
 		pr_warn_ratelimited("target %u: a passthrough command may have written to the device; its bitmaps are inconsistent\n",
+				    tr->id);
+	if (lost & BIT(DB_LOST_MEDIA))
+		pr_warn_ratelimited("target %u: the device's media changed; its bitmaps are inconsistent\n",
 				    tr->id);
 	list_for_each_entry(bm, &tr->bitmaps, node) {
 		if (bm->inconsistent)

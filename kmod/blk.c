@@ -94,6 +94,8 @@ struct db_blk_target {
 	struct gendisk *disk;		/* referenced while not gone */
 	dev_t dev;
 	u8 partno;
+	u64 diskseq;			/* the disk's media at attach */
+	sector_t capacity;		/* the disk's, at attach */
 	bool bio_based;			/* marked at submission, with slots */
 	bool carried;			/* a cut carried writes still in flight */
 	sector_t start;			/* in the whole disk */
@@ -118,7 +120,6 @@ struct db_slot {
 	u64 offset;
 	u32 length;
 	u32 gen;
-	bool second;			/* in the bio's second bucket */
 };
 
 static struct hlist_head db_blk_hash[1 << DB_HASH_BITS];
@@ -180,14 +181,20 @@ static struct db_slot *db_slot_next(const struct bio *bio, unsigned int k)
 	return k < DB_SLOTS_PER_BUCKET ? db_bucket(bio, true) + k : NULL;
 }
 
+/* Is @s in @bio's second bucket (one that is not also its first)? */
+static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
+{
+	const struct db_slot *b2 = db_bucket(bio, true);
+
+	return b2 != db_bucket(bio, false) && s >= b2 && s < b2 + DB_SLOTS_PER_BUCKET;
+}
+
 /* Frees slot @s if it still holds @bio: true if this call did. */
 static bool db_slot_free(struct db_slot *s, struct bio *bio)
 {
-	bool second = READ_ONCE(s->second);
-
 	if (cmpxchg(&s->bio, bio, NULL) != bio)
 		return false;
-	if (second)
+	if (db_slot_second(s, bio))
 		atomic_dec(&db_second);
 	return true;
 }
@@ -204,19 +211,15 @@ static struct hlist_head *db_dev_bucket(dev_t dev)
 
 /* ---- the marking path (tracepoint probes: atomic, no locks, no allocation) */
 
-/*
- * Fills free slot @s (in @bio's second bucket if @second) for @bio, or
- * returns false if it was taken meanwhile.
- */
-static bool db_slot_take(struct db_slot *s, bool second, struct db_blk_target *t,
-			 struct bio *bio, u64 off, u32 len, u32 gen)
+/* Fills free slot @s for @bio, or returns false if it was taken meanwhile. */
+static bool db_slot_take(struct db_slot *s, struct db_blk_target *t, struct bio *bio,
+			 u64 off, u32 len, u32 gen)
 {
 	if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
 		return false;
 	/* Counted before the slot is published: a lookup then visits it. */
-	if (second)
+	if (db_slot_second(s, bio))
 		atomic_inc(&db_second);
-	s->second = second;
 	s->t = t;
 	s->offset = off;
 	s->length = len;
@@ -238,8 +241,10 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 	/* A fault injected here finds both buckets full. */
 	for (b = 0; b < 2 && !db_fault(); b++) {
 		s = db_bucket(bio, b);
+		if (b && s == db_bucket(bio, false))
+			break;
 		for (i = 0; i < DB_SLOTS_PER_BUCKET; i++, s++)
-			if (db_slot_take(s, b, t, bio, off, len, gen))
+			if (db_slot_take(s, t, bio, off, len, gen))
 				return;
 	}
 	/* No slot: the carry set keeps this write in every later epoch. */
@@ -399,7 +404,8 @@ static void db_blk_inherit(struct bio *child)
 		 * and reused meanwhile (its target went away).
 		 */
 		smp_rmb();
-		if (READ_ONCE(s->bio) != parent || READ_ONCE(t->track.gone))
+		if (READ_ONCE(s->bio) != parent || READ_ONCE(t->track.gone) ||
+		    db_slot_held(child, t))
 			continue;
 		rec = rcu_dereference(t->track.rec);
 		if (rec->gen != gen)
@@ -590,6 +596,16 @@ static bool db_bio_empty_flush(struct bio *bio)
 }
 
 /*
+ * A piece of a write split or chained to a bio holding a slot of @t (md on
+ * 6.1 splits without tracing it): covered by its parent, which completes
+ * after it.  bi_private is only looked up, never dereferenced.
+ */
+static bool db_chained_to_held(struct bio *bio, const struct db_blk_target *t)
+{
+	return bio->bi_private && db_slot_held(bio->bi_private, t);
+}
+
+/*
  * A write completed on bio-based disk @q: each of the disk's targets the
  * bio reached that holds no slot of it (it was submitted before the attach
  * and its driver kept it, or it found no slot) marks its whole range in the
@@ -604,12 +620,18 @@ static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct 
 
 	if (!op_is_write(bio_op(bio)))
 		return;
-	if (!queue_is_mq(q) && disk && bio->bi_bdev && !db_bio_empty_flush(bio)) {
+	/*
+	 * Not when the bio now names another disk: a driver that handed it on
+	 * (an NVMe multipath head traces the completion on itself) marked it
+	 * for the disk it came from at the hand-over, if it had not been.
+	 */
+	if (!queue_is_mq(q) && disk && bio->bi_bdev && bio->bi_bdev->bd_disk == disk &&
+	    !db_bio_empty_flush(bio)) {
 		partno = db_bdev_partno(bio->bi_bdev);
 		rcu_read_lock();
 		hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 			if (t->disk != disk || (partno && t->partno && partno != t->partno) ||
-			    db_slot_held(bio, t))
+			    db_slot_held(bio, t) || db_chained_to_held(bio, t))
 				continue;
 			db_rec_mark(rcu_dereference(t->track.rec), 0, t->track.size);
 		}
@@ -631,7 +653,12 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 {
 	struct bio *bio;
 
-	if (!op_is_write(req_op(rq)) || blk_rq_is_passthrough(rq))
+	/* Flagged at issue; again now, for a bitmap added meanwhile. */
+	if (blk_rq_is_passthrough(rq)) {
+		db_blk_rq_issue_probe(NULL, rq);
+		return;
+	}
+	if (!op_is_write(req_op(rq)))
 		return;
 	for (bio = rq->bio; bio && nr_bytes; bio = bio->bi_next) {
 		unsigned int done = min(bio->bi_iter.bi_size, nr_bytes);
@@ -880,8 +907,26 @@ static int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	return 0;
 }
 
+/*
+ * ->check, with every settle: the media changed (a loop device given
+ * another backing file, a removable medium swapped) without the disk going
+ * away, or a whole disk changed size without a write past its end.
+ */
+static void db_blk_check(struct db_track *tr)
+{
+	struct db_blk_target *t = to_blk(tr);
+
+	if (tr->gone)
+		return;
+	if (READ_ONCE(t->disk->diskseq) != t->diskseq)
+		db_track_lost(tr, DB_LOST_MEDIA);
+	if (!t->partno && get_capacity(t->disk) != t->capacity)
+		db_track_lost(tr, DB_LOST_RESIZE);
+}
+
 static const struct db_track_ops db_blk_ops = {
 	.drain = db_blk_drain,
+	.check = db_blk_check,
 	.detach = db_blk_detach,
 	.release = db_blk_release,
 	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
@@ -913,6 +958,12 @@ static int db_blk_open(const char *path, struct db_blk_target *t,
 		NL_SET_ERR_MSG_MOD(extack, "zoned block devices are not supported");
 		goto out;
 	}
+	/* DAX: a file system writes the memory itself, no bio ever says so. */
+	if (blk_queue_dax(bdev->bd_disk->queue)) {
+		NL_SET_ERR_MSG_MOD(extack,
+				   "DAX-capable devices are written without block I/O: not supported");
+		goto out;
+	}
 	ret = -EINVAL;
 	if (!bdev_nr_sectors(bdev)) {
 		NL_SET_ERR_MSG_MOD(extack, "the block device has no capacity");
@@ -922,7 +973,12 @@ static int db_blk_open(const char *path, struct db_blk_target *t,
 	t->partno = db_bdev_partno(bdev);
 	t->start = bdev->bd_start_sect;
 	t->nr_sects = bdev_nr_sectors(bdev);
+	t->diskseq = t->disk->diskseq;
+	t->capacity = get_capacity(t->disk);
 	t->bio_based = !queue_is_mq(t->disk->queue);
+	if (db_disk_has_rw_page(t->disk))
+		pr_warn("%pg: writes through ->rw_page (swap, ext2/vfat/exfat page writeback) pass no tracepoint before 6.3; they are not recorded\n",
+			bdev);
 	snprintf(t->name, sizeof(t->name), "%pg", bdev);
 	get_device(disk_to_dev(t->disk));
 	ret = 0;
@@ -1017,15 +1073,21 @@ static int db_blk_wait_earlier_writes(struct db_blk_target *t, struct netlink_ex
 				     db_blk_quiesce_one);
 }
 
-/* Is @t's device still there?  Opens it: never under dirtybit_lock. */
+/*
+ * Is @t's device still the one attached (not removed, not re-created at
+ * another place)?  Opens it: never under dirtybit_lock.
+ */
 static bool db_blk_still_there(struct db_blk_target *t)
 {
 	struct db_bdev_handle h;
+	bool same;
 
 	if (!disk_live(t->disk) || db_bdev_open(t->dev, &h))
 		return false;
+	same = h.bdev->bd_disk == t->disk && h.bdev->bd_start_sect == t->start &&
+	       bdev_nr_sectors(h.bdev) == t->nr_sects;
 	db_bdev_close(&h);
-	return true;
+	return same;
 }
 
 /*

@@ -80,6 +80,16 @@ static inline void db_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 #endif
 }
 
+/* Does @disk take writes through ->rw_page, which pass no tracepoint? */
+static inline bool db_disk_has_rw_page(const struct gendisk *disk)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+	return disk->fops->rw_page;
+#else
+	return false;
+#endif
+}
+
 /* Mappings of an order-0 page (6.1 exports no folio_mapcount()). */
 static inline int db_page_mapcount(struct page *page)
 {

@@ -77,6 +77,8 @@ struct db_track_ops {
 	 * cut_lock.  0, or -EBUSY (a bitmap is frozen) with an extack message.
 	 */
 	int (*detach)(struct db_track *tr, struct netlink_ext_ack *extack);
+	/* Optional, with every settle (dirtybit_lock): notice lost writes. */
+	void (*check)(struct db_track *tr);
 	/* The last reference went: free the target. */
 	void (*release)(struct db_track *tr);
 	u32 default_granularity;	/* of a new bitmap */
@@ -119,6 +121,7 @@ static inline bool db_reserved_zero(const __u64 *r, unsigned int n)
 enum db_lost {
 	DB_LOST_RESIZE,			/* the device outgrew the bitmaps */
 	DB_LOST_PASSTHROUGH,		/* a passthrough command may have written */
+	DB_LOST_MEDIA,			/* other contents behind the same disk */
 	DB_LOST_NR
 };
 

@@ -11,8 +11,8 @@
 #include <linux/limits.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
+#include <linux/rwsem.h>
 #include <linux/slab.h>
-#include <linux/workqueue.h>
 #include <net/genetlink.h>
 
 #include "compat.h"
@@ -789,17 +789,19 @@ out:
 
 /* ---- events ------------------------------------------------------------------ */
 
-/* Events go out while the family is registered (not from work at unload). */
-static bool db_events_on;
+/*
+ * Events go out while the family is registered: a removal callback or the
+ * module's work may still send one while it unloads, and its group ids may
+ * belong to another family once it is gone.
+ */
+static DECLARE_RWSEM(db_events_lock);
+static bool db_events_on;		/* under db_events_lock */
 
-void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
+static void db_notify_now(u32 event, const struct db_track *tr, const char *bitmap)
 {
-	struct sk_buff *msg;
+	struct sk_buff *msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	void *hdr;
 
-	if (!READ_ONCE(db_events_on))
-		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return;
 	hdr = genlmsg_put(msg, 0, 0, &dirtybit_genl_family, 0, DIRTYBIT_CMD_EVENT);
@@ -811,6 +813,14 @@ void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
 	}
 	genlmsg_end(msg, hdr);
 	genlmsg_multicast(&dirtybit_genl_family, msg, 0, 0, GFP_KERNEL);
+}
+
+void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
+{
+	down_read(&db_events_lock);
+	if (db_events_on)
+		db_notify_now(event, tr, bitmap);
+	up_read(&db_events_lock);
 }
 
 /* ---- the family ---------------------------------------------------------------- */
@@ -891,17 +901,17 @@ int __init dirtybit_genl_init(void)
 {
 	int ret = genl_register_family(&dirtybit_genl_family);
 
-	WRITE_ONCE(db_events_on, !ret);
+	down_write(&db_events_lock);
+	db_events_on = !ret;
+	up_write(&db_events_lock);
 	return ret;
 }
 
-/*
- * No event after this: the module's work that may be sending one is done
- * before the family (and its group ids) go.
- */
+/* No event after the first step: none is being sent when the family goes. */
 void dirtybit_genl_exit(void)
 {
-	WRITE_ONCE(db_events_on, false);
-	flush_workqueue(db_wq);
+	down_write(&db_events_lock);
+	db_events_on = false;
+	up_write(&db_events_lock);
 	genl_unregister_family(&dirtybit_genl_family);
 }

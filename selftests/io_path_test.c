@@ -241,7 +241,8 @@ TEST_F_TIMEOUT(io, write_in_flight_across_two_cuts_after_a_timeout, 120)
  * disk: the member's target must see it.  Without iostats md does not clone
  * it first (6.1), so nothing traces it on the member again.
  */
-TEST_F_TIMEOUT(io, md_raid0_members_see_writes_to_the_array, 120)
+static void md_raid0_write_across_a_chunk(struct __test_metadata *_metadata,
+					  FIXTURE_DATA(io) *self, int iostats)
 {
 	const char *md = "/dev/md0";
 	struct db_extent e[4];
@@ -252,7 +253,7 @@ TEST_F_TIMEOUT(io, md_raid0_members_see_writes_to_the_array, 120)
 	ASSERT_EQ(0, sh("mdadm --build %s --level=0 --chunk=64 --raid-devices=2 "
 			"/dev/ram0 /dev/ram1 >/dev/null 2>&1", md));
 	self->raid = true;
-	ASSERT_EQ(0, sh("echo 0 > /sys/block/md0/queue/iostats"));
+	ASSERT_EQ(0, sh("echo %d > /sys/block/md0/queue/iostats", iostats));
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram0")) TH_LOG("%s", self->db.nl.extack);
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1")) TH_LOG("%s", self->db.nl.extack);
 	ASSERT_LT(0, db_attach(&self->db, md)) TH_LOG("%s", self->db.nl.extack);
@@ -280,6 +281,55 @@ TEST_F_TIMEOUT(io, md_raid0_members_see_writes_to_the_array, 120)
 	ASSERT_EQ(1, db_extents(&self->db, "/dev/ram1", "b", e, 4, NULL)) TH_LOG("ram1 missed it");
 	EXPECT_EQ(0, e[0].start);
 	EXPECT_EQ(4 * KiB, e[0].length);
+}
+
+TEST_F_TIMEOUT(io, md_raid0_members_see_writes_to_the_array, 120)
+{
+	md_raid0_write_across_a_chunk(_metadata, self, 0);
+}
+
+/*
+ * With iostats md clones each piece of a split write and ends the piece
+ * itself when the clone completes: the piece holds no slot, its parent
+ * does.  The array's bitmap must hold the write, not the whole array.
+ */
+TEST_F_TIMEOUT(io, md_raid0_split_pieces_are_their_parents, 120)
+{
+	md_raid0_write_across_a_chunk(_metadata, self, 1);
+}
+
+/*
+ * A loop device given another backing file keeps its disk: no removal,
+ * no resize; its contents changed without a write.  The bitmaps must not
+ * go on claiming to know what changed.
+ */
+TEST_F_TIMEOUT(io, loop_device_given_another_file_makes_the_bitmaps_inconsistent, 120)
+{
+	struct db_bitmap_info bi;
+	struct loop_config cfg;
+	char loop[32];
+	int dev, fd;
+
+	ASSERT_EQ(0, sh("truncate -s 16M /tmp/db-a.img /tmp/db-b.img"));
+	self->loops[0] = loop_attach("/tmp/db-a.img", 0, loop);
+	ASSERT_LE(0, self->loops[0]);
+	ASSERT_LT(0, db_attach(&self->db, loop)) TH_LOG("%s", self->db.nl.extack);
+	ASSERT_EQ(0, db_add(&self->db, loop, "b", HELD_BLOCK, 0));
+	dev = open(loop, O_RDWR);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, ioctl(dev, LOOP_CLR_FD, 0));
+	fd = open("/tmp/db-b.img", O_RDWR);
+	ASSERT_LE(0, fd);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.fd = fd;
+	ASSERT_EQ(0, ioctl(dev, LOOP_CONFIGURE, &cfg));
+	close(fd);
+	close(dev);
+	ASSERT_EQ(0, db_info(&self->db, loop, "b", &bi));
+	EXPECT_NE(0, bi.flags & DIRTYBIT_BITMAP_F_INCONSISTENT)
+		TH_LOG("the media changed under a consistent bitmap");
+	EXPECT_EQ(-EINVAL, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, loop, "b"));
+	sh("rm -f /tmp/db-a.img /tmp/db-b.img");
 }
 
 /* ---- SCSI: request-based multipath and passthrough ----------------------- */

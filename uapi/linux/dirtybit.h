@@ -86,8 +86,9 @@
  *               BITMAP_FLAGS       NLA_U32   DIRTYBIT_BITMAP_F_*
  *               BITMAP_SUCCESSOR_COUNT NLA_U64 (frozen: bytes since the cut)
  *     A bitmap is INCONSISTENT when it may have missed writes: its device
- *     grew past the size it was attached with, or a passthrough command
- *     (SG_IO, NVMe ioctl) sending data or none reached it.  It can only be
+ *     grew past the size it was attached with, its media changed (loop
+ *     device given another file, medium swapped), or a passthrough
+ *     command (SG_IO, NVMe ioctl) sending data or none reached it.  It can only be
  *     removed (a frozen one reclaimed, not abdicated; it is no merge
  *     source); after a resize, re-attach the device.
  *   DIRTYBIT_CMD_TRANSACTION       (do, admin)
@@ -111,9 +112,12 @@
  * bit).
  *
  * A cut (CLEAR, FREEZE, a TRANSACTION, and ADD so a new bitmap starts at a
- * known point) is exact: when the command returns, every write submitted to
- * the target before the cut has completed and is in the old epoch; every
- * write submitted later is in the new one.
+ * known point) is exact: when the command returns, a copy of the old epoch
+ * made from then on reads every write the old epoch holds; a write whose
+ * data it may miss (one still in flight at the cut) is in the new epoch.
+ * (A blk-mq disk's writes are marked as they complete; a bio-based disk's
+ * as they are submitted, and the cut waits for those before it.)  A path
+ * that cannot be tracked makes the bitmaps INCONSISTENT instead.
  *
  * Events (multicast group "events"): DIRTYBIT_CMD_EVENT with EVENT (enum
  * dirtybit_event), TARGET_ID, [BITMAP_NAME]; one per command that changed
