@@ -7,7 +7,7 @@
 #   make demo       boot a kernel in QEMU and show dirtybit at work
 #   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
 #   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
-#   make fuzz       longer runs of the hbitmap, image and in-VM netlink/ioctl fuzzers
+#   make fuzz       longer runs of the hbitmap, image, qcow2 and in-VM netlink/ioctl fuzzers
 #   make checkpatch kernel style check of kmod/ and uapi/
 #
 # KDIR selects the kernel tree the module builds against; by default the
@@ -54,7 +54,7 @@ module: deps
 user: $(B)/dirtybit
 selftests: deps $(SELFTESTS) $(VM_BENCHES)
 host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress $(B)/host/image_fuzz \
-	$(B)/host/qcow2_test
+	$(B)/host/qcow2_test $(B)/host/qcow2_fuzz $(B)/host/fail_dirsync.so
 
 $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
 	@mkdir -p $(@D)
@@ -84,6 +84,14 @@ QCOW2_SRCS := user/backup/qcow2.c user/common/fileio.c user/common/util.c
 $(B)/host/qcow2_test: tests/host/qcow2_test.c $(QCOW2_SRCS) $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ tests/host/qcow2_test.c $(QCOW2_SRCS)
+
+$(B)/host/qcow2_fuzz: tests/host/qcow2_fuzz.c $(QCOW2_SRCS) $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ tests/host/qcow2_fuzz.c $(QCOW2_SRCS)
+
+$(B)/host/fail_dirsync.so: tests/host/fail_dirsync.c
+	@mkdir -p $(@D)
+	$(CC) -O1 -g -std=gnu11 $(WARN) -shared -fPIC -o $@ $< -ldl
 
 $(B)/host/hbitmap_fuzz: tests/host/hbitmap_fuzz.c tests/host/hbitmap_ref.h $(HB_SRCS)
 	@mkdir -p $(@D)
@@ -149,10 +157,11 @@ soak: deps
 FUZZ_MESSAGES ?= 100000
 FUZZ_IOCTLS ?= 100000
 FUZZ_SEED ?= 1
-fuzz: deps $(B)/host/hbitmap_fuzz
+fuzz: deps $(B)/host/hbitmap_fuzz $(B)/host/image_fuzz $(B)/host/qcow2_fuzz
 	@$(MAKE) -s all-kmods user selftests
 	$(B)/host/hbitmap_fuzz -max_total_time=600 -seed=1 tests/host/fuzz-corpus
 	$(B)/host/image_fuzz 100000 1
+	$(B)/host/qcow2_fuzz 100000 1
 	@for k in $(VM_KERNELS); do tools/vm/run --kernel $$k --tests fuzz_test \
 		--env FUZZ_MESSAGES=$(FUZZ_MESSAGES) --env FUZZ_IOCTLS=$(FUZZ_IOCTLS) \
 		--env FUZZ_SEED=$(FUZZ_SEED) --timeout 7200 || exit 1; done

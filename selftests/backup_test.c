@@ -150,7 +150,7 @@ TEST_F_TIMEOUT(backup, chain_with_failed_and_killed_backups_restores_the_device,
 			ASSERT_EQ(0, system("mkdir -p " DIR "/small && mount -t tmpfs -o size=256k "
 					    "tmpfs " DIR "/small"));
 			EXPECT_EQ(1, run(&r, CLI " backup " DEV " --bitmap b --backing %s "
-					 "-o " DIR "/small/x.qcow2", prev));
+					 "--allow-backing-outside -o " DIR "/small/x.qcow2", prev));
 			EXPECT_NE(NULL, strstr(r.err, "No space")) TH_LOG("%s", r.err);
 			EXPECT_NE(0, access(DIR "/small/x.qcow2", F_OK));
 			EXPECT_NE(0, access(DIR "/small/x.qcow2.partial", F_OK));

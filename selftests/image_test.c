@@ -208,13 +208,110 @@ TEST_F(image, region_named_ram_exported_for_qemu)
 	system(CLI " detach ram; rm -f /tmp/ram.img /tmp/ram-held.bin");
 }
 
+/*
+ * A save's bitmap whose granules are larger than a page (one taken over,
+ * or --granularity): each dirty granule's pages are copied, so the image
+ * still equals the copy taken under the hold.
+ */
+TEST_F(image, save_with_a_coarser_bitmap_equals_the_held_copy)
+{
+	ASSERT_EQ(0, run(&r, CLI " bitmap add img mine --granularity 64K"));
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 5 --threshold 0 --bitmap mine --exec-held '"
+			 HELD_COPY "' /tmp/g.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/g.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 5 --threshold 0 --granularity 256K "
+			 "--exec-held '" HELD_COPY "' /tmp/g2.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/g2.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(2, run(&r, CLI " image save --granularity 1000 /tmp/no.img img"));
+}
+
+/*
+ * The save's bitmap is frozen by it from start to end, so a second save of
+ * the same region with the same bitmap name is refused instead of clearing
+ * what the first recorded; the first is whole.
+ */
+TEST_F(image, second_save_of_a_region_in_use_is_refused)
+{
+	ASSERT_EQ(0, run(&r, CLI " image save --passes 3 --exec-held '" HELD_COPY "; " CLI
+			 " image save --no-hold --passes 2 /tmp/b.img img 2>/tmp/b.err; "
+			 "echo $? > /tmp/b.rc' /tmp/a.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(0, run(&r, "grep -qx 1 /tmp/b.rc && grep -q 'in use (frozen by another save' /tmp/b.err"))
+		TH_LOG("second save: %s", (run_slurp("/tmp/b.err", r.err), r.err));
+	EXPECT_NE(0, access("/tmp/b.img", F_OK));
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/a.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+	system("rm -f /tmp/b.err /tmp/b.rc");
+}
+
+/*
+ * A save that cannot start on a later region (its bitmap is held there)
+ * removes the bitmaps it created on the earlier ones.
+ */
+TEST_F(image, failed_start_on_a_later_region_removes_the_earlier_bitmaps)
+{
+	unsigned int id = 0;
+	char target[16];
+	struct db db;
+	int fd2;
+
+	fd2 = region_create("img2", 1 << 20, 0, &id);
+	ASSERT_LE(0, fd2);
+	snprintf(target, sizeof(target), "%u", id);
+	ASSERT_EQ(0, db_open(&db));
+	ASSERT_EQ(0, db_add(&db, target, "image", 0, 0));
+	ASSERT_EQ(0, db_bitmap(&db, DIRTYBIT_CMD_BITMAP_FREEZE, target, "image"));
+	EXPECT_EQ(1, run(&r, CLI " image save /tmp/two.img img img2"));
+	EXPECT_NE(NULL, strstr(r.err, "in use (frozen by another save")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+	EXPECT_EQ(NULL, strstr(r.out, "image")) TH_LOG("%s", r.out);
+	EXPECT_NE(0, access("/tmp/two.img", F_OK));
+	nl_close(&db.nl);
+	close(fd2);
+	system(CLI " detach img2 2>/dev/null");
+}
+
+/*
+ * --passes 1 is one pass, under the hold; a signal during the held
+ * command (any that would end the process) cancels the save cleanly.
+ */
+TEST_F(image, one_pass_is_the_held_pass_and_signals_cancel)
+{
+	int held;
+
+	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 1 --exec-held '" HELD_COPY
+			 "' /tmp/one.img img")) TH_LOG("%s", r.err);
+	EXPECT_EQ(1, passes(r.out, &held)) TH_LOG("%s", r.out);
+	EXPECT_EQ(1, held);
+	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/one.img img=/tmp/held.bin"))
+		TH_LOG("%s", r.err);
+	EXPECT_EQ(1, run(&r, CLI " image save --passes 2 --exec-held 'kill -QUIT $PPID; sleep 1' "
+			 "/tmp/q.img img"));
+	EXPECT_NE(NULL, strstr(r.err, "interrupted")) TH_LOG("%s", r.err);
+	EXPECT_NE(0, access("/tmp/q.img", F_OK));
+	EXPECT_NE(0, access("/tmp/q.img.partial", F_OK));
+	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+	EXPECT_EQ(NULL, strstr(r.out, "image")) TH_LOG("%s", r.out);
+}
+
+/* A symlink left at FILE.partial is not followed (nor its target written). */
+TEST_F(image, partial_symlink_is_not_followed)
+{
+	ASSERT_EQ(0, system("echo precious > /tmp/victim && ln -sf /tmp/victim /tmp/v.img.partial"));
+	EXPECT_EQ(1, run(&r, CLI " image save /tmp/v.img img"));
+	EXPECT_EQ(0, system("grep -qx precious /tmp/victim"));
+	EXPECT_NE(0, access("/tmp/v.img", F_OK));
+	system("rm -f /tmp/victim /tmp/v.img.partial");
+}
+
 TEST_F(image, refusals_have_reasons)
 {
 	EXPECT_EQ(1, run(&r, CLI " image save /tmp/no.img nosuchregion"));
 	EXPECT_NE(NULL, strstr(r.err, "no region nosuchregion")) TH_LOG("%s", r.err);
 	EXPECT_GT(0, file_size("/tmp/no.img"));
-	/* --bitmap names the save's bitmap (one that exists is cleared);
-	 * --keep-bitmap leaves it, recording, for the next save.
+	/* --bitmap names the save's bitmap (one that exists, and no save
+	 * holds, is taken over: cleared); --keep-bitmap leaves it recording.
 	 */
 	ASSERT_EQ(0, run(&r, CLI " bitmap add img mine"));
 	ASSERT_EQ(0, run(&r, CLI " image save --passes 2 --bitmap mine --keep-bitmap "
@@ -222,6 +319,12 @@ TEST_F(image, refusals_have_reasons)
 	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/ok.img"));
 	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
 	EXPECT_NE(NULL, strstr(r.out, "mine")) TH_LOG("%s", r.out);
+	/* A disabled bitmap records nothing: a save cannot take it over. */
+	ASSERT_EQ(0, run(&r, CLI " bitmap add img off --disabled"));
+	EXPECT_EQ(1, run(&r, CLI " image save --bitmap off /tmp/no.img img"));
+	EXPECT_NE(NULL, strstr(r.err, "disabled")) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " bitmap list img"));
+	EXPECT_NE(NULL, strstr(r.out, "off")) TH_LOG("%s", r.out);
 	EXPECT_EQ(2, run(&r, CLI " image save --passes 0 /tmp/no.img img"));
 	EXPECT_EQ(2, run(&r, CLI " image save /tmp/no.img"));
 }

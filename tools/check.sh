@@ -38,6 +38,11 @@ if [ -x $B/host/image_fuzz ]; then
 	host_tests="$host_tests image_fuzz"
 	host_run image_fuzz $B/host/image_fuzz 10000 1
 fi
+# The qcow2 reader against mutated chains (ASan/UBSan).
+if [ -x $B/host/qcow2_fuzz ]; then
+	host_tests="$host_tests qcow2_fuzz"
+	host_run qcow2_fuzz $B/host/qcow2_fuzz 10000 1
+fi
 host_tests="$host_tests image_test"
 rm -rf $B/host/image-work && mkdir -p $B/host/image-work
 host_run image_test python3 tests/host/image_test.py $B/dirtybit $B/host/image-work

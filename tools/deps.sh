@@ -8,7 +8,7 @@ set -euo pipefail
 STAMP_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev pkg-config
 	busybox-static cpio xz-utils kmod fio libmnl-dev clang llvm python3 valgrind
-	e2fsprogs fdisk util-linux dmsetup mdadm
+	e2fsprogs fdisk util-linux dmsetup mdadm btrfs-progs
 )
 need_root() {
 	if [ "$(id -u)" != 0 ]; then

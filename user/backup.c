@@ -3,50 +3,90 @@
  * dirtybit backup | backup verify | restore: qcow2 backups of tracked
  * block devices (full, or incremental on a backing chain) from a bitmap.
  */
+#include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "backup/qcow2.h"
 #include "backup/run.h"
-
-static volatile sig_atomic_t backup_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	backup_stop = 1;
-}
 
 static const char backup_usage[] =
 	"usage: backup DEVICE... --bitmap NAME -o FILE.qcow2... (--full | --backing PREVIOUS...)\n"
 	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
 	"              [--clear NAME]... [--threads N] [--direct] [--fsfreeze MOUNTPOINT]\n"
-	"              [--exec-frozen CMD]\n"
+	"              [--exec-frozen CMD] [--allow-backing-outside]\n"
 	"       (several devices: one -o, and for an incremental one --backing, per\n"
 	"        device in order; one cut, and they succeed or fail together)\n"
-	"       backup verify TOP.qcow2 DEVICE|FILE";
+	"       backup verify TOP.qcow2 DEVICE|FILE [--allow-backing-outside]";
+
+static const char restore_usage[] =
+	"usage: restore TOP.qcow2 -o DEVICE|FILE [--allow-backing-outside]";
+
+/*
+ * Parses [--allow-backing-outside] around @want positional arguments
+ * (after -o DEST for restore): QCOW2_ANY_BACKING in *@flags.
+ */
+static int chain_args(int argc, char **argv, unsigned int want, const char **pos,
+		      const char **dest, unsigned int *flags)
+{
+	static const struct option opts[] = {
+		{ "allow-backing-outside", no_argument, NULL, 'A' },
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned int i;
+	int c;
+
+	*flags = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, dest ? "o:" : "", opts, NULL)) != -1) {
+		if (c == 'A')
+			*flags |= QCOW2_ANY_BACKING;
+		else if (c == 'o' && dest && !*dest)
+			*dest = optarg;
+		else
+			return -1;
+	}
+	if ((unsigned int)(argc - optind) != want || (dest && !*dest))
+		return -1;
+	for (i = 0; i < want; i++)
+		pos[i] = argv[optind + i];
+	return 0;
+}
+
+/* The reason, and what to do when the chain names a file elsewhere (-EXDEV). */
+static int chain_error(struct cli *cli, int ret, const char *what, const char *err)
+{
+	return cli_error(cli, EXIT_FAILED, "%s%s%s", what, err,
+			 ret == -EXDEV && !strstr(err, "--allow-backing-outside") ?
+			 " (--allow-backing-outside follows it: only for backups you trust)" : "");
+}
 
 static int backup_verify(struct cli *cli, int argc, char **argv)
 {
+	const char *pos[2];
+	unsigned int flags;
 	char err[512] = "";
 	uint64_t bytes;
+	int ret;
 
-	if (argc != 3)
+	if (chain_args(argc, argv, 2, pos, NULL, &flags))
 		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
-	if (backup_restore(argv[1], argv[2], true, &bytes, err, sizeof(err)))
-		return cli_error(cli, EXIT_FAILED, "%s", err);
+	ret = backup_restore(pos[0], pos[1], true, flags, &bytes, err, sizeof(err));
+	if (ret)
+		return chain_error(cli, ret, "", err);
 	if (cli->json) {
 		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "backup", argv[1]);
+		json_str(&cli->js, "backup", pos[0]);
 		json_bool(&cli->js, "equal", true);
 		json_u64(&cli->js, "bytes", bytes);
 		json_object_end(&cli->js);
 	} else {
-		printf("%s equals %s (%llu bytes)\n", argv[1], argv[2], (unsigned long long)bytes);
+		printf("%s equals %s (%llu bytes)\n", pos[0], pos[1], (unsigned long long)bytes);
 	}
 	return EXIT_OK;
 }
@@ -92,16 +132,16 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
 		{ "clear", required_argument, NULL, 'C' },
+		{ "allow-backing-outside", no_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outputs[BACKUP_MAX_DEVICES], *backings[BACKUP_MAX_DEVICES];
 	const char *clears[BACKUP_MAX_CLEARS];
-	unsigned int nout = 0, nback = 0, n, i;
+	unsigned int nout = 0, nback = 0, n, i, k;
 	struct backup_opts group[BACKUP_MAX_DEVICES];
 	struct backup_result res[BACKUP_MAX_DEVICES];
 	char devices[256] = "";
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct backup_opts o = { .stop = &backup_stop,
+	struct backup_opts o = { .stop = &cli_stop,
 				 .threads = (unsigned int)cli_default_threads() };
 	unsigned long long count;
 	struct dirtybit_ctx ctx;
@@ -163,6 +203,9 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		case 'd':
 			o.direct = true;
 			break;
+		case 'A':
+			o.any_backing = true;
+			break;
 		case 't':
 			if (!cli_parse_count(optarg, 1, 64, &count))
 				return cli_error(cli, EXIT_USAGE, "--threads: 1 to 64");
@@ -179,6 +222,15 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		return cli_error(cli, EXIT_USAGE,
 				 "%u device(s): give as many -o%s (at most %d devices)", n,
 				 o.full ? "" : " and --backing", BACKUP_MAX_DEVICES);
+	for (i = 0; i < o.nclears; i++) {
+		if (!strcmp(clears[i], o.bitmap))
+			return cli_error(cli, EXIT_USAGE, "--clear %s is the --bitmap itself",
+					 clears[i]);
+		for (k = 0; k < i; k++)
+			if (!strcmp(clears[i], clears[k]))
+				return cli_error(cli, EXIT_USAGE, "--clear %s given twice",
+						 clears[i]);
+	}
 	o.clears = clears;
 	o.progress = !cli->json && isatty(STDERR_FILENO);
 	for (i = 0; i < n; i++) {
@@ -192,9 +244,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	cli_catch_stop_signals();
 	ret = backup_run(&ctx, group, n, res, err, sizeof(err));
 	dirtybit_close(&ctx);
 	for (i = 0; ret && i < n; i++)
@@ -203,8 +253,12 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 				"dirtybit: bitmap mode always: %s kept with %llu clusters; the bitmap of %s holds what it lacks, from byte %llu\n",
 				group[i].output, (unsigned long long)res[i].clusters,
 				group[i].device, (unsigned long long)res[i].kept_from);
-	if (ret)
-		return cli_error(cli, EXIT_FAILED, "backup of %s: %s", devices, err);
+	if (ret) {
+		char what[300];
+
+		snprintf(what, sizeof(what), "backup of %s: ", devices);
+		return chain_error(cli, ret, what, err);
+	}
 	for (i = 0; i < n; i++)
 		print_result(cli, &group[i], &res[i]);
 	return EXIT_OK;
@@ -212,22 +266,25 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 
 int cmd_restore(struct cli *cli, int argc, char **argv)
 {
+	const char *top, *dest = NULL;
+	unsigned int flags;
 	char err[512] = "";
 	uint64_t bytes;
+	int ret;
 
-	if (argc != 4 || strcmp(argv[2], "-o"))
-		return cli_error(cli, EXIT_USAGE, "usage: restore TOP.qcow2 -o DEVICE|FILE");
-	if (backup_restore(argv[1], argv[3], false, &bytes, err, sizeof(err)))
-		return cli_error(cli, EXIT_FAILED, "restore: %s", err);
+	if (chain_args(argc, argv, 1, &top, &dest, &flags))
+		return cli_error(cli, EXIT_USAGE, "%s", restore_usage);
+	ret = backup_restore(top, dest, false, flags, &bytes, err, sizeof(err));
+	if (ret)
+		return chain_error(cli, ret, "restore: ", err);
 	if (cli->json) {
 		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "backup", argv[1]);
-		json_str(&cli->js, "output", argv[3]);
+		json_str(&cli->js, "backup", top);
+		json_str(&cli->js, "output", dest);
 		json_u64(&cli->js, "bytes", bytes);
 		json_object_end(&cli->js);
 	} else {
-		printf("%s: restored %llu bytes to %s\n", argv[1], (unsigned long long)bytes,
-		       argv[3]);
+		printf("%s: restored %llu bytes to %s\n", top, (unsigned long long)bytes, dest);
 	}
 	return EXIT_OK;
 }

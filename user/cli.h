@@ -5,6 +5,7 @@
 #ifndef _DIRTYBIT_CLI_H
 #define _DIRTYBIT_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "json.h"
@@ -57,6 +58,13 @@ int cli_parse_size(const char *s, uint64_t max, uint64_t *out);
 /* A decimal count in [min, max], or false. */
 bool cli_parse_count(const char *s, unsigned long long min, unsigned long long max,
 		     unsigned long long *out);
+/*
+ * Set by any signal that would end the process (cli_catch_stop_signals()):
+ * a backup, save or load stops cleanly instead, undoing what it must.
+ */
+extern volatile sig_atomic_t cli_stop;
+void cli_catch_stop_signals(void);
+
 /* Worker threads by default: the CPUs online, 1 to 8. */
 int cli_default_threads(void);
 

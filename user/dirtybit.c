@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,40 @@ int cli_default_threads(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+volatile sig_atomic_t cli_stop;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	cli_stop = 1;
+}
+
+void cli_catch_stop_signals(void)
+{
+	/* Every signal whose default action ends the process, but those that
+	 * report a bug (SEGV, BUS, ...) and SIGKILL/SIGSTOP, which cannot be
+	 * caught.  SIGXFSZ is ignored instead: the write that passed the file
+	 * size limit fails with EFBIG, which says why.
+	 */
+	static const int sigs[] = {
+		SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE,
+		SIGXCPU, SIGVTALRM, SIGPROF,
+	};
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	signal(SIGXFSZ, SIG_IGN);
+	/* Never stopped midway (Ctrl-Z, a background write) with a file
+	 * system frozen or writers held.
+	 */
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
 }
 
 int cli_open(struct cli *cli, struct dirtybit_ctx *ctx)

@@ -22,24 +22,6 @@
 #include "image/save.h"
 #include "common/util.h"
 
-static volatile sig_atomic_t image_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	image_stop = 1;
-}
-
-/* SIGINT/SIGTERM/SIGHUP end a save or load cleanly (reclaim, unlink). */
-static void catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /*
  * Opens source/destination @arg: BLOCK=PATH, or a region (needs @ctx,
  * opened on first use).  Fills block, fd, size, target_id.
@@ -137,11 +119,12 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "bitmap", required_argument, NULL, 'b' },
 		{ "keep-bitmap", no_argument, NULL, 'k' },
+		{ "granularity", required_argument, NULL, 'g' },
 		{ "exec-held", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct img_save_opts o = { .bitmap = "image", .max_passes = 8, .threshold = 64,
-				   .hold = true, .stop = &image_stop };
+				   .hold = true, .stop = &cli_stop };
 	struct img_source src[IMG_MAX_BLOCKS];
 	struct img_save_result res;
 	struct dirtybit_ctx ctx = { 0 };
@@ -149,6 +132,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 	unsigned int n = 0;
 	char err[512] = "";
 	unsigned long long v;
+	uint64_t size;
 	int c, ret = EXIT_OK;
 
 	o.threads = (unsigned int)cli_default_threads();
@@ -186,6 +170,13 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		case 'k':
 			o.keep_bitmap = true;
 			break;
+		case 'g':
+			if (cli_parse_size(optarg, 1ULL << 31, &size) || size < IMG_PAGE_SIZE ||
+			    size & (size - 1))
+				return cli_error(cli, EXIT_USAGE,
+						 "--granularity: a power of two from 4K to 2G");
+			o.granularity = size;
+			break;
 		case 'x':
 			o.exec_held = optarg;
 			break;
@@ -207,7 +198,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		}
 	}
 	o.progress = !cli->json && isatty(STDERR_FILENO);
-	catch_signals();
+	cli_catch_stop_signals();
 	if (img_save(&ctx, argv[optind], src, n, &o, &res, err, sizeof(err))) {
 		ret = cli_error(cli, EXIT_FAILED, "%s: %s", argv[optind], err);
 		goto out;
@@ -337,7 +328,7 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 	struct img_source dst[IMG_MAX_BLOCKS];
 	struct dirtybit_ctx ctx = { 0 };
 	struct img_copy copy = { .threads = (unsigned int)cli_default_threads(),
-				 .stop = &image_stop };
+				 .stop = &cli_stop };
 	bool ctx_open = false;
 	unsigned int i, n = 0;
 	char err[512];
@@ -381,7 +372,7 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 			goto out;
 		}
 	}
-	catch_signals();
+	cli_catch_stop_signals();
 	copy.src_fd = fd;
 	for (i = 0; i < img.nblocks; i++) {
 		const struct img_block *b = &img.blocks[i];
@@ -458,7 +449,9 @@ static void image_usage(FILE *out)
 		"  --machine NAME       machine type recorded for QEMU (none)\n"
 		"  --no-hold            last pass without holding the regions' writers\n"
 		"  --exec-held CMD      run 'sh -c CMD' while the writers are held\n"
-		"  --bitmap NAME        the regions' bitmap the save owns (image)\n"
+		"  --bitmap NAME        the regions' bitmap the save owns (image); one\n"
+		"                       another save holds is refused\n"
+		"  --granularity SIZE   of that bitmap, when created (the region's page)\n"
 		"  --keep-bitmap        leave that bitmap recording afterwards\n"
 		"See docs/IMAGES.md.\n");
 }

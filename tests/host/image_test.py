@@ -150,6 +150,20 @@ def bad_input_is_refused_with_reasons():
 
 
 @case
+def unsynced_rename_is_not_claimed():
+    """The directory's fsync after the rename fails (an LD_PRELOAD shim):
+    the save fails, saying so; FILE, complete, is kept (it already
+    replaced any older one)."""
+    ram = make_ram("ds.bin", 1 * MIB, 5, 20)
+    shim = os.path.join(os.path.dirname(CLI), "host", "fail_dirsync.so")
+    p = subprocess.run([CLI, "image", "save", path("ds.img"), f"ram={ram}"],
+                       capture_output=True, text=True, env=dict(os.environ, LD_PRELOAD=shim))
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "may not survive a crash" in p.stderr, p.stderr
+    run("image", "verify", path("ds.img"), f"ram={ram}")
+
+
+@case
 def qemu_loads_a_dirtybit_image():
     size = 64 * MIB
     ram = make_ram("q.bin", size, 7, 3000)

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <endian.h>
+#include <sys/stat.h>
 
 #include "kselftest_harness.h"
 #include "../../user/backup/qcow2.h"
@@ -110,7 +112,7 @@ static int reads_as(const char *top, int dev, uint64_t size)
 	uint64_t off;
 	int ok = 1;
 
-	if (qcow2_open(&img, top, NULL, err, sizeof(err))) {
+	if (qcow2_open(&img, top, NULL, 0, err, sizeof(err))) {
 		fprintf(stderr, "open %s: %s\n", top, err);
 		return 0;
 	}
@@ -201,6 +203,46 @@ TEST(raw_backing_file)
 	close(dev);
 }
 
+/*
+ * 64 images are the deepest chain the reader follows (the backup refuses
+ * to write a 65th); qemu-img convert collapses a chain into one full image
+ * that reads the same, on which incrementals go on (docs/BACKUPS.md).
+ */
+TEST(chain_of_64_is_the_deepest_and_qemu_img_convert_collapses_it)
+{
+	static unsigned char dirty[16];
+	char out[128], prev[128];
+	struct qcow2_image *img;
+	char err[256];
+	int dev, i;
+
+	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
+	dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, dev);
+	ASSERT_EQ(0, ftruncate(dev, 1 << 20));
+	scribble(dev, 1 << 20, 65536, 4, dirty);
+	ASSERT_EQ(0, backup(DIR "/0.qcow2", dev, 1 << 20, 16, NULL, NULL, NULL));
+	for (i = 1; i <= 64; i++) {
+		memset(dirty, 0, sizeof(dirty));
+		scribble(dev, 1 << 20, 65536, 2, dirty);
+		snprintf(prev, sizeof(prev), "%d.qcow2", i - 1);
+		snprintf(out, sizeof(out), DIR "/%d.qcow2", i);
+		ASSERT_EQ(0, backup(out, dev, 1 << 20, 16, dirty, prev, "qcow2"));
+	}
+	/* 63.qcow2 is the 64th image; 64.qcow2 the 65th. */
+	EXPECT_EQ(0, qcow2_open(&img, DIR "/63.qcow2", NULL, 0, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(64, qcow2_chain_length(img));
+	qcow2_close(img);
+	EXPECT_EQ(-ELOOP, qcow2_open(&img, DIR "/64.qcow2", NULL, 0, err, sizeof(err)));
+	ASSERT_EQ(0, sh("qemu-img convert -O qcow2 " DIR "/64.qcow2 " DIR "/collapsed.qcow2"));
+	EXPECT_TRUE(reads_as(DIR "/collapsed.qcow2", dev, 1 << 20));
+	memset(dirty, 0, sizeof(dirty));
+	scribble(dev, 1 << 20, 65536, 2, dirty);
+	ASSERT_EQ(0, backup(DIR "/next.qcow2", dev, 1 << 20, 16, dirty, "collapsed.qcow2", "qcow2"));
+	EXPECT_TRUE(reads_as(DIR "/next.qcow2", dev, 1 << 20));
+	close(dev);
+}
+
 TEST(reader_refusals)
 {
 	struct qcow2_image *img;
@@ -214,11 +256,11 @@ TEST(reader_refusals)
 			"qemu-img create -q -f qcow2 -b loop.qcow2 -F qcow2 " DIR "/loop.qcow2 1M "
 			"2>/dev/null || true"));
 	/* A qemu-img image reads (all zeros). */
-	EXPECT_EQ(0, qcow2_open(&img, DIR "/c.qcow2", NULL, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, qcow2_open(&img, DIR "/c.qcow2", NULL, 0, err, sizeof(err))) TH_LOG("%s", err);
 	qcow2_close(img);
-	EXPECT_EQ(-EINVAL, qcow2_open(&img, DIR "/junk", "qcow2", err, sizeof(err)));
+	EXPECT_EQ(-EINVAL, qcow2_open(&img, DIR "/junk", "qcow2", 0, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "not a qcow2 image"));
-	if (!qcow2_open(&img, DIR "/comp.qcow2", NULL, err, sizeof(err))) {
+	if (!qcow2_open(&img, DIR "/comp.qcow2", NULL, 0, err, sizeof(err))) {
 		static unsigned char buf[65536];
 
 		EXPECT_EQ(-EINVAL, qcow2_read(img, 0, buf, sizeof(buf), err, sizeof(err)));
@@ -226,8 +268,206 @@ TEST(reader_refusals)
 		qcow2_close(img);
 	}
 	if (!access(DIR "/loop.qcow2", F_OK)) {
-		EXPECT_EQ(-ELOOP, qcow2_open(&img, DIR "/loop.qcow2", NULL, err, sizeof(err)));
+		EXPECT_EQ(-ELOOP, qcow2_open(&img, DIR "/loop.qcow2", NULL, 0, err, sizeof(err)));
 	}
+}
+
+/* ---- hostile images: the reader checks every field it reads -------------- */
+
+/* A small valid image (1 MiB, 64 KiB clusters, one data cluster) at @path. */
+static int small_image(const char *path, const char *backing, const char *fmt)
+{
+	static unsigned char dirty[16] = { 1 };
+	int dev = open(DIR "/small.raw", O_RDWR | O_CREAT | O_TRUNC, 0644), ret;
+
+	if (dev < 0 || ftruncate(dev, 1 << 20) || pwrite(dev, "x", 1, 0) != 1)
+		return -1;
+	ret = backup(path, dev, 1 << 20, 16, backing ? dirty : NULL, backing, fmt);
+	close(dev);
+	return ret;
+}
+
+/* Writes @v big-endian, @width bytes (4 or 8), at @off of @path. */
+static int patch(const char *path, off_t off, uint64_t v, int width)
+{
+	uint32_t v32 = htobe32((uint32_t)v);
+	uint64_t v64 = htobe64(v);
+	int fd = open(path, O_WRONLY), ok;
+
+	ok = fd >= 0 && pwrite(fd, width == 8 ? (void *)&v64 : (void *)&v32, width, off) == width;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
+static int patch64(const char *path, off_t off, uint64_t v)
+{
+	return patch(path, off, v, 8);
+}
+
+static int patch32(const char *path, off_t off, uint32_t v)
+{
+	return patch(path, off, v, 4);
+}
+
+/* Opens @path and reads its first and last 4 KiB: 0, or the -errno. */
+static int open_and_read(const char *path, char *err, size_t errlen)
+{
+	static unsigned char buf[4096];
+	struct qcow2_image *img;
+	int ret = qcow2_open(&img, path, NULL, 0, err, errlen);
+
+	if (ret)
+		return ret;
+	ret = qcow2_read(img, 0, buf, sizeof(buf), err, errlen);
+	if (!ret && img->size >= sizeof(buf))
+		ret = qcow2_read(img, img->size - sizeof(buf), buf, sizeof(buf), err, errlen);
+	qcow2_close(img);
+	return ret;
+}
+
+/*
+ * Header fields that index the file or size the tables, set to what a
+ * crafted file would: each is refused, never read past a buffer (ASan).
+ */
+static void expect_refused(struct __test_metadata *_metadata, const char *name,
+			   off_t off, int width, uint64_t v, off_t off2, uint32_t v2)
+{
+	char path[128], err[256];
+
+	snprintf(path, sizeof(path), DIR "/%s.qcow2", name);
+	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
+	ASSERT_EQ(0, small_image(path, NULL, NULL));
+	if (width == 8) {
+		ASSERT_EQ(0, patch64(path, off, v));
+	} else if (width == 4) {
+		ASSERT_EQ(0, patch32(path, off, (uint32_t)v));
+	} else {
+		ASSERT_EQ(0, truncate(path, off));
+	}
+	if (off2) {
+		ASSERT_EQ(0, patch32(path, off2, v2));
+	}
+	EXPECT_EQ(-EINVAL, open_and_read(path, err, sizeof(err)));
+	TH_LOG("%s: %s", name, err);
+}
+
+/* The backing name's offset wraps around with its length. */
+TEST(crafted_backing_name_offset_is_refused)
+{
+	expect_refused(_metadata, "wrap", 8, 8, ~0ULL - 15, 16, 32);
+}
+
+/* A size near 2^64: the table sizes computed from it wrap to 0. */
+TEST(crafted_size_near_2_64_is_refused)
+{
+	expect_refused(_metadata, "huge", 24, 8, ~0ULL - 4095, 0, 0);
+}
+
+/* A size larger than the L1 table covers. */
+TEST(crafted_size_beyond_the_l1_table_is_refused)
+{
+	expect_refused(_metadata, "big", 24, 8, 1ULL << 40, 0, 0);
+}
+
+/* A file cut short inside its header (the rest would be uninitialised). */
+TEST(file_cut_inside_its_header_is_refused)
+{
+	expect_refused(_metadata, "short", 100, 0, 0, 0, 0);
+}
+
+/* A header length past the cluster and the file. */
+TEST(crafted_header_length_is_refused)
+{
+	expect_refused(_metadata, "hlen", 100, 4, 70000, 0, 0);
+}
+
+/* An L1 table longer than the size needs: only what is needed is read. */
+TEST(oversized_l1_table_costs_nothing)
+{
+	char err[256];
+
+	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
+	ASSERT_EQ(0, small_image(DIR "/l1.qcow2", NULL, NULL));
+	ASSERT_EQ(0, patch32(DIR "/l1.qcow2", 36, 0xffffffffU));
+	EXPECT_EQ(0, open_and_read(DIR "/l1.qcow2", err, sizeof(err))) TH_LOG("%s", err);
+}
+
+/*
+ * A backing file name is a file beside the image: not an absolute path,
+ * not "..", not through a symlink, not a FIFO (which would block) or a
+ * device.  Restore runs as root: a crafted backup must not make it copy
+ * /etc/passwd into its output.
+ */
+TEST(backing_names_stay_beside_the_image)
+{
+	static const char *const evil[] = {
+		"/etc/passwd", "../escape.raw", "sub/x.raw", "link.raw", "fifo.raw", "null",
+		"/dev/null",
+	};
+	/* Not a bare name: -EXDEV; a bare name that is no regular file: -EACCES. */
+	static const int why[] = { -EXDEV, -EXDEV, -EXDEV, -EACCES, -EACCES, -EACCES, -EXDEV };
+	struct qcow2_image *img;
+	char err[256], path[64];
+	unsigned int i;
+
+	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR "/in/sub && cd " DIR " && "
+			"head -c 1048576 /dev/zero > in/base.raw && cp in/base.raw escape.raw && "
+			"cp in/base.raw in/sub/x.raw && ln -s /etc/passwd in/link.raw && "
+			"mkfifo in/fifo.raw && ln -s /dev/null in/null"));
+	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
+		snprintf(path, sizeof(path), DIR "/in/evil%u.qcow2", i);
+		ASSERT_EQ(0, small_image(path, evil[i], "raw"));
+		EXPECT_EQ(why[i], qcow2_open(&img, path, NULL, 0, err, sizeof(err)))
+			TH_LOG("backing %s: %s", evil[i], err);
+		EXPECT_NE(NULL, strstr(err, "backing")) TH_LOG("%s", err);
+	}
+	/* Beside it, it reads; allowed elsewhere, regular files only. */
+	ASSERT_EQ(0, small_image(DIR "/in/good.qcow2", "base.raw", "raw"));
+	EXPECT_EQ(0, open_and_read(DIR "/in/good.qcow2", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, qcow2_open(&img, DIR "/in/evil1.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				sizeof(err))) TH_LOG("%s", err);
+	qcow2_close(img);
+	EXPECT_EQ(0, qcow2_open(&img, DIR "/in/evil2.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				sizeof(err))) TH_LOG("%s", err);
+	qcow2_close(img);
+	EXPECT_EQ(-EACCES, qcow2_open(&img, DIR "/in/evil3.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				      sizeof(err)));
+	EXPECT_EQ(-EACCES, qcow2_open(&img, DIR "/in/evil4.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				      sizeof(err)));
+	EXPECT_EQ(-EACCES, qcow2_open(&img, DIR "/in/evil5.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				      sizeof(err)));
+	EXPECT_EQ(-EACCES, qcow2_open(&img, DIR "/in/evil6.qcow2", NULL, QCOW2_ANY_BACKING, err,
+				      sizeof(err)));
+	EXPECT_NE(NULL, strstr(err, "not a regular file")) TH_LOG("%s", err);
+	/* The CLI says so (exit 1), and writes nothing. */
+	EXPECT_EQ(1 << 8, sh("build/dirtybit restore " DIR "/in/evil0.qcow2 -o " DIR "/out.raw "
+			     "2>" DIR "/err.txt"));
+	EXPECT_EQ(0, sh("grep -q 'backing' " DIR "/err.txt"));
+	EXPECT_NE(0, sh("grep -qs root " DIR "/out.raw"));
+	EXPECT_EQ(0, sh("build/dirtybit restore --allow-backing-outside " DIR "/in/evil1.qcow2 "
+			"-o " DIR "/out.raw"));
+}
+
+/*
+ * restore never writes an image of the chain it reads (by inode: a hard
+ * link is caught too); the image stays as it was.
+ */
+TEST(restore_never_writes_an_image_of_its_chain)
+{
+	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
+	ASSERT_EQ(0, small_image(DIR "/full.qcow2", NULL, NULL));
+	ASSERT_EQ(0, small_image(DIR "/inc.qcow2", "full.qcow2", "qcow2"));
+	ASSERT_EQ(0, sh("cd " DIR " && ln full.qcow2 link.qcow2 && md5sum full.qcow2 > sum"));
+	EXPECT_EQ(1 << 8, sh("build/dirtybit restore " DIR "/inc.qcow2 -o " DIR "/full.qcow2 "
+			     "2>" DIR "/err.txt"));
+	EXPECT_EQ(0, sh("grep -q 'an image of the chain' " DIR "/err.txt"));
+	EXPECT_EQ(1 << 8, sh("build/dirtybit restore " DIR "/inc.qcow2 -o " DIR "/link.qcow2 "
+			     "2>/dev/null"));
+	EXPECT_EQ(1 << 8, sh("build/dirtybit restore " DIR "/inc.qcow2 -o " DIR "/inc.qcow2 "
+			     "2>/dev/null"));
+	EXPECT_EQ(0, sh("cd " DIR " && md5sum -c --quiet sum"));
+	EXPECT_EQ(0, sh("build/dirtybit restore " DIR "/inc.qcow2 -o " DIR "/out.raw"));
 }
 
 TEST_HARNESS_MAIN

@@ -274,8 +274,8 @@ void qcow2_writer_free(struct qcow2_writer *w)
 
 /* ---- reading ------------------------------------------------------------ */
 
-static int open_one(struct qcow2_image **out, const char *path, const char *fmt, int depth,
-		    char *err, size_t errlen);
+static int open_one(struct qcow2_image **out, const char *path, const char *fmt,
+		    unsigned int flags, int depth, char *err, size_t errlen);
 
 static uint32_t be32_at(const unsigned char *p)
 {
@@ -293,48 +293,75 @@ static uint64_t be64_at(const unsigned char *p)
 	return be64toh(v);
 }
 
-/* The backing file's path: relative names are relative to @path's dir. */
-static void backing_path(char *out, size_t n, const char *path, const char *name)
+/*
+ * Where @img's backing file @name is.  A bare name is the file beside
+ * @img (what our writer and QEMU record for a chain in one directory);
+ * anything else (an absolute path, a "/" in it, "." or "..") could point
+ * anywhere a root restore can read, so it needs QCOW2_ANY_BACKING, and is
+ * then relative to @img's directory.
+ */
+static int backing_path(char *out, size_t n, const struct qcow2_image *img, const char *name,
+			unsigned int flags, char *err, size_t errlen)
 {
+	bool bare = !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 	char *copy;
+	int len;
 
+	if (!bare && !(flags & QCOW2_ANY_BACKING))
+		return errf(err, errlen, -EXDEV,
+			    "%s: backing file \"%s\" is not a file beside the image", img->path,
+			    name);
 	if (name[0] == '/') {
-		snprintf(out, n, "%s", name);
-		return;
+		len = snprintf(out, n, "%s", name);
+	} else {
+		copy = strdup(img->path);
+		if (!copy)
+			return errf(err, errlen, -ENOMEM, "out of memory");
+		len = snprintf(out, n, "%s/%s", dirname(copy), name);
+		free(copy);
 	}
-	copy = strdup(path);
-	snprintf(out, n, "%s/%s", copy ? dirname(copy) : ".", name);
-	free(copy);
+	if (len < 0 || (size_t)len >= n)
+		return errf(err, errlen, -ENAMETOOLONG, "%s: backing file name too long",
+			    img->path);
+	return 0;
 }
 
-static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t errlen)
+/*
+ * The header (at most its first 4 KiB, zeros past a short file), checked
+ * field by field before anything indexes with it: every offset and length
+ * from the file is bounded by the file, and no sum of two can wrap.
+ */
+static int parse_qcow2(struct qcow2_image *img, unsigned int flags, int depth, char *err,
+		       size_t errlen)
 {
 	unsigned char h[4096];
-	char fmt[16] = "", name[QCOW2_NAME_MAX + 1], bpath[4096];
-	uint64_t bf_off, l1_off, ext, file_size;
-	uint32_t hlen, bf_len, version;
+	char fmt[16] = "", name[QCOW2_NAME_MAX + 1], bpath[sizeof(img->path)];
+	uint64_t bf_off, ext, file_size, csize, need, have;
+	uint32_t hlen, bf_len, version, type, len;
 	struct stat st;
 	int ret;
 
 	if (fstat(img->fd, &st))
 		return errf(err, errlen, -errno, "%s: %s", img->path, strerror(errno));
 	file_size = (uint64_t)st.st_size;
-	if (file_size < QCOW2_HEADER_V3 || pread_all(img->fd, h, sizeof(h) < file_size ?
-						      sizeof(h) : file_size, 0))
+	have = file_size < sizeof(h) ? file_size : sizeof(h);
+	memset(h, 0, sizeof(h));
+	if (file_size < 72 || pread_all(img->fd, h, have, 0))
 		return errf(err, errlen, -EINVAL, "%s: too short for a qcow2 header", img->path);
 	if (be32_at(h) != QCOW2_MAGIC)
 		return errf(err, errlen, -EINVAL, "%s: not a qcow2 image", img->path);
 	version = be32_at(h + 4);
-	img->cluster_bits = be32_at(h + 20);
-	img->size = be64_at(h + 24);
-	img->l1_entries = be32_at(h + 36);
-	l1_off = be64_at(h + 40);
-	hlen = version >= 3 ? be32_at(h + 100) : 72;
 	if (version != 2 && version != 3)
 		return errf(err, errlen, -EINVAL, "%s: qcow2 version %u", img->path, version);
+	img->cluster_bits = be32_at(h + 20);
 	if (img->cluster_bits < 9 || img->cluster_bits > 21)
 		return errf(err, errlen, -EINVAL, "%s: cluster bits %u", img->path,
 			    img->cluster_bits);
+	csize = 1ULL << img->cluster_bits;
+	hlen = version >= 3 ? be32_at(h + 100) : 72;
+	if (hlen < (version >= 3 ? QCOW2_HEADER_V3 : 72) || hlen > have || hlen > csize)
+		return errf(err, errlen, -EINVAL, "%s: header length %u (file %llu bytes)",
+			    img->path, hlen, (unsigned long long)file_size);
 	if (be32_at(h + 32))
 		return errf(err, errlen, -EINVAL, "%s: encrypted images are not supported",
 			    img->path);
@@ -345,51 +372,57 @@ static int parse_qcow2(struct qcow2_image *img, int depth, char *err, size_t err
 	if (version >= 3 && (be64_at(h + 72) & 1))
 		return errf(err, errlen, -EINVAL, "%s: the image is dirty (not closed cleanly)",
 			    img->path);
-	if (hlen < 72 || hlen > sizeof(h) - 8 || hlen > (1U << img->cluster_bits))
-		return errf(err, errlen, -EINVAL, "%s: header length %u", img->path, hlen);
-	if (img->l1_entries > (1U << 26) || l1_off % (1ULL << img->cluster_bits) ||
-	    l1_off > file_size || img->l1_entries * 8 > file_size - l1_off ||
-	    img->l1_entries < div_up(div_up(img->size, 1ULL << img->cluster_bits),
-				     (1ULL << img->cluster_bits) / 8))
+	img->size = be64_at(h + 24);
+	if (img->size > QCOW2_MAX_SIZE)
+		return errf(err, errlen, -EINVAL, "%s: size %llu is larger than %llu", img->path,
+			    (unsigned long long)img->size, QCOW2_MAX_SIZE);
+	/* No wrap: size < 2^57, so every step below stays far from 2^64. */
+	need = div_up(div_up(img->size, csize), csize / 8);
+	/* Entries past @need are never read: an L1 costs no memory, however long. */
+	img->l1_entries = be32_at(h + 36);
+	img->l1_offset = be64_at(h + 40);
+	img->l1_cached = ~0ULL;
+	if (img->l1_entries < need || img->l1_offset % csize || img->l1_offset > file_size ||
+	    need * 8 > file_size - img->l1_offset)
 		return errf(err, errlen, -EINVAL, "%s: bad L1 table", img->path);
 	/* Header extensions (v3): backing format; refuse an external data file. */
-	for (ext = version >= 3 ? hlen : 72; ext + 8 <= sizeof(h);) {
-		uint32_t type = be32_at(h + ext), len = be32_at(h + ext + 4);
-
+	for (ext = version >= 3 ? hlen : 72; ext + 8 <= have; ext += 8 + (len + 7ULL) / 8 * 8) {
+		type = be32_at(h + ext);
+		len = be32_at(h + ext + 4);
 		if (type == QCOW2_EXT_END)
 			break;
-		if (len > sizeof(h) - ext - 8)
+		if (len > have - ext - 8)
 			return errf(err, errlen, -EINVAL, "%s: bad header extension", img->path);
 		if (type == QCOW2_EXT_DATA_FILE)
 			return errf(err, errlen, -EINVAL, "%s: external data files are not supported",
 				    img->path);
 		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(fmt))
 			snprintf(fmt, sizeof(fmt), "%.*s", (int)len, (const char *)h + ext + 8);
-		ext += 8 + (len + 7ULL) / 8 * 8;
 	}
-	img->l1 = malloc(img->l1_entries * 8 + 8);
-	if (!img->l1)
-		return errf(err, errlen, -ENOMEM, "out of memory");
-	ret = pread_all(img->fd, img->l1, img->l1_entries * 8, l1_off);
-	if (ret)
-		return errf(err, errlen, ret, "%s: reading the L1 table", img->path);
-	for (ext = 0; ext < img->l1_entries; ext++)
-		img->l1[ext] = be64toh(img->l1[ext]);
 	bf_off = be64_at(h + 8);
 	bf_len = be32_at(h + 16);
 	if (!bf_off)
 		return 0;
-	if (bf_len == 0 || bf_len > QCOW2_NAME_MAX || bf_off + bf_len > sizeof(h) ||
-	    bf_off + bf_len > file_size)
+	if (bf_len == 0 || bf_len > QCOW2_NAME_MAX || bf_off > have || bf_len > have - bf_off ||
+	    memchr(h + bf_off, 0, bf_len))
 		return errf(err, errlen, -EINVAL, "%s: bad backing file name", img->path);
 	memcpy(name, h + bf_off, bf_len);
 	name[bf_len] = 0;
-	backing_path(bpath, sizeof(bpath), img->path, name);
-	return open_one(&img->backing, bpath, fmt[0] ? fmt : NULL, depth + 1, err, errlen);
+	ret = backing_path(bpath, sizeof(bpath), img, name, flags, err, errlen);
+	if (ret)
+		return ret;
+	return open_one(&img->backing, bpath, fmt[0] ? fmt : NULL, flags, depth + 1, err,
+			errlen);
 }
 
-static int open_one(struct qcow2_image **out, const char *path, const char *fmt, int depth,
-		    char *err, size_t errlen)
+/*
+ * One image of a chain: @depth 0 is the one the user named (a path of
+ * theirs, symlinks followed); deeper ones are backing files, opened without
+ * following a symlink.  Either must be a regular file, opened without
+ * blocking (a FIFO would hang a restore).
+ */
+static int open_one(struct qcow2_image **out, const char *path, const char *fmt,
+		    unsigned int flags, int depth, char *err, size_t errlen)
 {
 	struct qcow2_image *img;
 	uint32_t magic = 0;
@@ -404,37 +437,65 @@ static int open_one(struct qcow2_image **out, const char *path, const char *fmt,
 	if (!img)
 		return errf(err, errlen, -ENOMEM, "out of memory");
 	snprintf(img->path, sizeof(img->path), "%s", path);
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (depth ? O_NOFOLLOW : 0));
 	if (img->fd < 0) {
-		ret = errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		ret = -errno;
+		if (depth && ret == -ELOOP)
+			ret = errf(err, errlen, -EACCES, "backing file %s is a symlink", path);
+		else
+			ret = errf(err, errlen, ret, "%s%s: %s", depth ? "backing file " : "",
+				   path, strerror(-ret));
 		free(img);
 		return ret;
 	}
 	*out = img;
+	if (fstat(img->fd, &st))
+		return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return errf(err, errlen, depth ? -EACCES : -EINVAL, "%s%s is not a regular file",
+			    depth ? "backing file " : "", path);
+	img->dev = st.st_dev;
+	img->ino = st.st_ino;
 	if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2"))
 		return errf(err, errlen, -EINVAL, "%s: format %s is not supported", path, fmt);
 	if (!fmt && pread(img->fd, &magic, 4, 0) == 4 && be32toh(magic) == QCOW2_MAGIC)
 		fmt = "qcow2";
 	if (!fmt || !strcmp(fmt, "raw")) {
 		img->raw = true;
-		if (fstat(img->fd, &st))
-			return errf(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		img->size = (uint64_t)st.st_size;
 		return 0;
 	}
-	return parse_qcow2(img, depth, err, errlen);
+	return parse_qcow2(img, flags, depth, err, errlen);
 }
 
-int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, char *err,
-	       size_t errlen)
+int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, unsigned int flags,
+	       char *err, size_t errlen)
 {
-	int ret = open_one(img, path, fmt, 0, err, errlen);
+	int ret = open_one(img, path, fmt, flags, 0, err, errlen);
 
 	if (ret) {
 		qcow2_close(*img);
 		*img = NULL;
 	}
 	return ret;
+}
+
+unsigned int qcow2_chain_length(const struct qcow2_image *img)
+{
+	unsigned int n = 0;
+
+	for (; img; img = img->backing)
+		n++;
+	return n;
+}
+
+const struct qcow2_image *qcow2_chain_find(const struct qcow2_image *img,
+					   const struct stat *st)
+{
+	for (; img; img = img->backing)
+		if (img->dev == st->st_dev && img->ino == st->st_ino)
+			return img;
+	return NULL;
 }
 
 /* Reads within one cluster of @img: [off, off + len). */
@@ -458,7 +519,15 @@ static int read_piece(struct qcow2_image *img, uint64_t off, void *buf, size_t l
 		return ret ? errf(err, errlen, ret, "%s: reading at %llu", img->path,
 				  (unsigned long long)off) : 0;
 	}
-	l2_off = img->l1[gc / (csize / 8)] & QCOW2_OFFSET_MASK;
+	/* gc < size / csize, so the index is below @need, inside the file. */
+	if (img->l1_cached != gc / (csize / 8)) {
+		ret = pread_all(img->fd, &img->l1_value, 8, img->l1_offset + gc / (csize / 8) * 8);
+		if (ret)
+			return errf(err, errlen, ret, "%s: reading the L1 table", img->path);
+		img->l1_value = be64toh(img->l1_value);
+		img->l1_cached = gc / (csize / 8);
+	}
+	l2_off = img->l1_value & QCOW2_OFFSET_MASK;
 	entry = 0;
 	if (l2_off) {
 		ret = pread_all(img->fd, &entry, 8, l2_off + (gc % (csize / 8)) * 8);
@@ -513,7 +582,6 @@ void qcow2_close(struct qcow2_image *img)
 
 		if (img->fd >= 0)
 			close(img->fd);
-		free(img->l1);
 		free(img);
 		img = next;
 	}

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define QCOW2_MIN_CLUSTER_BITS	12	/* the header and backing name fit */
 #define QCOW2_MAX_CLUSTER_BITS	21
@@ -67,22 +68,48 @@ struct qcow2_image {
 	char path[4096];
 	uint64_t size;
 	unsigned int cluster_bits;
-	uint64_t *l1;			/* host order */
+	uint64_t l1_offset;		/* read entry by entry, never held whole */
 	uint64_t l1_entries;
+	uint64_t l1_cached;		/* the index of l1_value, or ~0 */
+	uint64_t l1_value;		/* host order */
+	dev_t dev;			/* the file's, to tell it from an output */
+	ino_t ino;
 	struct qcow2_image *backing;
 };
+
+/* Largest virtual size the reader takes (the writer makes at most 2^50). */
+#define QCOW2_MAX_SIZE		(1ULL << 56)
+
+/*
+ * qcow2_open() flags.  By default a backing file must be a file beside the
+ * image that names it (a bare name: no "/", no ".."), not a symlink, FIFO
+ * or device; QCOW2_ANY_BACKING lets it be anywhere (absolute, or relative
+ * to the image's directory), still a regular file and no symlink.
+ */
+#define QCOW2_ANY_BACKING	1U
 
 /*
  * Opens @path as qcow2 (or raw when @fmt is "raw") and its backing chain;
  * refuses anything this reader does not handle exactly (encryption,
  * compression, extended L2, external data, snapshots' dirty state, unknown
- * incompatible features, loops, chains deeper than QCOW2_MAX_CHAIN).
+ * incompatible features, loops, chains deeper than QCOW2_MAX_CHAIN) and
+ * every field that points outside the file or its tables.  A backing name
+ * that is not a bare file name is refused with -EXDEV (unless
+ * QCOW2_ANY_BACKING); a backing file that is a symlink, or not a regular
+ * file, with -EACCES.
  */
-int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, char *err,
-	       size_t errlen);
-/* Reads guest bytes [off, off + len) through the chain into @buf. */
+int qcow2_open(struct qcow2_image **img, const char *path, const char *fmt, unsigned int flags,
+	       char *err, size_t errlen);
+/* Reads guest bytes [off, off + len) through the chain into @buf (one
+ * thread at a time per chain: it caches an L1 entry).
+ */
 int qcow2_read(struct qcow2_image *img, uint64_t off, void *buf, size_t len, char *err,
 	       size_t errlen);
 void qcow2_close(struct qcow2_image *img);
+/* Images in @img's chain, itself included. */
+unsigned int qcow2_chain_length(const struct qcow2_image *img);
+/* The image of @img's chain that is the file @st describes, or NULL. */
+const struct qcow2_image *qcow2_chain_find(const struct qcow2_image *img,
+					   const struct stat *st);
 
 #endif /* _DIRTYBIT_BACKUP_QCOW2_H */

@@ -29,6 +29,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "../common/fileio.h"
 #include "../common/util.h"
@@ -43,23 +44,6 @@
  * than it saves (a small incremental copies in the caller alone).
  */
 #define BACKUP_BYTES_PER_THREAD	(8ULL << 20)
-
-struct find_bitmap {
-	const char *name;
-	struct dirtybit_bitmap found;
-	bool ok;
-};
-
-static int find_bitmap_cb(const struct dirtybit_bitmap *b, void *data)
-{
-	struct find_bitmap *f = data;
-
-	if (!strcmp(b->name, f->name)) {
-		f->found = *b;
-		f->ok = true;
-	}
-	return 0;
-}
 
 /* Size of an open file or block device. */
 static int fd_size(int fd, uint64_t *size)
@@ -97,14 +81,19 @@ struct backup {
 	int finished;			/* qcow2_finish(): 1 done, -1 failed */
 	pthread_t caller;
 	int dev, out, out_direct;
+	struct qcow2_image *chain;	/* the backing chain, open until the end */
 	char backing[PATH_MAX], backing_fmt[8];
 	char *err;
 	size_t errlen;
 };
 
 /*
- * The cut: one transaction freezes every device's bitmap and clears the
- * --clear bitmaps, so they all start their next epoch at the same point.
+ * The cut: one transaction freezes every device's bitmap and its --clear
+ * bitmaps, so they all start their next epoch at the same point.  A --clear
+ * bitmap is frozen rather than cleared so that a failed backup can give
+ * its bits back: settle_bitmaps() abdicates it (cleared at the cut) on
+ * success and reclaims it on failure, and a killed backup's socket
+ * reclaims it in the kernel.
  */
 static int freeze_bitmaps(struct backup *b, unsigned int n)
 {
@@ -119,23 +108,25 @@ static int freeze_bitmaps(struct backup *b, unsigned int n)
 				n, o->nclears, DIRTYBIT_MAX_ACTIONS), -E2BIG;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < o->nclears; k++)
-			acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_CLEAR,
+			acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
 				{ .target = b[i].o->device, .name = o->clears[k] } };
 		acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
 			{ .target = b[i].o->device, .name = o->bitmap } };
 	}
 	ret = dirtybit_transaction(b->ctx, acts, na);
 	if (ret)
-		snprintf(b->err, b->errlen, "bitmap %s: %s", o->bitmap, b->ctx->err);
+		snprintf(b->err, b->errlen, "bitmap %s%s: %s", o->bitmap,
+			 o->nclears ? " or a --clear bitmap" : "", b->ctx->err);
 	return ret;
 }
 
 /*
  * The name recorded for @backing in @output: its bare name when both are in
  * one directory (a chain moves as a whole, and QEMU resolves it relative
- * to the image), else its absolute path.
+ * to the image), else its absolute path (*@outside set).
  */
-static int backing_name(char *out, size_t n, const char *backing, const char *output)
+static int backing_name(char *out, size_t n, const char *backing, const char *output,
+			bool *outside)
 {
 	char real[PATH_MAX], dir[PATH_MAX], *copy = strdup(output), *base;
 	int ret = 0;
@@ -148,7 +139,9 @@ static int backing_name(char *out, size_t n, const char *backing, const char *ou
 	if (ret)
 		return ret;
 	base = strrchr(real, '/');
-	if (base && (size_t)(base - real) == strlen(dir) && !strncmp(real, dir, strlen(dir)))
+	*outside = !(base && (size_t)(base - real) == strlen(dir) &&
+		     !strncmp(real, dir, strlen(dir)));
+	if (!*outside)
 		return snprintf(out, n, "%s", base + 1) >= (int)n ? -ENAMETOOLONG : 0;
 	return snprintf(out, n, "%s", real) >= (int)n ? -ENAMETOOLONG : 0;
 }
@@ -157,8 +150,10 @@ static int backing_name(char *out, size_t n, const char *backing, const char *ou
 static int prepare(struct backup *b)
 {
 	const struct backup_opts *o = b->o;
-	struct find_bitmap f = { .name = o->bitmap };
-	struct qcow2_image *prev = NULL;
+	struct dirtybit_bitmap bm;
+	char real[PATH_MAX];
+	unsigned int depth;
+	bool outside;
 	uint64_t size;
 	int ret;
 
@@ -168,18 +163,17 @@ static int prepare(struct backup *b)
 	if (b->t.kind != DIRTYBIT_TARGET_BLOCK)
 		return snprintf(b->err, b->errlen, "%s is not a block device target",
 				o->device), -EINVAL;
-	ret = dirtybit_bitmaps(b->ctx, o->device, find_bitmap_cb, &f);
-	if (ret || !f.ok)
-		return snprintf(b->err, b->errlen, "%s: no bitmap %s", o->device, o->bitmap),
-		       ret ? ret : -ENOENT;
-	if (f.found.flags & DIRTYBIT_BITMAP_F_FROZEN)
+	ret = dirtybit_bitmap_get(b->ctx, o->device, o->bitmap, &bm);
+	if (ret)
+		return snprintf(b->err, b->errlen, "%s: no bitmap %s", o->device, o->bitmap), ret;
+	if (bm.flags & DIRTYBIT_BITMAP_F_FROZEN)
 		return snprintf(b->err, b->errlen, "bitmap %s is busy (frozen by a backup)",
 				o->bitmap), -EBUSY;
-	if (f.found.flags & DIRTYBIT_BITMAP_F_INCONSISTENT)
+	if (bm.flags & DIRTYBIT_BITMAP_F_INCONSISTENT)
 		return snprintf(b->err, b->errlen,
 				"bitmap %s is inconsistent (the device changed size); take a full backup into a new bitmap",
 				o->bitmap), -EINVAL;
-	b->granularity = f.found.granularity;
+	b->granularity = bm.granularity;
 	b->res->cluster = o->cluster ? o->cluster :
 			  b->granularity > BACKUP_MIN_CLUSTER ? (uint32_t)b->granularity :
 			  BACKUP_MIN_CLUSTER;
@@ -199,23 +193,120 @@ static int prepare(struct backup *b)
 				(unsigned long long)b->t.size), -EINVAL;
 	if (o->full)
 		return 0;
-	/* An incremental stands on the previous backup: same size, readable. */
-	ret = qcow2_open(&prev, o->backing, NULL, b->err, b->errlen);
+	/*
+	 * An incremental stands on the previous backup: same size, and its
+	 * whole chain readable the way restore will read it, one image short
+	 * of the deepest chain restore follows.
+	 */
+	/*
+	 * Through its real path: the one backing_name() records, so the chain
+	 * checked is the chain restore will read (a symlinked --backing would
+	 * resolve its own backing names beside the link).
+	 */
+	if (!realpath(o->backing, real))
+		return snprintf(b->err, b->errlen, "%s: %s", o->backing, strerror(errno)), -errno;
+	ret = qcow2_open(&b->chain, real, NULL, o->any_backing ? QCOW2_ANY_BACKING : 0,
+			 b->err, b->errlen);
 	if (ret)
 		return ret;
-	if (prev->size != size) {
-		snprintf(b->err, b->errlen, "backing file %s is %llu bytes, the device %llu",
-			 o->backing, (unsigned long long)prev->size, (unsigned long long)size);
-		ret = -EINVAL;
-	}
-	snprintf(b->backing_fmt, sizeof(b->backing_fmt), "%s", prev->raw ? "raw" : "qcow2");
-	qcow2_close(prev);
+	if (b->chain->size != size)
+		return snprintf(b->err, b->errlen, "backing file %s is %llu bytes, the device %llu",
+				o->backing, (unsigned long long)b->chain->size,
+				(unsigned long long)size), -EINVAL;
+	depth = qcow2_chain_length(b->chain);
+	if (depth >= QCOW2_MAX_CHAIN)
+		return snprintf(b->err, b->errlen,
+				"the chain of %s is %u images deep, and restore reads at most %d: take a --full backup to start a new chain (or collapse this one with qemu-img convert, see docs/BACKUPS.md)",
+				o->backing, depth, QCOW2_MAX_CHAIN), -ELOOP;
+	snprintf(b->backing_fmt, sizeof(b->backing_fmt), "%s", b->chain->raw ? "raw" : "qcow2");
+	ret = backing_name(b->backing, sizeof(b->backing), o->backing, o->output, &outside);
 	if (ret)
-		return ret;
-	ret = backing_name(b->backing, sizeof(b->backing), o->backing, o->output);
-	if (ret)
-		snprintf(b->err, b->errlen, "%s: %s", o->backing, strerror(-ret));
+		return snprintf(b->err, b->errlen, "%s: %s", o->backing, strerror(-ret)), ret;
+	if (strlen(b->backing) > QCOW2_NAME_MAX)
+		return snprintf(b->err, b->errlen, "--backing %s: a name of more than %d bytes",
+				b->backing, QCOW2_NAME_MAX), -ENAMETOOLONG;
+	if (outside && !o->any_backing)
+		return snprintf(b->err, b->errlen,
+				"--backing %s is not in the directory of %s: restore follows only a backing file beside its image (or pass --allow-backing-outside, to restore too)",
+				o->backing, o->output), -EXDEV;
+	return 0;
+}
+
+/* The canonical path of @path, whose last component need not exist. */
+static int canonical(const char *path, char *out)
+{
+	char *copy = strdup(path), *copy2 = strdup(path), dir[PATH_MAX];
+	int ret = 0;
+
+	if (!copy || !copy2)
+		ret = -ENOMEM;
+	else if (!realpath(dirname(copy), dir))
+		ret = -errno;
+	else if (snprintf(out, PATH_MAX, "%s/%s", dir, basename(copy2)) >= PATH_MAX)
+		ret = -ENAMETOOLONG;
+	free(copy);
+	free(copy2);
 	return ret;
+}
+
+/* Is the file at @path (if any) an image of a chain in the group?  Which? */
+static const char *in_a_chain(const struct backup *b, unsigned int n, const char *path)
+{
+	const struct qcow2_image *img;
+	struct stat st;
+	unsigned int j;
+
+	if (lstat(path, &st))	/* a symlink output is replaced, not written */
+		return NULL;
+	for (j = 0; j < n; j++) {
+		img = b[j].chain ? qcow2_chain_find(b[j].chain, &st) : NULL;
+		if (img)
+			return img->path;
+	}
+	return NULL;
+}
+
+/*
+ * Before anything is frozen: no output (nor its .partial) may be an image
+ * of a chain the group reads (writing it would destroy the chain, and the
+ * new image would name itself), another output, or anything but a regular
+ * file.  open_files() checks the .partial it opened again, by its inode.
+ */
+static int check_outputs(struct backup *b, unsigned int n, char (*partial)[PATH_MAX])
+{
+	char canon[BACKUP_MAX_DEVICES][2][PATH_MAX];
+	const char *img;
+	unsigned int i, j, k;
+	struct stat st;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		const char *paths[2] = { b[i].o->output, partial[i] };
+
+		for (k = 0; k < 2; k++) {
+			img = in_a_chain(b, n, paths[k]);
+			if (img)
+				return snprintf(b->err, b->errlen,
+						"-o %s: %s is %s, an image of the backing chain; writing it would destroy the chain",
+						b[i].o->output, paths[k], img), -EEXIST;
+			if (!lstat(paths[k], &st) && !S_ISREG(st.st_mode) &&
+			    !(k == 0 && S_ISLNK(st.st_mode)))
+				return snprintf(b->err, b->errlen,
+						"%s exists and is not a regular file", paths[k]),
+				       -EEXIST;
+			ret = canonical(paths[k], canon[i][k]);
+			if (ret)
+				return snprintf(b->err, b->errlen, "%s: %s", paths[k],
+						strerror(-ret)), ret;
+		}
+		for (j = 0; j < i; j++)
+			for (k = 0; k < 4; k++)
+				if (!strcmp(canon[i][k / 2], canon[j][k % 2]))
+					return snprintf(b->err, b->errlen,
+							"-o %s and -o %s collide", b[j].o->output,
+							b[i].o->output), -EINVAL;
+	}
+	return 0;
 }
 
 /*
@@ -528,7 +619,11 @@ static bool keep_partial(struct backup *b, const char *partial)
 	    (!b->finished && qcow2_finish(&b->w, err, sizeof(err))) ||
 	    rename(partial, b->o->output))
 		return false;
-	fsync_dir_of(b->o->output);
+	/* Not known to survive a crash: not something the bitmap may rely on. */
+	if (fsync_dir_of(b->o->output)) {
+		unlink(b->o->output);
+		return false;
+	}
 	b->res->kept = true;
 	b->res->kept_from = b->copied_to * b->res->cluster;
 	if (b->res->kept_from > b->t.size)
@@ -554,60 +649,95 @@ static struct dirtybit_tx_action settle_action(const struct backup *b, int ret)
 	return a;
 }
 
-/* Ends every freeze in one transaction; a failure's reason is the one kept. */
+/* Did some bitmap of the group become inconsistent (it cannot abdicate)? */
+static bool any_inconsistent(struct backup *b, unsigned int n)
+{
+	struct dirtybit_bitmap bm;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!dirtybit_bitmap_get(b->ctx, b[i].o->device, b->o->bitmap, &bm) &&
+		    bm.flags & DIRTYBIT_BITMAP_F_INCONSISTENT)
+			return true;
+	return false;
+}
+
+/*
+ * Ends every freeze in one transaction (the --clear bitmaps abdicate with a
+ * success, reclaim with a failure); a failure's reason is the one kept.
+ */
 static int settle_bitmaps(struct backup *b, unsigned int n, int ret)
 {
-	struct dirtybit_tx_action acts[BACKUP_MAX_DEVICES];
+	struct dirtybit_tx_action acts[DIRTYBIT_MAX_ACTIONS];
 	char *e = b->err + strlen(b->err);
 	size_t left = b->errlen - (size_t)(e - b->err);
-	unsigned int i;
+	const struct backup_opts *o = b->o;
+	unsigned int i, k, na = 0;
+	char why[sizeof(b->ctx->err)];
+	const char *next;
 	bool kept = false;
 	int r;
 
 	for (i = 0; i < n; i++) {
-		acts[i] = settle_action(&b[i], ret);
+		for (k = 0; k < o->nclears; k++)
+			acts[na++] = (struct dirtybit_tx_action){
+				ret ? DIRTYBIT_CMD_BITMAP_RECLAIM : DIRTYBIT_CMD_BITMAP_ABDICATE,
+				{ .target = b[i].o->device, .name = o->clears[k] } };
+		acts[na++] = settle_action(&b[i], ret);
 		kept |= b[i].res->kept;
 	}
-	r = dirtybit_transaction(b->ctx, acts, n);
+	r = dirtybit_transaction(b->ctx, acts, na);
 	if (!r)
 		return ret;
+	/* The socket's close reclaims; say what that leaves. */
+	snprintf(why, sizeof(why), "%s", b->ctx->err);	/* the lookup below clears it */
+	next = any_inconsistent(b, n) ?
+	       "the bitmap is inconsistent (it missed writes): the next incremental is refused, take a full backup into a new bitmap" :
+	       "the bitmap keeps its bits, so the next incremental copies them again";
 	if (ret) {
-		/* The socket's close reclaims: every bitmap keeps every bit. */
+		/* What a kept image lacks is not recorded: it goes, like any partial one. */
+		for (i = 0; kept && i < n; i++)
+			if (b[i].res->kept) {
+				unlink(b[i].o->output);
+				b[i].res->kept = false;
+			}
 		if (kept)
-			snprintf(e, left, "; keeping the partial backup failed (%s): remove %s%s",
-				 b->ctx->err, b->o->output, n > 1 ? " and the other outputs" : "");
+			snprintf(e, left, "; keeping the partial backup failed (%s), so it was removed; %s",
+				 why, next);
 		return ret;
 	}
 	snprintf(b->err, b->errlen,
-		 "%s%s complete, but ending the freeze of bitmap %s failed (%s); the bitmap keeps its bits, so the next incremental copies them again",
+		 "%s%s complete, but ending the freeze of bitmap %s failed (%s); %s",
 		 b->o->output, n > 1 ? " and the other outputs are" : " is", b->o->bitmap,
-		 b->ctx->err);
+		 why, next);
 	return r;
 }
 
-/* Opens what backup @b reads and writes: the device, the partial output. */
+/*
+ * Creates backup @b's partial output afresh (create_partial(): never
+ * through a symlink, never into a file a name pointed at); check_outputs()
+ * refused one that is an image of the chain before, so nothing of the
+ * chain is removed here.
+ */
 static int open_files(struct backup *b, const char *partial)
 {
-	int ret = prepare(b);
+	int fd = create_partial(partial, b->o->direct ? &b->out_direct : NULL);
 
-	if (ret)
-		return ret;
-	b->out = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (b->out < 0)
-		return snprintf(b->err, b->errlen, "%s: %s", partial, strerror(errno)), -errno;
-	if (b->o->direct) {
-		b->out_direct = open(partial, O_WRONLY | O_CLOEXEC | O_DIRECT);
-		if (b->out_direct < 0)
-			return snprintf(b->err, b->errlen, "--direct: %s: %s%s", partial,
-					strerror(errno), errno == EINVAL ?
-					" (the file system does not do O_DIRECT)" : ""), -errno;
-	}
+	if (fd == -EEXIST)
+		return snprintf(b->err, b->errlen, "%s is not a regular file (or was replaced)",
+				partial), fd;
+	if (fd < 0)
+		return snprintf(b->err, b->errlen, "%s%s: %s%s", b->o->direct ? "--direct: " : "",
+				partial, strerror(-fd), b->o->direct && fd == -EINVAL ?
+				" (the file system does not do O_DIRECT)" : ""), fd;
+	b->out = fd;	/* ours from now on: removed on failure */
 	return 0;
 }
 
 static void close_files(struct backup *b)
 {
 	qcow2_writer_free(&b->w);
+	qcow2_close(b->chain);
 	free(b->words);
 	if (b->dev >= 0)
 		close(b->dev);
@@ -617,6 +747,70 @@ static void close_files(struct backup *b)
 		close(b->out_direct);
 }
 
+/*
+ * The device of the super block the file open at @fd lives on.  Not its
+ * st_dev: a btrfs subvolume has one of its own, but FIFREEZE freezes the
+ * whole super block.  /proc/self/mountinfo names it for the file's mount
+ * (statx's mount id); st_dev where that cannot be read.
+ */
+static dev_t super_dev(int fd)
+{
+	unsigned int id, maj, min;
+	struct statx stx;
+	struct stat st;
+	char line[4096];
+	dev_t dev = 0;
+	FILE *f;
+
+	if (fstat(fd, &st))
+		return 0;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) || !(stx.stx_mask & STATX_MNT_ID))
+		return st.st_dev;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return st.st_dev;
+	while (!dev && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %*u %u:%u", &id, &maj, &min) == 3 && id == stx.stx_mnt_id)
+			dev = makedev(maj, min);
+	fclose(f);
+	return dev ? dev : st.st_dev;
+}
+
+/*
+ * An output on the file system --fsfreeze freezes would wait for the thaw
+ * forever, uninterruptibly (not even SIGKILL ends a write stopped by
+ * FIFREEZE), with that file system frozen: refused before anything is
+ * frozen.  Compared by super block, as the kernel freezes a whole one.
+ */
+static int check_output_not_frozen(struct backup *b, unsigned int n)
+{
+	unsigned int i;
+	dev_t frozen;
+	int fd;
+
+	fd = open(b->o->fsfreeze, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return snprintf(b->err, b->errlen, "%s: %s", b->o->fsfreeze, strerror(errno)),
+		       -errno;
+	frozen = super_dev(fd);
+	close(fd);
+	for (i = 0; i < n; i++)
+		if (super_dev(b[i].out) == frozen)
+			return snprintf(b->err, b->errlen,
+					"%s is on the file system --fsfreeze %s freezes: writing it would wait for the thaw forever; write the backup to another file system",
+					b[i].o->output, b->o->fsfreeze), -EINVAL;
+	return 0;
+}
+
+/* A signal arrived (SIGINT, SIGTERM, ...): the backup is cancelled. */
+static int interrupted(struct backup *b)
+{
+	if (!b->o->stop || !*b->o->stop)
+		return 0;
+	snprintf(b->err, b->errlen, "interrupted");
+	return -EINTR;
+}
+
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
 	       struct backup_result *res, char *err, size_t errlen)
 {
@@ -624,7 +818,7 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 	char partial[BACKUP_MAX_DEVICES][PATH_MAX];
 	unsigned int i, renamed = 0;
 	double t0 = mono_now();
-	bool frozen = false;
+	bool frozen = false, unsynced = false;
 	int ret = 0, fsfd = -1;
 
 	if (!n || n > BACKUP_MAX_DEVICES)
@@ -636,8 +830,17 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 		if (snprintf(partial[i], PATH_MAX, "%s.partial", o[i].output) >= PATH_MAX)
 			return snprintf(err, errlen, "output path too long"), -ENAMETOOLONG;
 	}
+	/* Every refusal before the cut: a refused backup changes nothing. */
+	for (i = 0; i < n && !ret; i++)
+		ret = prepare(&b[i]);
+	if (!ret)
+		ret = check_outputs(b, n, partial);
 	for (i = 0; i < n && !ret; i++)
 		ret = open_files(&b[i], partial[i]);
+	if (!ret && o->fsfreeze)
+		ret = check_output_not_frozen(b, n);
+	if (!ret)
+		ret = interrupted(b);
 	/* The file system first, so that the cut finds it clean and still. */
 	if (!ret && o->fsfreeze)
 		ret = fs_freeze(b, true, &fsfd);
@@ -647,25 +850,46 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 	}
 	for (i = 0; i < n && !ret; i++)
 		ret = copy(&b[i]);
-	if (!ret && o->exec_frozen && run_shell(o->exec_frozen)) {
-		ret = -ECANCELED;
-		snprintf(err, errlen, "cancelled: the command run while frozen failed");
+	if (!ret && o->exec_frozen && run_shell(o->exec_frozen, o->stop)) {
+		ret = interrupted(b);	/* it was stopped with us */
+		if (!ret) {
+			ret = -ECANCELED;
+			snprintf(err, errlen, "cancelled: the command run while frozen failed");
+		}
 	}
+	/* A signal during the command or the finish cancels too. */
+	if (!ret)
+		ret = interrupted(b);
 	if (fsfd >= 0 && fs_freeze(b, false, &fsfd) && !ret)
 		ret = -EIO;
 	for (i = 0; i < n && !ret; i++, renamed++) {
+		ret = interrupted(b);
+		if (ret)
+			break;
 		if (rename(partial[i], o[i].output)) {
 			ret = -errno;
 			snprintf(err, errlen, "renaming %s: %s", partial[i], strerror(errno));
 			break;
 		}
-		fsync_dir_of(o[i].output);
+		ret = fsync_dir_of(o[i].output);
+		if (ret) {
+			/*
+			 * Complete, and it replaced any old file of that name:
+			 * kept, but not claimed durable; the bitmaps keep their
+			 * bits, so nothing depends on it.
+			 */
+			snprintf(err, errlen,
+				 "%s is complete, but syncing its directory failed (%s): it may not survive a crash; the bitmap keeps its bits",
+				 o[i].output, strerror(-ret));
+			unsynced = true;
+			break;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		/* The group failed: an output already complete goes too. */
-		if (ret && i < renamed && rename(o[i].output, partial[i]))
+		if (ret && i < renamed && !unsynced && rename(o[i].output, partial[i]))
 			unlink(o[i].output);
-		if (ret && frozen && o->mode == BACKUP_ALWAYS)
+		if (ret && frozen && o->mode == BACKUP_ALWAYS && !unsynced)
 			keep_partial(&b[i], partial[i]);
 		if (b[i].out >= 0 && ret && !res[i].kept)
 			unlink(partial[i]);
@@ -679,8 +903,42 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 	return ret;
 }
 
-int backup_restore(const char *top, const char *dest, bool verify, uint64_t *bytes,
-		   char *err, size_t errlen)
+/*
+ * Opens restore's destination @dest: a regular file, created if need be, or
+ * a block device, which is then opened again through this descriptor with
+ * O_EXCL (EBUSY while mounted or in use): the same device the checks saw,
+ * whatever the name points at by then.
+ */
+static int open_dest(const char *dest, bool verify, struct stat *st, char *err, size_t errlen)
+{
+	char self[64];
+	int fd, excl;
+
+	fd = open(dest, (verify ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (fd < 0)
+		return errf(err, errlen, -errno, "%s: %s", dest, strerror(errno));
+	if (fstat(fd, st)) {
+		close(fd);
+		return errf(err, errlen, -errno, "%s: %s", dest, strerror(errno));
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode)) {
+		close(fd);
+		return errf(err, errlen, -EINVAL, "%s is not a regular file or a block device",
+			    dest);
+	}
+	if (verify || !S_ISBLK(st->st_mode))
+		return fd;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	excl = open(self, O_RDWR | O_EXCL | O_CLOEXEC);
+	close(fd);
+	if (excl < 0)
+		return errf(err, errlen, -errno, "%s: %s%s", dest, strerror(errno),
+			    errno == EBUSY ? " (mounted, or in use: restore writes only a device nobody uses)" : "");
+	return excl;
+}
+
+int backup_restore(const char *top, const char *dest, bool verify, unsigned int qcow2_flags,
+		   uint64_t *bytes, char *err, size_t errlen)
 {
 	unsigned char *a = malloc(RESTORE_CHUNK), *d = malloc(RESTORE_CHUNK);
 	struct qcow2_image *img = NULL;
@@ -689,15 +947,22 @@ int backup_restore(const char *top, const char *dest, bool verify, uint64_t *byt
 	int fd = -1, ret;
 
 	*bytes = 0;
-	ret = !a || !d ? -ENOMEM : qcow2_open(&img, top, "qcow2", err, errlen);
+	ret = !a || !d ? -ENOMEM : qcow2_open(&img, top, "qcow2", qcow2_flags, err, errlen);
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
 	if (!ret) {
-		fd = open(dest, (verify ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
-		if (fd < 0 || fstat(fd, &st) || fd_size(fd, &dsize)) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-		}
+		fd = open_dest(dest, verify, &st, err, errlen);
+		ret = fd < 0 ? fd : 0;
+	}
+	/* Checked by inode, before anything is truncated or written. */
+	if (!ret && !verify && qcow2_chain_find(img, &st)) {
+		ret = -EEXIST;
+		snprintf(err, errlen, "%s is %s, an image of the chain being restored",
+			 dest, qcow2_chain_find(img, &st)->path);
+	}
+	if (!ret && fd_size(fd, &dsize)) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
 	}
 	if (!ret && S_ISREG(st.st_mode) && !verify && ftruncate(fd, (off_t)img->size)) {
 		ret = -errno;

@@ -34,6 +34,7 @@ struct backup_opts {
 	unsigned int nclears;
 	unsigned int threads;		/* copy workers, 1 to 64 */
 	bool direct;			/* data written with O_DIRECT */
+	bool any_backing;		/* backing files outside the output's directory */
 	bool progress;			/* on stderr */
 	const volatile sig_atomic_t *stop;
 };
@@ -66,7 +67,8 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
  * size, or a block device at least that large); with @verify compares
  * instead.  0 or -errno (-EINVAL for a difference), reason in @err.
  */
-int backup_restore(const char *top, const char *dest, bool verify, uint64_t *bytes,
+int backup_restore(const char *top, const char *dest, bool verify, unsigned int qcow2_flags,
+		   uint64_t *bytes,
 		   char *err, size_t errlen);
 
 #endif /* _DIRTYBIT_BACKUP_RUN_H */

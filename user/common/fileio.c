@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "fileio.h"
 
@@ -34,4 +36,36 @@ int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+int create_partial(const char *path, int *direct_fd)
+{
+	struct stat st, dst;
+	int fd, ret;
+
+	if (!lstat(path, &st)) {
+		if (!S_ISREG(st.st_mode))
+			return -EEXIST;
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (!direct_fd)
+		return fd;
+	*direct_fd = open(path, O_RDWR | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+	if (*direct_fd < 0) {
+		ret = -errno;
+	} else if (fstat(fd, &st) || fstat(*direct_fd, &dst) || st.st_dev != dst.st_dev ||
+		   st.st_ino != dst.st_ino) {
+		ret = -EEXIST;		/* replaced in between */
+		close(*direct_fd);
+	} else {
+		return fd;
+	}
+	*direct_fd = -1;
+	unlink(path);
+	close(fd);
+	return ret;
 }

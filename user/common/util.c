@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,23 +70,26 @@ uint64_t bits_weight(const uint64_t *words, uint64_t nbits)
 	return n;
 }
 
-void fsync_dir_of(const char *path)
+int fsync_dir_of(const char *path)
 {
 	char *copy = strdup(path);
-	int fd;
+	int fd, ret = 0;
 
 	if (!copy)
-		return;
+		return -ENOMEM;
 	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
+	/* EINVAL: a file system that cannot sync a directory (nothing to do). */
+	if (fd < 0 || (fsync(fd) && errno != EINVAL))
+		ret = -errno;
+	if (fd >= 0)
 		close(fd);
-	}
 	free(copy);
+	return ret;
 }
 
-int run_shell(const char *cmd)
+int run_shell(const char *cmd, const volatile sig_atomic_t *stop)
 {
+	bool sent = false;
 	int status;
 	pid_t pid;
 
@@ -94,11 +98,20 @@ int run_shell(const char *cmd)
 	if (pid < 0)
 		return -errno;
 	if (!pid) {
+		setpgid(0, 0);
+		signal(SIGXFSZ, SIG_DFL);	/* the CLI ignores it; the command need not */
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	setpgid(pid, pid);	/* whichever runs first: the group exists to be signalled */
+	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -errno;
+		/* Told to stop: so is the command, all of it. */
+		if (stop && *stop && !sent) {
+			kill(-pid, SIGTERM);
+			sent = true;
+		}
+	}
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECANCELED;
 }

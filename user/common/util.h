@@ -5,6 +5,7 @@
 #ifndef _DIRTYBIT_UTIL_H
 #define _DIRTYBIT_UTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,12 +33,13 @@ uint64_t zero_run_end(const unsigned char *buf, size_t unit, uint64_t i, uint64_
 /* Set bits among the first @nbits of @words. */
 uint64_t bits_weight(const uint64_t *words, uint64_t nbits);
 
-/* fsync() of the directory holding @path, so a rename in it is durable. */
-void fsync_dir_of(const char *path);
+/* fsync() of the directory holding @path, so a rename in it is durable: 0 or -errno. */
+int fsync_dir_of(const char *path);
 
-/* Runs "sh -c @cmd" and waits: 0 if it exited 0, else -ECANCELED (or
- * -errno if it could not run).
+/* Runs "sh -c @cmd" in a process group of its own and waits: 0 if it
+ * exited 0, else -ECANCELED (or -errno if it could not run).  When *@stop
+ * is set (a signal), the group gets SIGTERM.
  */
-int run_shell(const char *cmd);
+int run_shell(const char *cmd, const volatile sig_atomic_t *stop);
 
 #endif /* _DIRTYBIT_UTIL_H */

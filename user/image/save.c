@@ -2,14 +2,18 @@
 /*
  * Live image saves.
  *
- * Each region gets a bitmap the save owns (created, or cleared if a killed
- * save left it) before the first pass, which writes every non-zero page.
- * Every later pass harvests: FREEZE (a cut), read the frozen bits, write
- * those pages, ABDICATE; on any failure RECLAIM, so no bit is lost, and a
- * save killed outright is reclaimed by the kernel (the freeze is bound to
- * its socket).  Passes stop when one finds fewer than the threshold or at
- * the limit; the last one runs under the writer hold, so the image is the
- * regions at one instant.
+ * Each region gets a bitmap the save owns before the first pass, which
+ * writes every non-zero page: created (or taken over, if a killed save
+ * left it) and frozen in one transaction, and frozen by this save's socket
+ * from then on.  Every later pass harvests: one transaction
+ * ABDICATEs the previous freeze and FREEZEs again (a cut), then the frozen
+ * bits — the pages written since the previous cut, a granule's bit
+ * standing for each of its pages — are read and those pages written.  No
+ * other save can clear or cut the bitmap in between (it is busy), a
+ * failure RECLAIMs it, and a save killed outright is reclaimed by the
+ * kernel.  Passes stop when one finds fewer than the threshold or at the
+ * limit; the last one (the only one with --passes 1) runs under the writer
+ * hold, so the image is the regions at one instant.
  *
  * Durability order: pages, fdatasync, bitmaps, fdatasync, trailer, fsync,
  * rename.  Until the trailer is written the file is incomplete, and until
@@ -23,6 +27,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "../common/fileio.h"
 #include "../common/util.h"
 #include "pages.h"
 #include "save.h"
@@ -38,77 +43,156 @@ struct save {
 	size_t errlen;
 };
 
-/* A bitmap command on a region's save bitmap; a @quiet failure keeps err. */
-static int bitmap_cmd(struct save *s, const struct img_source *src, uint8_t cmd, bool quiet)
+/*
+ * One or two commands on a region's save bitmap, as one transaction; a
+ * @quiet failure keeps err.
+ */
+static int bitmap_tx(struct save *s, const struct img_source *src, uint8_t cmd, uint8_t then,
+		     bool quiet)
 {
 	char target[16];
-	struct dirtybit_bitmap_req req = { .target = target, .name = s->o->bitmap };
+	struct dirtybit_tx_action acts[2] = {
+		{ cmd, { .target = target, .name = s->o->bitmap,
+			 .granularity = cmd == DIRTYBIT_CMD_BITMAP_ADD ?
+					(uint32_t)s->o->granularity : 0 } },
+		{ then, { .target = target, .name = s->o->bitmap } },
+	};
 	int ret;
 
 	snprintf(target, sizeof(target), "%u", src->target_id);
-	ret = dirtybit_bitmap(s->ctx, cmd, &req);
+	ret = dirtybit_transaction(s->ctx, acts, then ? 2 : 1);
 	if (ret && !quiet)
 		snprintf(s->err, s->errlen, "region %s, bitmap %s: %s", src->block,
 			 s->o->bitmap, s->ctx->err);
 	return ret;
 }
 
-/* The save's bitmap on each region, empty from now on. */
+/*
+ * The save's bitmap on each region, frozen by this save's socket from now
+ * until it ends: each harvest ends one freeze and starts the next in one
+ * transaction, so no other save or command can clear it or take a cut of
+ * it in between (it finds it busy), and the kernel reclaims it if the save
+ * is killed.  One of that name that nobody holds (a killed save left it)
+ * is taken over as it is: frozen with its bits, which pass 1 makes stale
+ * (it copies every page) and the first harvest drops, and which a failure
+ * gives back.  One that does not record is refused: its harvests would
+ * find nothing.
+ */
 static int start_tracking(struct save *s)
 {
+	struct dirtybit_bitmap bm;
+	char target[16];
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < s->n; i++) {
-		if (s->src[i].path)
+		struct img_source *src = &s->src[i];
+
+		if (src->path)
 			continue;
-		ret = bitmap_cmd(s, &s->src[i], DIRTYBIT_CMD_BITMAP_ADD, false);
-		if (ret == -EEXIST)	/* left by a save that was killed */
-			ret = bitmap_cmd(s, &s->src[i], DIRTYBIT_CMD_BITMAP_CLEAR, false);
+		ret = bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_ADD, DIRTYBIT_CMD_BITMAP_FREEZE, true);
+		src->created = !ret;
+		if (ret == -EEXIST)
+			ret = bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_FREEZE, 0, true);
+		if (ret == -EBUSY)
+			return snprintf(s->err, s->errlen,
+					"region %s: bitmap %s is in use (frozen by another save or a backup); give this save another --bitmap",
+					src->block, s->o->bitmap), ret;
 		if (ret)
-			return ret;
+			return snprintf(s->err, s->errlen, "region %s, bitmap %s: %s", src->block,
+					s->o->bitmap, s->ctx->err), ret;
+		src->owned = true;
+		snprintf(target, sizeof(target), "%u", src->target_id);
+		ret = dirtybit_bitmap_get(s->ctx, target, s->o->bitmap, &bm);
+		if (ret)
+			return snprintf(s->err, s->errlen, "region %s: %s", src->block,
+					s->ctx->err), ret;
+		if (!(bm.flags & DIRTYBIT_BITMAP_F_RECORDING))
+			return snprintf(s->err, s->errlen,
+					"region %s: bitmap %s is disabled (it records nothing): enable it, or give another --bitmap",
+					src->block, s->o->bitmap), -EINVAL;
+		/* A bit may stand for several of the image's pages, never less. */
+		if (bm.granularity < IMG_PAGE_SIZE || bm.granularity % IMG_PAGE_SIZE)
+			return snprintf(s->err, s->errlen,
+					"region %s: bitmap %s has %u-byte granules, not pages",
+					src->block, s->o->bitmap, bm.granularity), -EINVAL;
+		src->granularity = bm.granularity;
 	}
 	return 0;
 }
 
-static void stop_tracking(struct save *s)
+/*
+ * Ends what start_tracking() began, on the regions it reached.  Kept: after
+ * a success with --keep-bitmap (abdicated: what was written since the last
+ * cut), and a bitmap taken over when the save fails (reclaimed: every bit
+ * it had, and every write since).  Removed otherwise.
+ */
+static void stop_tracking(struct save *s, bool ok)
 {
 	unsigned int i;
 
-	if (s->o->keep_bitmap)
-		return;
-	for (i = 0; i < s->n; i++)
-		if (!s->src[i].path)
-			bitmap_cmd(s, &s->src[i], DIRTYBIT_CMD_BITMAP_REMOVE, true);
+	for (i = 0; i < s->n; i++) {
+		struct img_source *src = &s->src[i];
+
+		if (!src->owned)
+			continue;
+		if (ok ? s->o->keep_bitmap : !src->created)
+			bitmap_tx(s, src, ok ? DIRTYBIT_CMD_BITMAP_ABDICATE :
+				  DIRTYBIT_CMD_BITMAP_RECLAIM, 0, true);
+		else
+			bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_RECLAIM, DIRTYBIT_CMD_BITMAP_REMOVE,
+				  true);
+		src->owned = false;
+	}
 }
 
-/* One harvest of one region: freeze, read, write, abdicate (or reclaim). */
+/* The frozen bits of @src as one bit per image page in src->dirty. */
+static int read_dirty(struct save *s, struct img_source *src, const struct img_block *b)
+{
+	uint64_t per = src->granularity / IMG_PAGE_SIZE, g, p, end;
+	uint64_t ngran = (b->npages + per - 1) / per;
+	uint64_t *words = per == 1 ? src->dirty : src->granules;
+	int ret;
+
+	ret = dirtybit_bitmap_read(s->ctx, src->target_id, s->o->bitmap, words, (ngran + 63) / 64);
+	if (ret)
+		return snprintf(s->err, s->errlen, "region %s: reading bitmap %s: %s", src->block,
+				s->o->bitmap, s->ctx->err), ret;
+	if (per == 1)
+		return 0;
+	memset(src->dirty, 0, (b->npages + 63) / 64 * 8);
+	for (g = 0; g < ngran; g++) {
+		if (!(words[g / 64] >> (g % 64) & 1))
+			continue;
+		end = (g + 1) * per < b->npages ? (g + 1) * per : b->npages;
+		for (p = g * per; p < end; p++)
+			src->dirty[p / 64] |= 1ULL << (p % 64);
+	}
+	return 0;
+}
+
+/*
+ * One harvest of one region: end the previous freeze and take a cut in one
+ * transaction, read the frozen bits (the pages written since the previous
+ * cut) and write those pages.  On a failure the frozen bits stay frozen;
+ * stop_tracking() reclaims them.
+ */
 static int harvest(struct save *s, struct img_source *src, struct img_pass *p)
 {
 	struct img_block *b = img_block_find(&s->img, src->block);
+	uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
 	int ret;
 
-	ret = bitmap_cmd(s, src, DIRTYBIT_CMD_BITMAP_FREEZE, false);
+	ret = bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_ABDICATE, DIRTYBIT_CMD_BITMAP_FREEZE, false);
+	if (!ret)
+		ret = read_dirty(s, src, b);
 	if (ret)
 		return ret;
-	ret = dirtybit_bitmap_read(s->ctx, src->target_id, s->o->bitmap, src->dirty,
-				   (b->npages + 63) / 64);
-	if (ret)
-		snprintf(s->err, s->errlen, "region %s: reading bitmap %s: %s", src->block,
-			 s->o->bitmap, s->ctx->err);
-	if (!ret) {
-		uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
-
-		p->pages += bits_weight(src->dirty, b->npages);
-		ret = img_save_pages(&s->copy, b, src->dirty, s->err, s->errlen);
-		p->written += s->copy.pages_written - w;
-		p->zero += s->copy.pages_zero - z;
-	}
-	if (ret) {
-		bitmap_cmd(s, src, DIRTYBIT_CMD_BITMAP_RECLAIM, true);
-		return ret;
-	}
-	return bitmap_cmd(s, src, DIRTYBIT_CMD_BITMAP_ABDICATE, false);
+	p->pages += bits_weight(src->dirty, b->npages);
+	ret = img_save_pages(&s->copy, b, src->dirty, s->err, s->errlen);
+	p->written += s->copy.pages_written - w;
+	p->zero += s->copy.pages_zero - z;
+	return ret;
 }
 
 /* Pass 1 on a terminal: how far, at most five times a second. */
@@ -197,23 +281,56 @@ static void report(const struct save *s, unsigned int k, const struct img_pass *
 		(unsigned long long)p->written, (unsigned long long)p->zero, p->seconds);
 }
 
+/* A signal arrived (SIGINT, SIGTERM, ...): the save is cancelled. */
+static int interrupted(struct save *s)
+{
+	if (!s->o->stop || !*s->o->stop)
+		return 0;
+	snprintf(s->err, s->errlen, "interrupted");
+	return -EINTR;
+}
+
+/* The end of the held pass started at @t: the command, then the writers go on. */
+static int end_hold(struct save *s, int ret, unsigned int *held, double t,
+		    struct img_save_result *res)
+{
+	if (!ret && s->o->exec_held && run_shell(s->o->exec_held, s->o->stop)) {
+		ret = interrupted(s);	/* it was stopped with us */
+		if (!ret) {
+			ret = -ECANCELED;
+			snprintf(s->err, s->errlen, "the command run under the hold failed");
+		}
+	}
+	hold_all(s, false, held);
+	res->hold_seconds = mono_now() - t;
+	return ret;
+}
+
 static int run_passes(struct save *s, struct img_save_result *res)
 {
 	unsigned int max = s->o->max_passes ? s->o->max_passes : 8, held = 0, i;
 	bool live = false;
 	double t;
-	int ret;
+	int ret = 0;
 
 	for (i = 0; i < s->n; i++)
 		live |= !s->src[i].path;
 	if (max > IMG_MAX_PASSES)
 		max = IMG_MAX_PASSES;
+	/* One pass in all: the first is the held one. */
 	t = mono_now();
-	ret = first_pass(s, &res->pass[0]);
+	if (live && max == 1 && s->o->hold) {
+		ret = hold_all(s, true, &held);
+		res->pass[0].held = true;
+	}
+	if (!ret)
+		ret = first_pass(s, &res->pass[0]);
 	res->pass[0].seconds = mono_now() - t;
+	if (res->pass[0].held)
+		ret = end_hold(s, ret, &held, t, res);
 	res->npasses = 1;
 	report(s, 0, &res->pass[0]);
-	while (!ret && live) {
+	while (!ret && live && max > 1) {
 		struct img_pass *p = &res->pass[res->npasses];
 		bool last = res->npasses + 1 >= max ||
 			    res->pass[res->npasses - 1].pages <= s->o->threshold;
@@ -226,20 +343,15 @@ static int run_passes(struct save *s, struct img_save_result *res)
 		if (!ret)
 			ret = live_pass(s, p);
 		p->seconds = mono_now() - t;
-		if (!ret && held && s->o->exec_held && run_shell(s->o->exec_held)) {
-			ret = -ECANCELED;
-			snprintf(s->err, s->errlen, "the command run under the hold failed");
-		}
-		if (held) {
-			hold_all(s, false, &held);
-			res->hold_seconds = mono_now() - t;
-		}
+		if (p->held)
+			ret = end_hold(s, ret, &held, t, res);
 		report(s, res->npasses, p);
 		res->npasses++;
 		if (last)
 			break;
 	}
-	return ret;
+	/* A signal during the last pass's command cancels too. */
+	return ret ? ret : interrupted(s);
 }
 
 static int sync_fd(struct save *s, int fd, const char *what)
@@ -286,7 +398,8 @@ static int layout(struct save *s)
 		if (s->src[i].path)
 			continue;
 		s->src[i].dirty = calloc((s->src[i].size / IMG_PAGE_SIZE + 63) / 64, 8);
-		if (!s->src[i].dirty)
+		s->src[i].granules = calloc((s->src[i].size / IMG_PAGE_SIZE + 63) / 64, 8);
+		if (!s->src[i].dirty || !s->src[i].granules)
 			return -ENOMEM;
 	}
 	return img_layout(&s->img, s->err, s->errlen);
@@ -298,7 +411,6 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 {
 	struct save s = { .ctx = ctx, .src = src, .n = n, .o = o, .err = err, .errlen = errlen };
 	char partial[4096];
-	bool tracking = false;
 	int meta = -1, data = -1, ret;
 	struct stat st;
 	double t0 = mono_now();
@@ -310,18 +422,16 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	ret = layout(&s);
 	if (ret)
 		goto out;
-	meta = open(partial, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Afresh, never through a symlink someone left at that name. */
+	meta = create_partial(partial, o->direct ? &data : NULL);
 	if (meta < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", partial, strerror(errno));
+		ret = meta;
+		snprintf(err, errlen, "%s: %s", partial, ret == -EEXIST ?
+			 "not a regular file (or replaced)" : strerror(-ret));
 		goto out;
 	}
-	data = o->direct ? open(partial, O_RDWR | O_DIRECT | O_CLOEXEC) : meta;
-	if (data < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: O_DIRECT: %s", partial, strerror(errno));
-		goto out_unlink;
-	}
+	if (!o->direct)
+		data = meta;
 	/* The slots exist as holes from the start: the size never grows. */
 	if (ftruncate(meta, (off_t)s.img.end)) {
 		ret = -errno;
@@ -335,18 +445,26 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	s.copy.threads = o->threads;
 	s.copy.stop = o->stop;
 	ret = start_tracking(&s);
-	tracking = !ret;
 	if (!ret)
 		ret = run_passes(&s, res);
 	if (!ret)
 		ret = finish(&s, meta, data);
+	if (!ret)
+		ret = interrupted(&s);	/* the finish's flushes take a while */
 	if (!ret && rename(partial, path)) {
 		ret = -errno;
 		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
 	}
 	if (ret)
 		goto out_unlink;
-	fsync_dir_of(path);
+	ret = fsync_dir_of(path);
+	if (ret) {
+		/* Complete, and it replaced any old FILE: kept, but not claimed durable. */
+		snprintf(err, errlen,
+			 "%s is complete, but syncing its directory failed (%s): it may not survive a crash",
+			 path, strerror(-ret));
+		goto out;
+	}
 	if (!fstat(meta, &st)) {
 		res->file_size = (uint64_t)st.st_size;
 		res->allocated = (uint64_t)st.st_blocks * 512;
@@ -355,8 +473,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 out_unlink:
 	unlink(partial);
 out:
-	if (tracking)
-		stop_tracking(&s);
+	stop_tracking(&s, !ret);
 	res->seconds = mono_now() - t0;
 	if (data >= 0 && data != meta)
 		close(data);
@@ -364,7 +481,9 @@ out:
 		close(meta);
 	for (i = 0; i < n; i++) {
 		free(src[i].dirty);
+		free(src[i].granules);
 		src[i].dirty = NULL;
+		src[i].granules = NULL;
 	}
 	img_free(&s.img);
 	if (ret == -ENOMEM && !err[0])

@@ -22,11 +22,16 @@ struct img_source {
 	uint64_t size;
 	uint32_t target_id;		/* regions */
 	uint64_t *dirty;		/* the last harvest, one bit per page */
+	uint64_t *granules;		/* the bitmap as read, when coarser */
+	uint64_t granularity;		/* of the save's bitmap: a page or more */
+	bool owned;			/* the save's bitmap is there, frozen by it */
+	bool created;			/* by the save (else taken over) */
 };
 
 struct img_save_opts {
 	const char *machine;		/* NULL: "none" */
 	const char *bitmap;		/* the regions' bitmap the save owns */
+	uint64_t granularity;		/* of that bitmap; 0: the region's page */
 	unsigned int threads;
 	bool direct;			/* O_DIRECT page writes */
 	unsigned int max_passes;	/* in all, the held one included */

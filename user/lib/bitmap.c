@@ -147,6 +147,36 @@ int dirtybit_bitmaps(struct dirtybit_ctx *ctx, const char *target,
 	return db_request(ctx, nlh, db_bitmap_cb, &w);
 }
 
+struct db_bitmap_find {
+	const char *name;
+	struct dirtybit_bitmap *out;
+	bool found;
+};
+
+static int db_bitmap_find_cb(const struct dirtybit_bitmap *b, void *data)
+{
+	struct db_bitmap_find *f = data;
+
+	if (!strcmp(b->name, f->name)) {
+		*f->out = *b;
+		f->found = true;
+	}
+	return 0;
+}
+
+int dirtybit_bitmap_get(struct dirtybit_ctx *ctx, const char *target, const char *name,
+			struct dirtybit_bitmap *b)
+{
+	struct db_bitmap_find f = { name, b, false };
+	int ret = dirtybit_bitmaps(ctx, target, db_bitmap_find_cb, &f);
+
+	if (!ret && !f.found) {
+		snprintf(ctx->err, sizeof(ctx->err), "no bitmap %s on %s", name, target);
+		ret = -ENOENT;
+	}
+	return ret;
+}
+
 struct db_extent_walk {
 	dirtybit_extent_fn fn;
 	void *data;

@@ -106,6 +106,10 @@ typedef int (*dirtybit_bitmap_fn)(const struct dirtybit_bitmap *b, void *data);
 int dirtybit_bitmaps(struct dirtybit_ctx *ctx, const char *target,
 		     dirtybit_bitmap_fn fn, void *data);
 
+/* The bitmap @name of @target into @b; -ENOENT when there is none. */
+int dirtybit_bitmap_get(struct dirtybit_ctx *ctx, const char *target, const char *name,
+			struct dirtybit_bitmap *b);
+
 typedef int (*dirtybit_extent_fn)(uint64_t start, uint64_t length, void *data);
 
 /* The dirty extents of a bitmap, in order; *changed is set when the bitmap
