@@ -142,6 +142,7 @@ static void db_bitmap_free(struct db_bitmap *bm)
 {
 	hbitmap_free(bm->hb);
 	hbitmap_free(bm->successor);
+	hbitmap_free(bm->passed);
 	kfree(bm);
 	db_obj_put(DB_OBJ_BITMAP);
 }
@@ -413,6 +414,8 @@ static void db_tx_view(struct db_tx *tx, struct db_bitmap *bm)
 		return;
 	bm->tx_id = tx->id;
 	bm->tx_removed = false;
+	bm->tx_ended = false;
+	bm->tx_next_pass = false;
 	bm->tx_frozen = bm->successor;
 }
 
@@ -476,6 +479,39 @@ static bool db_bitmap_fits(u64 size, u32 granularity)
 static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
 {
 	return who && bm->owner_net == who->net && bm->owner_portid == who->portid;
+}
+
+/*
+ * FREEZE with NEXT_PASS: a cut of a bitmap frozen before this transaction by
+ * the same socket (see "Passes" in the uapi header).  0 or -errno.
+ */
+static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
+{
+	struct db_bitmap *bm = a->bm;
+
+	if (!bm->successor || !bm->tx_frozen)
+		return DB_REFUSE(tx, -EINVAL, "a next pass needs a bitmap frozen before it");
+	/*
+	 * Its cut replaces a set that is marked until the cut is published:
+	 * one cut of it per transaction, or a set another action replaced
+	 * first would be freed still marked.
+	 */
+	if (bm->tx_ended || bm->tx_next_pass)
+		return DB_REFUSE(tx, -EINVAL,
+				 "a next pass must be its bitmap's only freeze, abdicate or reclaim in the transaction");
+	if (!db_owned_by(bm, tx->who))
+		return DB_REFUSE(tx, -EPERM, "bitmap is frozen by another socket");
+	if (READ_ONCE(bm->inconsistent))
+		return DB_REFUSE(tx, -EINVAL,
+				 "bitmap became inconsistent during the backup; reclaim it");
+	if (READ_ONCE(a->track->gone))
+		return DB_REFUSE(tx, -ENODEV, "the target's device is gone");
+	a->new_hb = db_hbitmap_alloc(a->track->size, hbitmap_granularity(bm->hb));
+	if (!a->new_hb)
+		return -ENOMEM;
+	bm->tx_next_pass = true;
+	db_tx_touch(tx, a->track);
+	return 0;
 }
 
 /* Validates action @i against the view and allocates what it needs. */
@@ -562,6 +598,11 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		}
 		break;
 	case DIRTYBIT_CMD_BITMAP_FREEZE:
+		if (a->next_pass)
+			return db_tx_prepare_next_pass(tx, a);
+		if (a->bm->tx_next_pass)
+			return DB_REFUSE(tx, -EINVAL,
+					 "the bitmap took a next pass in this transaction");
 		if (a->bm->tx_frozen)
 			return DB_REFUSE(tx, -EBUSY, "bitmap is already frozen");
 		if (READ_ONCE(a->bm->inconsistent))
@@ -572,11 +613,15 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (!a->new_hb)
 			return -ENOMEM;
 		a->bm->tx_frozen = true;
+		a->bm->tx_ended = true;
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
 		if (!a->bm->tx_frozen)
 			return DB_REFUSE(tx, -EINVAL, "bitmap is not frozen");
+		if (a->bm->tx_next_pass)
+			return DB_REFUSE(tx, -EINVAL,
+					 "the bitmap took a next pass in this transaction");
 		if (a->cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && READ_ONCE(a->bm->inconsistent))
 			return DB_REFUSE(tx, -EINVAL,
 					 "bitmap became inconsistent during the backup; reclaim it");
@@ -590,6 +635,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 			return DB_REFUSE(tx, -EPERM,
 					 "bitmap is frozen by another socket (reclaim with force to override)");
 		a->bm->tx_frozen = false;
+		a->bm->tx_ended = true;
 		break;
 	default:
 		return DB_REFUSE(tx, -EINVAL, "not a bitmap action");
@@ -641,6 +687,22 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 			a->sources[s].hb = a->sources[s].bm->hb;
 		break;
 	case DIRTYBIT_CMD_BITMAP_FREEZE:
+		if (a->next_pass) {
+			/*
+			 * The pass just copied joins the earlier ones (nothing
+			 * marks either set); its own is freed after the cut.
+			 */
+			if (bm->passed) {
+				hbitmap_merge(bm->passed, bm->hb);
+				a->old_hb = bm->hb;
+			} else {
+				bm->passed = bm->hb;
+			}
+			bm->hb = bm->successor;
+			bm->successor = a->new_hb;
+			a->new_hb = NULL;
+			break;
+		}
 		bm->successor = a->new_hb;
 		a->new_hb = NULL;
 		bm->owner_net = tx->who ? tx->who->net : NULL;
@@ -651,13 +713,19 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		tx->module_puts += db_frozen_del(bm);
 		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
+		a->passed_hb = bm->passed;
 		/* The frozen bits kept: complete now (nothing marks them). */
-		if (a->keep_all && a->keep_len)
+		if (a->keep_all && a->keep_len) {
 			hbitmap_set(a->dst_hb, a->keep_start, a->keep_len);
-		else if (a->keep_len)
+		} else if (a->keep_len) {
 			db_merge_range(a->dst_hb, a->old_hb, a->keep_start, a->keep_len);
+			if (a->passed_hb)
+				db_merge_range(a->dst_hb, a->passed_hb, a->keep_start,
+					       a->keep_len);
+		}
 		bm->hb = bm->successor;
 		bm->successor = NULL;
+		bm->passed = NULL;
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
 		tx->module_puts += db_frozen_del(bm);
@@ -669,7 +737,11 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		 * follow after it (db_tx_finish()).
 		 */
 		hbitmap_merge(a->dst_hb, a->old_hb);
+		a->passed_hb = bm->passed;
+		if (a->passed_hb)
+			hbitmap_merge(a->dst_hb, a->passed_hb);
 		bm->successor = NULL;
+		bm->passed = NULL;
 		break;
 	}
 	bm->seq = db_next_seq();
@@ -699,8 +771,11 @@ static void db_tx_finish(struct db_action *a)
 		hbitmap_merge(a->dst_hb, a->old_hb);
 		a->bm->seq = db_next_seq();
 		fallthrough;
-	case DIRTYBIT_CMD_BITMAP_CLEAR:
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
+		hbitmap_free(a->passed_hb);
+		fallthrough;
+	case DIRTYBIT_CMD_BITMAP_CLEAR:
+	case DIRTYBIT_CMD_BITMAP_FREEZE:	/* a next pass's copied set */
 		hbitmap_free(a->old_hb);
 		break;
 	}

@@ -151,6 +151,7 @@ struct db_bitmap {
 	char name[DIRTYBIT_NAME_MAX];
 	struct hbitmap *hb;
 	struct hbitmap *successor;	/* non-NULL while frozen */
+	struct hbitmap *passed;		/* earlier passes' frozen bits, or NULL */
 	bool enabled;
 	bool inconsistent;
 	u64 seq;			/* bumped on every change of its bits but marks */
@@ -161,6 +162,8 @@ struct db_bitmap {
 	/* Transaction view: valid while tx_id == the running transaction's. */
 	u32 tx_id;
 	bool tx_removed, tx_frozen;
+	bool tx_ended;			/* frozen, abdicated or reclaimed in it */
+	bool tx_next_pass;		/* took a next pass in it */
 };
 
 /* bitmap.c */
@@ -205,6 +208,7 @@ struct db_action {
 	u32 granularity;
 	bool disabled;
 	bool force;
+	bool next_pass;			/* freeze: a next pass of a frozen bitmap */
 	u64 keep_start, keep_len;	/* abdicate: frozen bits that stay */
 	bool keep_all;			/* ... every granule of that range */
 	unsigned int nsources;
@@ -214,6 +218,7 @@ struct db_action {
 	struct hbitmap *new_hb;
 	struct hbitmap *old_hb;
 	struct hbitmap *dst_hb;
+	struct hbitmap *passed_hb;	/* abdicate, reclaim: freed after the cut */
 	bool no_change;			/* enable/disable of a bitmap already so */
 };
 

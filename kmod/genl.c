@@ -69,6 +69,7 @@ DB_BITMAP_POLICIES(add,
 		   [DIRTYBIT_A_BITMAP_GRANULARITY] = { .type = NLA_U32 },
 		   [DIRTYBIT_A_BITMAP_DISABLED] = { .type = NLA_FLAG });
 DB_BITMAP_POLICIES(name);
+DB_BITMAP_POLICIES(freeze, [DIRTYBIT_A_BITMAP_NEXT_PASS] = { .type = NLA_FLAG });
 DB_BITMAP_POLICIES(merge,
 		   [DIRTYBIT_A_BITMAP_SOURCES] = NLA_POLICY_NESTED_ARRAY(db_source_policy));
 DB_BITMAP_POLICIES(abdicate, DB_POLICY_RANGE,
@@ -92,7 +93,7 @@ static const struct nla_policy *const db_action_policies[] = {
 	[DIRTYBIT_CMD_BITMAP_ENABLE] = db_name_action_policy,
 	[DIRTYBIT_CMD_BITMAP_DISABLE] = db_name_action_policy,
 	[DIRTYBIT_CMD_BITMAP_MERGE] = db_merge_action_policy,
-	[DIRTYBIT_CMD_BITMAP_FREEZE] = db_name_action_policy,
+	[DIRTYBIT_CMD_BITMAP_FREEZE] = db_freeze_action_policy,
 	[DIRTYBIT_CMD_BITMAP_ABDICATE] = db_abdicate_action_policy,
 	[DIRTYBIT_CMD_BITMAP_RECLAIM] = db_reclaim_action_policy,
 };
@@ -291,6 +292,7 @@ static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
 		a->track->ops->default_granularity;
 	a->disabled = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_DISABLED]);
 	a->force = nla_get_flag(attrs[DIRTYBIT_A_FORCE]);
+	a->next_pass = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_NEXT_PASS]);
 	ret = db_nl_keep_range(attrs, a, extack);
 	if (ret)
 		return ret;
@@ -853,7 +855,7 @@ static const struct genl_ops dirtybit_genl_ops[] = {
 	DB_OP(DIRTYBIT_CMD_BITMAP_ENABLE, db_nl_bitmap_cmd, db_name_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_DISABLE, db_nl_bitmap_cmd, db_name_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_MERGE, db_nl_bitmap_cmd, db_merge_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_FREEZE, db_nl_bitmap_cmd, db_name_policy),
+	DB_OP(DIRTYBIT_CMD_BITMAP_FREEZE, db_nl_bitmap_cmd, db_freeze_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_ABDICATE, db_nl_bitmap_cmd, db_abdicate_policy),
 	DB_OP(DIRTYBIT_CMD_BITMAP_RECLAIM, db_nl_bitmap_cmd, db_reclaim_policy),
 	{

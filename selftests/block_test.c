@@ -1040,4 +1040,142 @@ TEST_F(brd, abdicate_keeps_a_range)
 	free(m.bit);
 }
 
+/*
+ * Passes under one freeze (FREEZE with NEXT_PASS): each next pass's frozen
+ * bits are exactly the writes since the previous cut; ABDICATE leaves the
+ * writes after the last cut, RECLAIM and a killed owner's reclaim give
+ * back every pass's bits and every write since; a range ABDICATE keeps
+ * inside it the bits of every pass.  Refused: not frozen, another socket.
+ */
+TEST_F(brd, next_pass_keeps_every_pass_until_the_freeze_ends)
+{
+	struct model all, pass, after;
+	struct db *db = &self->db;
+	struct db_bitmap_info bi;
+	struct db other;
+	int i, pipefd[2];
+	pid_t pid;
+	char c;
+
+	model_init(&all, RAM_SIZE, 65536);
+	model_init(&pass, RAM_SIZE, 65536);
+	model_init(&after, RAM_SIZE, 65536);
+	ASSERT_EQ(0, db_add(db, "/dev/ram0", "b0", 0, 0));
+	EXPECT_REFUSED(-EINVAL, db_next_pass(db, "/dev/ram0", "b0"), "frozen before");
+	ASSERT_EQ(0, write_direct("/dev/ram0", 0, 64 * KiB, 1));
+	model_mark(&all, 0, 64 * KiB);
+	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
+	/* Three passes, each with its own writes. */
+	for (i = 1; i <= 3; i++) {
+		model_clear(&pass);
+		ASSERT_EQ(0, write_direct("/dev/ram0", i * 4 * MiB, 64 * KiB * i, i));
+		model_mark(&pass, i * 4 * MiB, 64 * KiB * i);
+		model_mark(&all, i * 4 * MiB, 64 * KiB * i);
+		ASSERT_EQ(0, db_info(db, "/dev/ram0", "b0", &bi));
+		EXPECT_EQ(64 * KiB * i, bi.successor_count);
+		ASSERT_EQ(0, db_next_pass(db, "/dev/ram0", "b0")) TH_LOG("%s", db->nl.extack);
+		EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &pass) ?: "");
+		ASSERT_EQ(0, db_info(db, "/dev/ram0", "b0", &bi));
+		EXPECT_EQ(DIRTYBIT_BITMAP_F_RECORDING | DIRTYBIT_BITMAP_F_FROZEN, bi.flags);
+		EXPECT_EQ(0, bi.successor_count);
+	}
+	/*
+	 * One cut of a bitmap per transaction when one is a next pass: a set
+	 * still marked until the cut would be freed (or set aside) otherwise.
+	 */
+	{
+		static const struct db_tx_action twice[] = {
+			{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
+			{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
+		}, ended[] = {
+			{ DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0" },
+			{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
+			{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
+		}, then_end[] = {
+			{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
+			{ DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0" },
+		};
+		static const int both[] = { 1, 1 }, last[] = { 0, 0, 1 }, first[] = { 1, 0 };
+
+		EXPECT_REFUSED(-EINVAL, db_transaction_passes(db, twice, 2, both), "only freeze");
+		EXPECT_REFUSED(-EINVAL, db_transaction_passes(db, ended, 3, last), "only freeze");
+		EXPECT_REFUSED(-EINVAL, db_transaction_passes(db, then_end, 2, first),
+			       "next pass in this");
+		/* Nothing changed: the third pass's set, frozen. */
+		EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &pass) ?: "");
+	}
+	ASSERT_EQ(0, write_direct("/dev/ram0", 40 * MiB, 4096, 9));
+	model_mark(&all, 40 * MiB, 4096);
+	model_mark(&after, 40 * MiB, 4096);
+	/* Another socket may not take a pass. */
+	ASSERT_EQ(0, db_open(&other));
+	EXPECT_EQ(-EPERM, db_next_pass(&other, "/dev/ram0", "b0"));
+	EXPECT_NE(NULL, strstr(other.nl.extack, "another socket")) TH_LOG("%s", other.nl.extack);
+	nl_close(&other.nl);
+	/* RECLAIM: every pass and every write since. */
+	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0"));
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &all) ?: "");
+
+	/* ABDICATE after passes: the writes after the last cut only. */
+	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, write_direct("/dev/ram0", 50 * MiB, 4096, 1));
+	ASSERT_EQ(0, db_next_pass(db, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, db_next_pass(db, "/dev/ram0", "b0"));
+	model_clear(&after);
+	ASSERT_EQ(0, write_direct("/dev/ram0", 52 * MiB, 4096, 1));
+	model_mark(&after, 52 * MiB, 4096);
+	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0"));
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &after) ?: "");
+
+	/* A range ABDICATE keeps, inside it, the bits of every pass. */
+	ASSERT_EQ(0, db_bitmap(db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, write_direct("/dev/ram0", 60 * MiB, 4096, 1));
+	ASSERT_EQ(0, db_next_pass(db, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, write_direct("/dev/ram0", 61 * MiB, 4096, 1));
+	ASSERT_EQ(0, db_next_pass(db, "/dev/ram0", "b0"));
+	ASSERT_EQ(0, db_bitmap_range(db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
+				     56 * MiB, ~0ULL, 0)) TH_LOG("%s", db->nl.extack);
+	model_clear(&after);	/* 52M: below the range, copied */
+	model_mark(&after, 60 * MiB, 4096);
+	model_mark(&after, 61 * MiB, 4096);
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &after) ?: "");
+
+	/* A killed owner, passes in: the module reclaims them all. */
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct db agent;
+
+		if (db_open(&agent) ||
+		    db_bitmap(&agent, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0") ||
+		    write_direct("/dev/ram0", 33 * MiB, 4096, 5) ||
+		    db_next_pass(&agent, "/dev/ram0", "b0") ||
+		    write_direct("/dev/ram0", 34 * MiB, 4096, 5) ||
+		    db_next_pass(&agent, "/dev/ram0", "b0") ||
+		    write(pipefd[1], "f", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pipefd[0], &c, 1));
+	model_mark(&after, 33 * MiB, 4096);
+	model_mark(&after, 34 * MiB, 4096);
+	ASSERT_EQ(0, write_direct("/dev/ram0", 35 * MiB, 4096, 5));
+	model_mark(&after, 35 * MiB, 4096);
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, child_status(pid));
+	for (i = 0; i < 600; i++) {
+		ASSERT_EQ(0, db_info(db, "/dev/ram0", "b0", &bi));
+		if (!(bi.flags & DIRTYBIT_BITMAP_F_FROZEN))
+			break;
+		usleep(50000);
+	}
+	EXPECT_FALSE(bi.flags & DIRTYBIT_BITMAP_F_FROZEN);
+	EXPECT_STREQ("", model_compare(db, "/dev/ram0", "b0", &after) ?: "");
+	free(all.bit);
+	free(pass.bit);
+	free(after.bit);
+}
+
 TEST_HARNESS_MAIN

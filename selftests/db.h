@@ -193,6 +193,17 @@ static inline int db_bitmap_range(struct db *db, int cmd, const char *path, cons
 	return nl_send(&db->nl, &m, NULL, 0);
 }
 
+/* FREEZE with BITMAP_NEXT_PASS: the next pass's cut of a frozen bitmap. */
+static inline int db_next_pass(struct db *db, const char *path, const char *name)
+{
+	struct nl_msg m;
+
+	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_FREEZE);
+	db_put_action(&m, path, name);
+	nl_put(&m, DIRTYBIT_A_BITMAP_NEXT_PASS, NULL, 0);
+	return nl_send(&db->nl, &m, NULL, 0);
+}
+
 static inline int db_add(struct db *db, const char *path, const char *name,
 			 uint32_t gran, int disabled)
 {
@@ -232,7 +243,9 @@ struct db_tx_action {
 	const char *name;
 };
 
-static inline int db_transaction(struct db *db, const struct db_tx_action *acts, int n)
+/* @next_pass[i] (NULL: none): action i, a FREEZE, is a next pass. */
+static inline int db_transaction_passes(struct db *db, const struct db_tx_action *acts, int n,
+					const int *next_pass)
 {
 	struct nlattr *nest, *one;
 	struct nl_msg m;
@@ -244,10 +257,17 @@ static inline int db_transaction(struct db *db, const struct db_tx_action *acts,
 		one = db_nest(&m, DIRTYBIT_A_ACTION);
 		db_put_u32(&m, DIRTYBIT_A_ACTION_CMD, acts[i].cmd);
 		db_put_action(&m, acts[i].path, acts[i].name);
+		if (next_pass && next_pass[i])
+			nl_put(&m, DIRTYBIT_A_BITMAP_NEXT_PASS, NULL, 0);
 		db_nest_end(&m, one);
 	}
 	db_nest_end(&m, nest);
 	return nl_send(&db->nl, &m, NULL, 0);
+}
+
+static inline int db_transaction(struct db *db, const struct db_tx_action *acts, int n)
+{
+	return db_transaction_passes(db, acts, n, NULL);
 }
 
 struct db_bitmap_info {

@@ -174,6 +174,11 @@ static int op_freeze(struct ctx *c)
 	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0");
 }
 
+static int op_next_pass(struct ctx *c)
+{
+	return db_next_pass(c->db, "/dev/ram0", "b0");
+}
+
 static int op_reclaim(struct ctx *c)
 {
 	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0");
@@ -289,6 +294,8 @@ TEST_F(faults, every_fault_point_of_every_control_operation_unwinds)
 	WALK(op_freeze);
 	WALK(op_reclaim);
 	ASSERT_EQ(0, op_freeze(c));
+	ASSERT_EQ(0, std_writes());
+	WALK(op_next_pass);
 	ASSERT_EQ(0, std_writes());
 	WALK(op_abdicate);
 	WALK(op_transaction);

@@ -68,7 +68,8 @@
  *   DIRTYBIT_CMD_BITMAP_MERGE      TARGET, BITMAP_NAME, BITMAP_SOURCES
  *                                  (nest of SOURCE nests: [TARGET_ID],
  *                                  BITMAP_NAME; default target: the request's)
- *   DIRTYBIT_CMD_BITMAP_FREEZE     TARGET, BITMAP_NAME           (a cut)
+ *   DIRTYBIT_CMD_BITMAP_FREEZE     TARGET, BITMAP_NAME,          (a cut)
+ *                                  [BITMAP_NEXT_PASS flag: see Passes]
  *   DIRTYBIT_CMD_BITMAP_ABDICATE   TARGET, BITMAP_NAME,
  *                                  [RANGE_START u64, RANGE_LENGTH u64:
  *                                  the frozen bits inside stay dirty, for a
@@ -110,6 +111,20 @@
  * reclaims.  ABDICATE and RECLAIM are refused (-EPERM) from any other socket
  * unless RECLAIM carries FORCE (only RECLAIM takes FORCE: it keeps every
  * bit).
+ *
+ * Passes.  A backup that copies in passes (each pass the writes made during
+ * the previous one, the last under a file system freeze) keeps one freeze
+ * from its first cut to its end.  FREEZE with BITMAP_NEXT_PASS, from the
+ * socket that froze the bitmap, is a cut that sets the frozen bits (the
+ * pass just copied) aside, makes the successor's bits (every write since
+ * the previous cut) the frozen bits, and starts a new successor.  The
+ * bitmap stays frozen, by the same owner.  ABDICATE then leaves exactly the
+ * writes after the last cut (a range it keeps takes the bits of every pass
+ * inside it); RECLAIM, and the module's reclaim when the socket closes,
+ * give back the bits of every pass and every write since: nothing is lost
+ * at any pass.  Refused: -EINVAL if the bitmap is not frozen or became
+ * inconsistent (reclaim it), -EPERM from another socket, -ENODEV if the
+ * device is gone.  BITMAP_COUNT is the frozen bits' (this pass's) count.
  *
  * A cut (CLEAR, FREEZE, a TRANSACTION, and ADD so a new bitmap starts at a
  * known point) is exact: when the command returns, a copy of the old epoch
@@ -254,6 +269,7 @@ enum dirtybit_attr {
 	DIRTYBIT_A_TARGET_KIND,		/* u32, enum dirtybit_target_kind */
 	DIRTYBIT_A_REGION_FLAGS,	/* u32, DIRTYBIT_REGION_F_* */
 	DIRTYBIT_A_RANGE_ALL,		/* flag: the whole range, not its dirty bits */
+	DIRTYBIT_A_BITMAP_NEXT_PASS,	/* flag: FREEZE of a bitmap already frozen */
 
 	__DIRTYBIT_A_MAX,
 	DIRTYBIT_A_MAX = __DIRTYBIT_A_MAX - 1
