@@ -17,8 +17,11 @@
 static const char backup_usage[] =
 	"usage: backup DEVICE... --bitmap NAME -o FILE.qcow2... (--full | --backing PREVIOUS...)\n"
 	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
-	"              [--clear NAME]... [--threads N] [--direct] [--fsfreeze MOUNTPOINT]\n"
-	"              [--exec-frozen CMD] [--allow-backing-outside]\n"
+	"              [--clear NAME]... [--threads N] [--direct] [--allow-backing-outside]\n"
+	"              [--fsfreeze MOUNTPOINT]... [--freeze-cmd CMD --thaw-cmd CMD]\n"
+	"              [--passes N] [--threshold SIZE] [--max-freeze TIME] [--exec-frozen CMD]\n"
+	"       (with --fsfreeze or --freeze-cmd: copies in passes, writers stopped only\n"
+	"        for the last one, and the output is the devices at its cut)\n"
 	"       (several devices: one -o, and for an incremental one --backing, per\n"
 	"        device in order; one cut, and they succeed or fail together)\n"
 	"       backup verify TOP.qcow2 DEVICE|FILE [--allow-backing-outside]";
@@ -93,7 +96,7 @@ static int backup_verify(struct cli *cli, int argc, char **argv)
 
 /* One line per device: a JSON object with -j. */
 static void print_result(struct cli *cli, const struct backup_opts *o,
-			 const struct backup_result *r)
+			 const struct backup_result *r, const struct pass_result *passes)
 {
 	if (cli->json) {
 		json_object_start(&cli->js, NULL);
@@ -108,6 +111,7 @@ static void print_result(struct cli *cli, const struct backup_opts *o,
 		json_u64(&cli->js, "extents", r->extents);
 		json_u64(&cli->js, "bytes_per_sec",
 			 r->seconds > 0 ? (uint64_t)(r->bytes_read / r->seconds) : 0);
+		cli_json_passes(cli, passes, NULL, NULL);
 		json_object_end(&cli->js);
 	} else {
 		printf("%s: %s backup, %llu clusters of %u (%llu data, %llu zero), %.1f MB/s\n",
@@ -115,6 +119,10 @@ static void print_result(struct cli *cli, const struct backup_opts *o,
 		       (unsigned long long)r->clusters, r->cluster,
 		       (unsigned long long)r->data, (unsigned long long)r->zero,
 		       r->seconds > 0 ? r->bytes_read / r->seconds / 1e6 : 0.0);
+		if (passes->npasses > 1 || passes->quiesced_seconds > 0)
+			printf("%s: %u pass%s, frozen %.3f s of %.3f s\n", o->output,
+			       passes->npasses, passes->npasses == 1 ? "" : "es",
+			       passes->quiesced_seconds, passes->seconds);
 	}
 }
 
@@ -128,6 +136,9 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ "bitmap-mode", required_argument, NULL, 'm' },
 		{ "cluster-size", required_argument, NULL, 'c' },
 		{ "fsfreeze", required_argument, NULL, 'F' },
+		{ "freeze-cmd", required_argument, NULL, 'Q' },
+		{ "thaw-cmd", required_argument, NULL, 'U' },
+		CLI_PASS_OPTIONS,
 		{ "exec-frozen", required_argument, NULL, 'x' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
@@ -136,13 +147,17 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *outputs[BACKUP_MAX_DEVICES], *backings[BACKUP_MAX_DEVICES];
-	const char *clears[BACKUP_MAX_CLEARS];
+	const char *clears[BACKUP_MAX_CLEARS], *fsfreeze[BACKUP_MAX_FSFREEZE];
+	struct pass_result passes;
+	bool pass_opts = false;
 	unsigned int nout = 0, nback = 0, n, i, k;
 	struct backup_opts group[BACKUP_MAX_DEVICES];
 	struct backup_result res[BACKUP_MAX_DEVICES];
 	char devices[256] = "";
 	struct backup_opts o = { .stop = &cli_stop,
-				 .threads = (unsigned int)cli_default_threads() };
+				 .threads = (unsigned int)cli_default_threads(),
+				 .passes = { .max_passes = PASSES_DEFAULT,
+					     .threshold = PASSES_THRESHOLD } };
 	unsigned long long count;
 	struct dirtybit_ctx ctx;
 	char err[512] = "";
@@ -195,7 +210,16 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			o.cluster = (uint32_t)size;
 			break;
 		case 'F':
-			o.fsfreeze = optarg;
+			if (o.nfsfreeze == BACKUP_MAX_FSFREEZE)
+				return cli_error(cli, EXIT_USAGE, "at most %d --fsfreeze",
+						 BACKUP_MAX_FSFREEZE);
+			fsfreeze[o.nfsfreeze++] = optarg;
+			break;
+		case 'Q':
+			o.freeze_cmd = optarg;
+			break;
+		case 'U':
+			o.thaw_cmd = optarg;
 			break;
 		case 'x':
 			o.exec_frozen = optarg;
@@ -212,9 +236,21 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			o.threads = (unsigned int)count;
 			break;
 		default:
-			return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
+			ret = cli_pass_option(cli, c, optarg, &o.passes);
+			if (ret < 0)
+				return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
+			if (ret)
+				return ret;
+			pass_opts = true;
 		}
 	}
+	o.fsfreeze = fsfreeze;
+	if (!o.freeze_cmd != !o.thaw_cmd)
+		return cli_error(cli, EXIT_USAGE,
+				 "--freeze-cmd and --thaw-cmd go together (the thaw undoes the freeze)");
+	if (pass_opts && !o.nfsfreeze && !o.freeze_cmd)
+		return cli_error(cli, EXIT_USAGE,
+				 "--passes, --threshold and --max-freeze need --fsfreeze or --freeze-cmd: without stopping the writers a backup is one live pass");
 	n = (unsigned int)(argc - optind);
 	if (!n || !o.bitmap || o.full == !!nback)
 		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
@@ -245,7 +281,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	if (ret)
 		return ret;
 	cli_catch_stop_signals();
-	ret = backup_run(&ctx, group, n, res, err, sizeof(err));
+	ret = backup_run(&ctx, group, n, res, &passes, err, sizeof(err));
 	dirtybit_close(&ctx);
 	for (i = 0; ret && i < n; i++)
 		if (res[i].kept)
@@ -260,7 +296,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		return chain_error(cli, ret, what, err);
 	}
 	for (i = 0; i < n; i++)
-		print_result(cli, &group[i], &res[i]);
+		print_result(cli, &group[i], &res[i], &passes);
 	return EXIT_OK;
 }
 

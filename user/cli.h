@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "common/passes.h"
 #include "json.h"
 #include "libdirtybit.h"
 
@@ -64,6 +65,28 @@ bool cli_parse_count(const char *s, unsigned long long min, unsigned long long m
  */
 extern volatile sig_atomic_t cli_stop;
 void cli_catch_stop_signals(void);
+
+/*
+ * The pass options image save and backup share: add CLI_PASS_OPTIONS to
+ * the getopt table and hand each option to cli_pass_option() (0 taken,
+ * -1 not a pass option, else the exit code of its refusal).
+ */
+enum { CLI_OPT_PASSES = 0x1000, CLI_OPT_THRESHOLD, CLI_OPT_MAX_FREEZE };
+#define CLI_PASS_OPTIONS						\
+	{ "passes", required_argument, NULL, CLI_OPT_PASSES },		\
+	{ "threshold", required_argument, NULL, CLI_OPT_THRESHOLD },	\
+	{ "max-freeze", required_argument, NULL, CLI_OPT_MAX_FREEZE }
+#define CLI_PASS_HELP							\
+	"  --passes N           passes at most, the frozen last one included (8)\n" \
+	"  --threshold SIZE     written during a pass at most SIZE (or pages): the\n" \
+	"                       next pass is the last, frozen (64 pages)\n" \
+	"  --max-freeze TIME    cancel if the frozen pass would take longer (2s,\n" \
+	"                       500ms), estimated from the live passes' rate\n"
+int cli_pass_option(struct cli *cli, int c, const char *arg, struct pass_opts *o);
+/* "passes": [{bytes, ms, frozen, ...@more}], "frozen_ms", "total_ms". */
+void cli_json_passes(struct cli *cli, const struct pass_result *r,
+		     void (*more)(struct cli *cli, unsigned int k, const void *arg),
+		     const void *arg);
 
 /* Worker threads by default: the CPUs online, 1 to 8. */
 int cli_default_threads(void);

@@ -77,31 +77,31 @@ static void close_endpoints(struct img_source *s, unsigned int n)
 			close(s[i].fd);
 }
 
+/* The image's own figures of pass @k, beside the engine's. */
+static void print_pass(struct cli *cli, unsigned int k, const void *arg)
+{
+	const struct img_save_result *r = arg;
+
+	json_u64(&cli->js, "pages", r->pass[k].pages);
+	json_u64(&cli->js, "written", r->pass[k].written);
+	json_u64(&cli->js, "zero", r->pass[k].zero);
+	json_u64(&cli->js, "usec", (uint64_t)(r->passes.pass[k].seconds * 1e6));
+	json_bool(&cli->js, "held", r->passes.pass[k].quiesced);
+}
+
 static void print_save(struct cli *cli, const char *path, const struct img_save_result *r)
 {
-	unsigned int i;
-
 	if (!cli->json) {
 		printf("%s: %u pass%s in %.3f s, writers held %.3f s, %llu bytes (%llu allocated)\n",
-		       path, r->npasses, r->npasses == 1 ? "" : "es", r->seconds, r->hold_seconds,
-		       (unsigned long long)r->file_size, (unsigned long long)r->allocated);
+		       path, r->passes.npasses, r->passes.npasses == 1 ? "" : "es", r->seconds,
+		       r->passes.quiesced_seconds, (unsigned long long)r->file_size,
+		       (unsigned long long)r->allocated);
 		return;
 	}
 	json_object_start(&cli->js, NULL);
 	json_str(&cli->js, "file", path);
-	json_array_start(&cli->js, "passes");
-	for (i = 0; i < r->npasses; i++) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "pages", r->pass[i].pages);
-		json_u64(&cli->js, "written", r->pass[i].written);
-		json_u64(&cli->js, "zero", r->pass[i].zero);
-		json_u64(&cli->js, "bytes", r->pass[i].written * IMG_PAGE_SIZE);
-		json_u64(&cli->js, "usec", (uint64_t)(r->pass[i].seconds * 1e6));
-		json_bool(&cli->js, "held", r->pass[i].held);
-		json_object_end(&cli->js);
-	}
-	json_array_end(&cli->js);
-	json_u64(&cli->js, "hold_usec", (uint64_t)(r->hold_seconds * 1e6));
+	cli_json_passes(cli, &r->passes, print_pass, r);
+	json_u64(&cli->js, "hold_usec", (uint64_t)(r->passes.quiesced_seconds * 1e6));
 	json_u64(&cli->js, "usec", (uint64_t)(r->seconds * 1e6));
 	json_u64(&cli->js, "file_size", r->file_size);
 	json_u64(&cli->js, "allocated", r->allocated);
@@ -114,8 +114,7 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		{ "machine", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "direct", no_argument, NULL, 'd' },
-		{ "passes", required_argument, NULL, 'p' },
-		{ "threshold", required_argument, NULL, 'T' },
+		CLI_PASS_OPTIONS,
 		{ "no-hold", no_argument, NULL, 'H' },
 		{ "bitmap", required_argument, NULL, 'b' },
 		{ "keep-bitmap", no_argument, NULL, 'k' },
@@ -123,8 +122,9 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		{ "exec-held", required_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct img_save_opts o = { .bitmap = "image", .max_passes = 8, .threshold = 64,
-				   .hold = true, .stop = &cli_stop };
+	struct img_save_opts o = { .bitmap = "image", .hold = true, .stop = &cli_stop,
+				   .passes = { .max_passes = PASSES_DEFAULT,
+					       .threshold = PASSES_THRESHOLD } };
 	struct img_source src[IMG_MAX_BLOCKS];
 	struct img_save_result res;
 	struct dirtybit_ctx ctx = { 0 };
@@ -150,17 +150,6 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		case 'd':
 			o.direct = true;
 			break;
-		case 'p':
-			if (!cli_parse_count(optarg, 1, IMG_MAX_PASSES, &v))
-				return cli_error(cli, EXIT_USAGE, "--passes: 1 to %d",
-						 IMG_MAX_PASSES);
-			o.max_passes = (unsigned int)v;
-			break;
-		case 'T':
-			if (!cli_parse_count(optarg, 0, ~0ULL, &v))
-				return cli_error(cli, EXIT_USAGE, "--threshold: a number of pages");
-			o.threshold = v;
-			break;
 		case 'H':
 			o.hold = false;
 			break;
@@ -181,9 +170,14 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			o.exec_held = optarg;
 			break;
 		default:
+			ret = cli_pass_option(cli, c, optarg, &o.passes);
+			if (ret >= 0)
+				break;
 			return cli_error(cli, EXIT_USAGE,
 					 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
 		}
+		if (ret)
+			return ret;
 	}
 	if (argc - optind < 2)
 		return cli_error(cli, EXIT_USAGE,
@@ -442,8 +436,7 @@ static void image_usage(FILE *out)
 		"plain file standing for RAM block BLOCK.\n"
 		"\n"
 		"save options:\n"
-		"  --passes N           passes in all, the held one included (8)\n"
-		"  --threshold PAGES    a pass harvesting at most PAGES ends the save (64)\n"
+		CLI_PASS_HELP
 		"  --threads N          writer threads (online CPUs, at most 8)\n"
 		"  --direct             write pages with O_DIRECT\n"
 		"  --machine NAME       machine type recorded for QEMU (none)\n"

@@ -66,6 +66,34 @@ static int is_zero(const unsigned char *p, size_t n)
 }
 
 /*
+ * One more pass of an open writer @w over @dev, as backup's later passes
+ * write: the clusters in @dirty again, a zero one into its place if an
+ * earlier pass gave it data, else a hole (full) or a zero cluster.
+ */
+static int write_pass(struct qcow2_writer *w, int dev, uint64_t size, const unsigned char *dirty,
+		      int full, char *err, size_t errlen)
+{
+	static unsigned char buf[1 << 21];
+	uint64_t c, n = (size + w->cluster - 1) / w->cluster;
+	int ret = 0;
+
+	for (c = 0; !ret && c < n; c++) {
+		uint64_t len = (c + 1) * w->cluster > size ? size - c * w->cluster : w->cluster;
+
+		if (dirty && !dirty[c])
+			continue;
+		memset(buf, 0, w->cluster);
+		if (pread(dev, buf, len, (off_t)(c * w->cluster)) != (ssize_t)len)
+			ret = -EIO;
+		else if (!is_zero(buf, w->cluster) || qcow2_allocated(w, c))
+			ret = qcow2_write_cluster(w, c, buf, err, errlen);
+		else if (!full)
+			qcow2_zero_cluster(w, c);
+	}
+	return ret;
+}
+
+/*
  * A backup of @dev: every cluster (full) or those in @dirty, each written
  * or, if zero, unallocated (full) or a zero cluster (incremental).
  */
@@ -182,6 +210,52 @@ TEST(chain_4k_clusters_many_l2_tables_and_refcount_blocks)
 TEST(chain_2m_clusters)
 {
 	chain(_metadata, 21, 1ULL << 30, 100, 2);
+}
+
+/*
+ * Passes into one image: a later pass rewrites the clusters it names in
+ * place — data over data, zeros over data, data over a zero cluster or a
+ * hole — and the image reads as the device at the last pass, with no
+ * leaked cluster (qemu-img check).
+ */
+TEST(later_passes_rewrite_clusters_in_place)
+{
+	static unsigned char dirty[4096];
+	static unsigned char zeros[65536];
+	struct qcow2_writer w;
+	char err[256];
+	int full, dev, fd;
+
+	for (full = 0; full <= 1; full++) {
+		ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
+		dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, dev);
+		ASSERT_EQ(0, ftruncate(dev, 8 << 20));
+		scribble(dev, 8 << 20, 65536, 40, dirty);
+		ASSERT_EQ(0, sh("cp " DIR "/dev.raw " DIR "/base.raw"));
+		fd = open(DIR "/p.qcow2", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, qcow2_create(&w, fd, 8 << 20, 16, full ? NULL : "base.raw", "raw",
+					  err, sizeof(err)));
+		/* Pass 1: every cluster. */
+		ASSERT_EQ(0, write_pass(&w, dev, 8 << 20, NULL, full, err, sizeof(err)));
+		/* Pass 2: new data, and data that became zeros. */
+		memset(dirty, 0, sizeof(dirty));
+		scribble(dev, 8 << 20, 65536, 30, dirty);
+		ASSERT_EQ(0, pwrite(dev, zeros, sizeof(zeros), 0) == sizeof(zeros) ? 0 : -1);
+		dirty[0] = 1;
+		ASSERT_EQ(0, write_pass(&w, dev, 8 << 20, dirty, full, err, sizeof(err)));
+		/* Pass 3: data where pass 1 saw zeros. */
+		memset(dirty, 0, sizeof(dirty));
+		scribble(dev, 8 << 20, 65536, 30, dirty);
+		ASSERT_EQ(0, write_pass(&w, dev, 8 << 20, dirty, full, err, sizeof(err)));
+		ASSERT_EQ(0, qcow2_finish(&w, err, sizeof(err))) TH_LOG("%s", err);
+		qcow2_writer_free(&w);
+		close(fd);
+		EXPECT_TRUE(qemu_agrees(DIR "/p.qcow2", DIR "/dev.raw"));
+		EXPECT_TRUE(reads_as(DIR "/p.qcow2", dev, 8 << 20));
+		close(dev);
+	}
 }
 
 TEST(raw_backing_file)

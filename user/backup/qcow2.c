@@ -86,22 +86,49 @@ void qcow2_data_fd(struct qcow2_writer *w, int fd)
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen)
 {
-	uint64_t off, i;
-	int ret;
+	const unsigned char *p = buf;
+	uint64_t *off, i, run;
+	int ret = 0;
 
-	/* Placed one after another in the file, whatever their guest order. */
+	off = malloc(n * sizeof(*off));
+	if (!off)
+		return errf(err, errlen, -ENOMEM, "out of memory");
+	/*
+	 * A cluster written before (a later pass) is overwritten where it is;
+	 * new ones are placed one after another, whatever their guest order.
+	 */
 	pthread_mutex_lock(&w->lock);
-	off = w->next;
-	w->next += n * w->cluster;
-	for (i = 0; i < n; i++)
-		w->l2[gcs[i]] = (off + i * w->cluster) | QCOW2_OFLAG_COPIED;
-	w->data_clusters += n;
+	for (i = 0; i < n; i++) {
+		off[i] = w->l2[gcs[i]] & QCOW2_OFFSET_MASK;
+		if (off[i])
+			continue;
+		off[i] = w->next;
+		w->next += w->cluster;
+		w->l2[gcs[i]] = off[i] | QCOW2_OFLAG_COPIED;
+		w->data_clusters++;
+	}
 	pthread_mutex_unlock(&w->lock);
-	ret = pwrite_all(w->data_fd, buf, n * w->cluster, off);
-	if (ret)
-		return errf(err, errlen, ret, "writing %llu clusters from %llu: %s",
-			    (unsigned long long)n, (unsigned long long)gcs[0], strerror(-ret));
-	return 0;
+	for (i = 0; i < n && !ret; i += run) {
+		for (run = 1; i + run < n && off[i + run] == off[i] + run * w->cluster;)
+			run++;
+		ret = pwrite_all(w->data_fd, p + i * w->cluster, run * w->cluster, off[i]);
+		if (ret)
+			errf(err, errlen, ret, "writing %llu clusters from %llu: %s",
+			     (unsigned long long)run, (unsigned long long)gcs[i], strerror(-ret));
+	}
+	free(off);
+	return ret;
+}
+
+/* Whether guest cluster @gc has data in the image being written. */
+bool qcow2_allocated(struct qcow2_writer *w, uint64_t gc)
+{
+	bool ret;
+
+	pthread_mutex_lock(&w->lock);
+	ret = w->l2[gc] & QCOW2_OFFSET_MASK;
+	pthread_mutex_unlock(&w->lock);
+	return ret;
 }
 
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,

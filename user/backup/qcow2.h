@@ -52,11 +52,20 @@ void qcow2_data_fd(struct qcow2_writer *w, int fd);
 /* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen);
-/* Guest clusters @gcs[0..@n) hold @buf's clusters in that order: one write. */
+/*
+ * Guest clusters @gcs[0..@n) hold @buf's clusters in that order: new ones
+ * placed one after another (one write), ones written before (a later pass)
+ * overwritten where they are.
+ */
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen);
-/* Guest cluster @gc reads as zeros, whatever the backing file holds. */
+/*
+ * Guest cluster @gc reads as zeros, whatever the backing file holds; not
+ * for one written before (write zeros into that one).
+ */
 void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc);
+/* Whether guest cluster @gc has data written in the image. */
+bool qcow2_allocated(struct qcow2_writer *w, uint64_t gc);
 /* L2 tables, refcounts, L1, then the header; fsync. */
 int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen);
 void qcow2_writer_free(struct qcow2_writer *w);

@@ -77,7 +77,8 @@ struct backup {
 	struct qcow2_writer w;
 	uint64_t granularity, nbits;
 	uint64_t *words;
-	uint64_t copied_to;		/* clusters below were copied */
+	uint64_t copied_to;		/* clusters below were copied (this pass) */
+	unsigned int pass;		/* from 0 */
 	int finished;			/* qcow2_finish(): 1 done, -1 failed */
 	pthread_t caller;
 	int dev, out, out_direct;
@@ -89,13 +90,15 @@ struct backup {
 
 /*
  * The cut: one transaction freezes every device's bitmap and its --clear
- * bitmaps, so they all start their next epoch at the same point.  A --clear
+ * bitmaps, so they all start their next epoch at the same point.  A next
+ * pass's cut (@next_pass) takes the next set of every one of them, still
+ * frozen: the earlier passes' bits stay with the freeze until it ends.  A --clear
  * bitmap is frozen rather than cleared so that a failed backup can give
  * its bits back: settle_bitmaps() abdicates it (cleared at the cut) on
  * success and reclaims it on failure, and a killed backup's socket
  * reclaims it in the kernel.
  */
-static int freeze_bitmaps(struct backup *b, unsigned int n)
+static int freeze_bitmaps(struct backup *b, unsigned int n, bool next_pass)
 {
 	const struct backup_opts *o = b->o;
 	struct dirtybit_tx_action acts[DIRTYBIT_MAX_ACTIONS];
@@ -109,14 +112,16 @@ static int freeze_bitmaps(struct backup *b, unsigned int n)
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < o->nclears; k++)
 			acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
-				{ .target = b[i].o->device, .name = o->clears[k] } };
+				{ .target = b[i].o->device, .name = o->clears[k],
+				  .next_pass = next_pass } };
 		acts[na++] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
-			{ .target = b[i].o->device, .name = o->bitmap } };
+			{ .target = b[i].o->device, .name = o->bitmap, .next_pass = next_pass } };
 	}
 	ret = dirtybit_transaction(b->ctx, acts, na);
 	if (ret)
-		snprintf(b->err, b->errlen, "bitmap %s%s: %s", o->bitmap,
-			 o->nclears ? " or a --clear bitmap" : "", b->ctx->err);
+		snprintf(b->err, b->errlen, "bitmap %s%s%s: %s", o->bitmap,
+			 o->nclears ? " or a --clear bitmap" : "",
+			 next_pass ? ", next pass" : "", b->ctx->err);
 	return ret;
 }
 
@@ -353,7 +358,9 @@ static int store_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 		for (i = 0; i < bt->k[r]; i++, pos++) {
 			unsigned char *p = buf + pos * cluster;
 
-			if (mem_is_zero(p, cluster)) {
+			/* A cluster an earlier pass wrote is rewritten, zeros too. */
+			if (mem_is_zero(p, cluster) &&
+			    !(b->pass && qcow2_allocated(&b->w, bt->c[r] + i))) {
 				if (!b->o->full)
 					qcow2_zero_cluster(&b->w, bt->c[r] + i);
 				bt->zeros++;
@@ -369,7 +376,7 @@ static int store_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 
 static bool wanted(const struct backup *b, uint64_t c)
 {
-	return b->o->full || cluster_dirty(b->words, c, b->res->cluster / b->granularity,
+	return (b->o->full && !b->pass) || cluster_dirty(b->words, c, b->res->cluster / b->granularity,
 					   b->nbits);
 }
 
@@ -522,46 +529,57 @@ static void *copy_worker(void *arg)
 	return NULL;
 }
 
-/*
- * The copy, between the freeze and the abdicate.  On failure b->copied_to
- * is the first cluster that may not have been copied: every run before it
- * was.
- */
-static int copy(struct backup *b)
+/* The output's image, started once: every pass writes into it. */
+static int start_output(struct backup *b)
 {
-	struct copier cp = { .b = b };
-	uint64_t cluster = b->res->cluster, c;
-	pthread_t tid[BACKUP_MAX_THREADS];
-	unsigned int i, started = 0, threads;
-	uint64_t to_copy;
 	int ret;
 
 	b->nbits = (b->t.size + b->granularity - 1) / b->granularity;
-	cp.nclusters = (b->t.size + cluster - 1) / cluster;
-	cp.failed_at = cp.nclusters;
-	cp.max_run = BACKUP_RUN / cluster ? BACKUP_RUN / cluster : 1;
-	cp.max_batch = BACKUP_BATCH / cluster ? BACKUP_BATCH / cluster : 1;
-	b->copied_to = 0;
 	b->words = calloc((b->nbits + 63) / 64, 8);
 	if (!b->words)
 		return snprintf(b->err, b->errlen, "out of memory"), -ENOMEM;
-	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
-	if (ret)
-		return snprintf(b->err, b->errlen, "reading bitmap %s: %s", b->o->bitmap,
-				b->ctx->err), ret;
-	ret = qcow2_create(&b->w, b->out, b->t.size, (unsigned int)__builtin_ctz(cluster),
+	ret = qcow2_create(&b->w, b->out, b->t.size, (unsigned int)__builtin_ctz(b->res->cluster),
 			   b->o->full ? NULL : b->backing, b->backing_fmt, b->err, b->errlen);
 	if (ret)
 		return ret;
 	if (b->out_direct >= 0)
 		qcow2_data_fd(&b->w, b->out_direct);
+	return 0;
+}
+
+/*
+ * Pass @k's copy, between its cut and the end of the freeze: the frozen
+ * bits' clusters (every cluster in pass 1 of a full backup).  On failure
+ * b->copied_to is the first cluster that may not have been copied by this
+ * pass: every run before it was.
+ */
+static int copy(struct backup *b, unsigned int k, uint64_t *bytes)
+{
+	struct copier cp = { .b = b };
+	uint64_t cluster = b->res->cluster, c, read_before = b->res->bytes_read;
+	pthread_t tid[BACKUP_MAX_THREADS];
+	unsigned int i, started = 0, threads;
+	uint64_t to_copy;
+	int ret;
+
+	b->pass = k;
+	cp.nclusters = (b->t.size + cluster - 1) / cluster;
+	cp.failed_at = cp.nclusters;
+	cp.max_run = BACKUP_RUN / cluster ? BACKUP_RUN / cluster : 1;
+	cp.max_batch = BACKUP_BATCH / cluster ? BACKUP_BATCH / cluster : 1;
+	b->copied_to = 0;
+	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
+	if (ret)
+		return snprintf(b->err, b->errlen, "reading bitmap %s: %s", b->o->bitmap,
+				b->ctx->err), ret;
 	/* A second pass over the bits, only for the progress line. */
 	for (c = 0; b->o->progress && c < cp.nclusters; c++)
 		if (wanted(b, c))
 			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
 	pthread_mutex_init(&cp.lock, NULL);
 	b->caller = pthread_self();
-	to_copy = b->o->full ? b->t.size : bits_weight(b->words, b->nbits) * b->granularity;
+	to_copy = b->o->full && !k ? b->t.size :
+		  bits_weight(b->words, b->nbits) * b->granularity;
 	threads = b->o->threads;
 	if (threads > 1 + to_copy / BACKUP_BYTES_PER_THREAD)
 		threads = (unsigned int)(1 + to_copy / BACKUP_BYTES_PER_THREAD);
@@ -575,33 +593,215 @@ static int copy(struct backup *b)
 		pthread_join(tid[i], NULL);
 	pthread_mutex_destroy(&cp.lock);
 	b->copied_to = cp.ret ? (cp.failed_at < cp.next ? cp.failed_at : cp.next) : cp.nclusters;
-	if (cp.ret)
-		return cp.ret;
-	ret = qcow2_finish(&b->w, b->err, b->errlen);
+	*bytes += b->res->bytes_read - read_before;
+	return cp.ret;
+}
+
+/* The image's metadata and header, once the last pass is copied. */
+static int finish_output(struct backup *b)
+{
+	int ret = qcow2_finish(&b->w, b->err, b->errlen);
+
 	b->finished = ret ? -1 : 1;
 	return ret;
 }
 
-/* FIFREEZE / FITHAW on the file system mounted at @o->fsfreeze. */
-static int fs_freeze(struct backup *b, bool freeze, int *fd)
+/* The backup's devices, as the pass engine drives them. */
+struct group {
+	struct backup *b;
+	unsigned int n;
+	int fs[BACKUP_MAX_FSFREEZE];	/* frozen: open, else -1 */
+	bool freeze_cmd_ran;
+	bool frozen;			/* the first cut froze the bitmaps */
+	struct pass_result *passes;
+};
+
+static int first_cut(void *arg)
 {
+	struct group *g = arg;
+	int ret = freeze_bitmaps(g->b, g->n, false);
+
+	g->frozen = !ret;
+	return ret;
+}
+
+static int next_cut(void *arg)
+{
+	struct group *g = arg;
+
+	return freeze_bitmaps(g->b, g->n, true);
+}
+
+/* Bytes written to the devices since the last cut. */
+static int pending(void *arg, uint64_t *bytes)
+{
+	struct group *g = arg;
+	struct dirtybit_bitmap bm;
+	unsigned int i;
 	int ret;
 
-	if (freeze) {
-		*fd = open(b->o->fsfreeze, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (*fd < 0)
-			return snprintf(b->err, b->errlen, "%s: %s", b->o->fsfreeze,
-					strerror(errno)), -errno;
+	/*
+	 * What the page caches hold is written too, and FIFREEZE would flush
+	 * it into the frozen pass: flushed now, it counts here.
+	 */
+	for (i = 0; i < g->b->o->nfsfreeze; i++) {
+		int fd = open(g->b->o->fsfreeze[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			syncfs(fd);
+			close(fd);
+		}
 	}
-	ret = ioctl(*fd, freeze ? FIFREEZE : FITHAW, 0) ? -errno : 0;
-	if (ret)
-		snprintf(b->err, b->errlen, "%s %s: %s", freeze ? "freezing" : "thawing",
-			 b->o->fsfreeze, strerror(-ret));
-	if (!freeze || ret) {
-		close(*fd);
-		*fd = -1;
+	*bytes = 0;
+	for (i = 0; i < g->n; i++) {
+		ret = dirtybit_bitmap_get(g->b->ctx, g->b[i].o->device, g->b->o->bitmap, &bm);
+		if (ret)
+			return snprintf(g->b->err, g->b->errlen, "%s: %s", g->b[i].o->device,
+					g->b->ctx->err), ret;
+		*bytes += bm.successor_count;
 	}
+	return 0;
+}
+
+static int copy_all(void *arg, unsigned int k, uint64_t *bytes)
+{
+	struct group *g = arg;
+	unsigned int i;
+	int ret = 0;
+
+	/* Nothing of this pass is copied yet: a kept partial image lacks it all. */
+	for (i = 0; i < g->n; i++)
+		g->b[i].copied_to = 0;
+	*bytes = 0;
+	for (i = 0; i < g->n && !ret; i++)
+		ret = copy(&g->b[i], k, bytes);
 	return ret;
+}
+
+/*
+ * The writers stop: --freeze-cmd, then FIFREEZE of each --fsfreeze in
+ * order.  resume() undoes as much as this did, even after a failure.
+ */
+static int quiesce(void *arg)
+{
+	struct group *g = arg;
+	const struct backup_opts *o = g->b->o;
+	unsigned int i;
+	int ret;
+
+	if (o->freeze_cmd) {
+		g->freeze_cmd_ran = true;
+		if (run_shell(o->freeze_cmd, o->stop)) {
+			if (o->stop && *o->stop)
+				return snprintf(g->b->err, g->b->errlen, "interrupted"), -EINTR;
+			return snprintf(g->b->err, g->b->errlen,
+					"cancelled: --freeze-cmd failed"), -ECANCELED;
+		}
+	}
+	for (i = 0; i < o->nfsfreeze; i++) {
+		int fd = open(o->fsfreeze[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0)
+			return snprintf(g->b->err, g->b->errlen, "%s: %s", o->fsfreeze[i],
+					strerror(errno)), -errno;
+		if (ioctl(fd, FIFREEZE, 0)) {
+			ret = -errno;
+			close(fd);
+			return snprintf(g->b->err, g->b->errlen, "freezing %s: %s", o->fsfreeze[i],
+					strerror(-ret)), ret;
+		}
+		g->fs[i] = fd;
+	}
+	return 0;
+}
+
+/*
+ * A resume step failed: its reason becomes the error (@ret is 0: nothing
+ * failed before) or is appended to the one there.  The error to return.
+ */
+static int resume_failed(struct group *g, int ret, int code, const char *what)
+{
+	size_t len = strlen(g->b->err);
+
+	if (!ret)
+		snprintf(g->b->err, g->b->errlen, "%s", what);
+	else if (len < g->b->errlen)
+		snprintf(g->b->err + len, g->b->errlen - len, "; %s", what);
+	return ret ? ret : code;
+}
+
+/*
+ * FITHAW in reverse, then --thaw-cmd: always, whatever stopped the
+ * backup (not even a signal stops the thaw command).  @ret: the passes'
+ * error so far.
+ */
+static int resume(void *arg, int ret)
+{
+	struct group *g = arg;
+	const struct backup_opts *o = g->b->o;
+	char what[PATH_MAX + 64];
+	unsigned int i;
+
+	for (i = o->nfsfreeze; i--;) {
+		if (g->fs[i] < 0)
+			continue;
+		if (ioctl(g->fs[i], FITHAW, 0)) {
+			snprintf(what, sizeof(what), "thawing %s: %s", o->fsfreeze[i],
+				 strerror(errno));
+			ret = resume_failed(g, ret, -EIO, what);
+		}
+		close(g->fs[i]);
+		g->fs[i] = -1;
+	}
+	if (g->freeze_cmd_ran && o->thaw_cmd && run_shell(o->thaw_cmd, NULL))
+		ret = resume_failed(g, ret, -ECANCELED, "--thaw-cmd failed");
+	g->freeze_cmd_ran = false;
+	return ret;
+}
+
+/* --exec-frozen, at the end of the last pass, still frozen. */
+static int frozen_command(void *arg)
+{
+	struct group *g = arg;
+	const struct backup_opts *o = g->b->o;
+
+	if (!run_shell(o->exec_frozen, o->stop))
+		return 0;
+	if (o->stop && *o->stop)	/* it was stopped with us */
+		return snprintf(g->b->err, g->b->errlen, "interrupted"), -EINTR;
+	return snprintf(g->b->err, g->b->errlen,
+			"cancelled: the command run while frozen failed"), -ECANCELED;
+}
+
+static void report(void *arg, unsigned int k, uint64_t bytes, double seconds, bool frozen)
+{
+	struct group *g = arg;
+
+	if (g->b->o->progress && (g->b->o->nfsfreeze || g->b->o->freeze_cmd))
+		fprintf(stderr, "pass %u%s: %.1f MiB in %.3f s\n", k + 1,
+			frozen ? " (frozen)" : "", bytes / 1048576.0, seconds);
+}
+
+/*
+ * Every pass, by the engine image saves share (common/passes.c).  Without
+ * anything to stop the writers with: one pass, as a backup always was.
+ */
+static int run_passes(struct group *g)
+{
+	const struct backup_opts *o = g->b->o;
+	bool stops = o->nfsfreeze || o->freeze_cmd;
+	struct pass_ops ops = {
+		.first_cut = first_cut, .next_cut = next_cut, .pending = pending,
+		.copy = copy_all, .quiesce = stops ? quiesce : NULL, .resume = resume,
+		.quiesced = o->exec_frozen ? frozen_command : NULL, .report = report,
+		.err = g->b->err, .errlen = g->b->errlen,
+	};
+	struct pass_opts po = o->passes;
+
+	po.stop = o->stop;
+	if (!stops)
+		po.max_passes = 1;
+	return passes_run(&ops, g, &po, g->passes);
 }
 
 /*
@@ -784,21 +984,30 @@ static dev_t super_dev(int fd)
  */
 static int check_output_not_frozen(struct backup *b, unsigned int n)
 {
-	unsigned int i;
-	dev_t frozen;
+	const struct backup_opts *o = b->o;
+	dev_t frozen[BACKUP_MAX_FSFREEZE];
+	unsigned int i, f;
 	int fd;
 
-	fd = open(b->o->fsfreeze, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return snprintf(b->err, b->errlen, "%s: %s", b->o->fsfreeze, strerror(errno)),
-		       -errno;
-	frozen = super_dev(fd);
-	close(fd);
-	for (i = 0; i < n; i++)
-		if (super_dev(b[i].out) == frozen)
-			return snprintf(b->err, b->errlen,
-					"%s is on the file system --fsfreeze %s freezes: writing it would wait for the thaw forever; write the backup to another file system",
-					b[i].o->output, b->o->fsfreeze), -EINVAL;
+	for (f = 0; f < o->nfsfreeze; f++) {
+		fd = open(o->fsfreeze[f], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return snprintf(b->err, b->errlen, "%s: %s", o->fsfreeze[f],
+					strerror(errno)), -errno;
+		frozen[f] = super_dev(fd);
+		close(fd);
+		/* A second FIFREEZE of one super block fails (EBUSY): say so now. */
+		for (i = 0; i < f; i++)
+			if (frozen[i] == frozen[f])
+				return snprintf(b->err, b->errlen,
+						"--fsfreeze %s and %s are one file system: name it once",
+						o->fsfreeze[i], o->fsfreeze[f]), -EINVAL;
+		for (i = 0; i < n; i++)
+			if (super_dev(b[i].out) == frozen[f])
+				return snprintf(b->err, b->errlen,
+						"%s is on the file system --fsfreeze %s freezes: writing it would wait for the thaw forever; write the backup to another file system",
+						b[i].o->output, o->fsfreeze[f]), -EINVAL;
+	}
 	return 0;
 }
 
@@ -812,17 +1021,23 @@ static int interrupted(struct backup *b)
 }
 
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
-	       struct backup_result *res, char *err, size_t errlen)
+	       struct backup_result *res, struct pass_result *passes, char *err, size_t errlen)
 {
 	struct backup b[BACKUP_MAX_DEVICES];
 	char partial[BACKUP_MAX_DEVICES][PATH_MAX];
+	struct group g = { .b = b, .n = n, .passes = passes };
 	unsigned int i, renamed = 0;
 	double t0 = mono_now();
-	bool frozen = false, unsynced = false;
-	int ret = 0, fsfd = -1;
+	bool unsynced = false;
+	int ret = 0;
 
+	memset(passes, 0, sizeof(*passes));
 	if (!n || n > BACKUP_MAX_DEVICES)
 		return snprintf(err, errlen, "1 to %d devices", BACKUP_MAX_DEVICES), -EINVAL;
+	if (o->nfsfreeze > BACKUP_MAX_FSFREEZE)
+		return snprintf(err, errlen, "at most %d --fsfreeze", BACKUP_MAX_FSFREEZE), -EINVAL;
+	for (i = 0; i < BACKUP_MAX_FSFREEZE; i++)
+		g.fs[i] = -1;
 	for (i = 0; i < n; i++) {
 		b[i] = (struct backup){ .ctx = ctx, .o = &o[i], .res = &res[i], .dev = -1,
 					.out = -1, .out_direct = -1, .err = err, .errlen = errlen };
@@ -837,31 +1052,19 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 		ret = check_outputs(b, n, partial);
 	for (i = 0; i < n && !ret; i++)
 		ret = open_files(&b[i], partial[i]);
-	if (!ret && o->fsfreeze)
+	if (!ret)
 		ret = check_output_not_frozen(b, n);
+	for (i = 0; i < n && !ret; i++)
+		ret = start_output(&b[i]);
 	if (!ret)
 		ret = interrupted(b);
-	/* The file system first, so that the cut finds it clean and still. */
-	if (!ret && o->fsfreeze)
-		ret = fs_freeze(b, true, &fsfd);
-	if (!ret) {
-		ret = freeze_bitmaps(b, n);
-		frozen = !ret;
-	}
+	if (!ret)
+		ret = run_passes(&g);
 	for (i = 0; i < n && !ret; i++)
-		ret = copy(&b[i]);
-	if (!ret && o->exec_frozen && run_shell(o->exec_frozen, o->stop)) {
-		ret = interrupted(b);	/* it was stopped with us */
-		if (!ret) {
-			ret = -ECANCELED;
-			snprintf(err, errlen, "cancelled: the command run while frozen failed");
-		}
-	}
+		ret = finish_output(&b[i]);
 	/* A signal during the command or the finish cancels too. */
 	if (!ret)
 		ret = interrupted(b);
-	if (fsfd >= 0 && fs_freeze(b, false, &fsfd) && !ret)
-		ret = -EIO;
 	for (i = 0; i < n && !ret; i++, renamed++) {
 		ret = interrupted(b);
 		if (ret)
@@ -889,12 +1092,12 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 		/* The group failed: an output already complete goes too. */
 		if (ret && i < renamed && !unsynced && rename(o[i].output, partial[i]))
 			unlink(o[i].output);
-		if (ret && frozen && o->mode == BACKUP_ALWAYS && !unsynced)
+		if (ret && g.frozen && o->mode == BACKUP_ALWAYS && !unsynced)
 			keep_partial(&b[i], partial[i]);
 		if (b[i].out >= 0 && ret && !res[i].kept)
 			unlink(partial[i]);
 	}
-	if (frozen)
+	if (g.frozen)
 		ret = settle_bitmaps(b, n, ret);
 	for (i = 0; i < n; i++) {
 		close_files(&b[i]);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/passes.h"
 #include "libdirtybit.h"
 
 enum backup_bitmap_mode {
@@ -27,9 +28,18 @@ struct backup_opts {
 	bool full;			/* every non-zero cluster */
 	enum backup_bitmap_mode mode;
 	uint32_t cluster;		/* 0: max(granularity, 64 KiB) */
-	const char *fsfreeze;		/* a mount point frozen from the cut to the copy's end */
-	const char *exec_frozen;	/* sh -c command run after the copy, still
-					 * frozen; its failure cancels the backup */
+	/*
+	 * With any of these the backup copies in passes and stops the writers
+	 * only for the last one: the file systems mounted at @fsfreeze are
+	 * frozen (in order; thawed in reverse) after @freeze_cmd ran, and
+	 * @thaw_cmd runs after them, whatever happened.
+	 */
+	const char *const *fsfreeze;
+	unsigned int nfsfreeze;
+	const char *freeze_cmd, *thaw_cmd;
+	struct pass_opts passes;
+	const char *exec_frozen;	/* sh -c command run after the (last) copy,
+					 * still frozen; its failure cancels the backup */
 	const char *const *clears;	/* bitmaps cleared at the cut, on each device */
 	unsigned int nclears;
 	unsigned int threads;		/* copy workers, 1 to 64 */
@@ -40,7 +50,7 @@ struct backup_opts {
 };
 
 struct backup_result {
-	uint64_t clusters;		/* copied (dirty, or all for --full) */
+	uint64_t clusters;		/* copied, every pass (dirty, or all for --full) */
 	uint64_t data, zero;		/* written as data; as zero flags/holes */
 	uint64_t bytes_read;
 	uint64_t extents;		/* runs read, each one pread */
@@ -52,16 +62,18 @@ struct backup_result {
 
 #define BACKUP_MAX_DEVICES	16
 #define BACKUP_MAX_CLEARS	8
+#define BACKUP_MAX_FSFREEZE	16
 
 /*
  * Backs up @n devices (o[i].device into o[i].output; every other field as
  * in o[0]) at one cut, as a group: they succeed together or fail together
  * (QEMU's grouped completion).  0 or -errno, the reason in @err.  On failure
  * nothing is left at any output, except in BACKUP_ALWAYS mode, where
- * res[i].kept says the partial image is.
+ * res[i].kept says the partial image is.  @passes: each pass's figures
+ * (one pass unless the writers are stopped for a last one).
  */
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
-	       struct backup_result *res, char *err, size_t errlen);
+	       struct backup_result *res, struct pass_result *passes, char *err, size_t errlen);
 
 /* Writes the chain ending at @top into @dest (a file, made the chain's
  * size, or a block device at least that large); with @verify compares

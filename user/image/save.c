@@ -5,15 +5,16 @@
  * Each region gets a bitmap the save owns before the first pass, which
  * writes every non-zero page: created (or taken over, if a killed save
  * left it) and frozen in one transaction, and frozen by this save's socket
- * from then on.  Every later pass harvests: one transaction
- * ABDICATEs the previous freeze and FREEZEs again (a cut), then the frozen
- * bits — the pages written since the previous cut, a granule's bit
- * standing for each of its pages — are read and those pages written.  No
- * other save can clear or cut the bitmap in between (it is busy), a
- * failure RECLAIMs it, and a save killed outright is reclaimed by the
- * kernel.  Passes stop when one finds fewer than the threshold or at the
- * limit; the last one (the only one with --passes 1) runs under the writer
- * hold, so the image is the regions at one instant.
+ * from then on.  Every later pass harvests: one transaction takes a next
+ * pass of every region's freeze (a cut: the frozen bits become the pages
+ * written since the previous cut, the earlier passes' bits stay with the
+ * freeze), then those bits — a granule's standing for each of its pages —
+ * are read and the pages written.  No other save can clear or cut the
+ * bitmap in between (it is busy), a failure RECLAIMs it (every pass's
+ * bits), and a save killed outright is reclaimed by the kernel.  The
+ * passes are the engine backups share (common/passes.c): the last one (the
+ * only one with --passes 1) runs under the writer hold, so the image is the
+ * regions at one instant.
  *
  * Durability order: pages, fdatasync, bitmaps, fdatasync, trailer, fsync,
  * rename.  Until the trailer is written the file is incomplete, and until
@@ -28,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "../common/fileio.h"
+#include "../common/passes.h"
 #include "../common/util.h"
 #include "pages.h"
 #include "save.h"
@@ -39,6 +41,7 @@ struct save {
 	const struct img_save_opts *o;
 	struct img img;
 	struct img_copy copy;
+	struct img_save_result *res;
 	char *err;
 	size_t errlen;
 };
@@ -69,14 +72,13 @@ static int bitmap_tx(struct save *s, const struct img_source *src, uint8_t cmd, 
 
 /*
  * The save's bitmap on each region, frozen by this save's socket from now
- * until it ends: each harvest ends one freeze and starts the next in one
- * transaction, so no other save or command can clear it or take a cut of
- * it in between (it finds it busy), and the kernel reclaims it if the save
- * is killed.  One of that name that nobody holds (a killed save left it)
- * is taken over as it is: frozen with its bits, which pass 1 makes stale
- * (it copies every page) and the first harvest drops, and which a failure
- * gives back.  One that does not record is refused: its harvests would
- * find nothing.
+ * until it ends: each harvest is a next pass of that one freeze, so no
+ * other save or command can clear it or take a cut of it in between (it
+ * finds it busy), and the kernel reclaims it if the save is killed.  One
+ * of that name that nobody holds (a killed save left it) is taken over as
+ * it is: frozen with its bits, which pass 1 makes stale (it copies every
+ * page), a success drops and a failure gives back.  One that does not
+ * record is refused: its harvests would find nothing.
  */
 static int start_tracking(struct save *s)
 {
@@ -172,27 +174,55 @@ static int read_dirty(struct save *s, struct img_source *src, const struct img_b
 }
 
 /*
- * One harvest of one region: end the previous freeze and take a cut in one
- * transaction, read the frozen bits (the pages written since the previous
- * cut) and write those pages.  On a failure the frozen bits stay frozen;
- * stop_tracking() reclaims them.
+ * The next pass's cut: one transaction over the regions' bitmaps (in
+ * groups of the most a transaction takes; the last pass is held anyway).
  */
-static int harvest(struct save *s, struct img_source *src, struct img_pass *p)
+static int next_cut(void *arg)
 {
-	struct img_block *b = img_block_find(&s->img, src->block);
-	uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
+	struct save *s = arg;
+	struct dirtybit_tx_action acts[DIRTYBIT_MAX_ACTIONS];
+	char target[DIRTYBIT_MAX_ACTIONS][16];
+	unsigned int i, na = 0;
+	int ret = 0;
+
+	for (i = 0; i <= s->n && !ret; i++) {
+		if (na && (i == s->n || na == DIRTYBIT_MAX_ACTIONS)) {
+			ret = dirtybit_transaction(s->ctx, acts, na);
+			na = 0;
+		}
+		if (i == s->n || s->src[i].path)
+			continue;
+		snprintf(target[na], sizeof(target[na]), "%u", s->src[i].target_id);
+		acts[na] = (struct dirtybit_tx_action){ DIRTYBIT_CMD_BITMAP_FREEZE,
+			{ .target = target[na], .name = s->o->bitmap, .next_pass = true } };
+		na++;
+	}
+	if (ret)
+		snprintf(s->err, s->errlen, "bitmap %s: next pass: %s", s->o->bitmap, s->ctx->err);
+	return ret;
+}
+
+/* Bytes written to the regions since the last cut. */
+static int pending(void *arg, uint64_t *bytes)
+{
+	struct save *s = arg;
+	struct dirtybit_bitmap bm;
+	char target[16];
+	unsigned int i;
 	int ret;
 
-	ret = bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_ABDICATE, DIRTYBIT_CMD_BITMAP_FREEZE, false);
-	if (!ret)
-		ret = read_dirty(s, src, b);
-	if (ret)
-		return ret;
-	p->pages += bits_weight(src->dirty, b->npages);
-	ret = img_save_pages(&s->copy, b, src->dirty, s->err, s->errlen);
-	p->written += s->copy.pages_written - w;
-	p->zero += s->copy.pages_zero - z;
-	return ret;
+	*bytes = 0;
+	for (i = 0; i < s->n; i++) {
+		if (s->src[i].path)
+			continue;
+		snprintf(target, sizeof(target), "%u", s->src[i].target_id);
+		ret = dirtybit_bitmap_get(s->ctx, target, s->o->bitmap, &bm);
+		if (ret)
+			return snprintf(s->err, s->errlen, "region %s: %s", s->src[i].block,
+					s->ctx->err), ret;
+		*bytes += bm.successor_count;
+	}
+	return 0;
 }
 
 /* Pass 1 on a terminal: how far, at most five times a second. */
@@ -208,48 +238,50 @@ static void show_progress(void *arg, uint64_t done, uint64_t total)
 		(unsigned long long)(total * IMG_PAGE_SIZE >> 20));
 }
 
-static int first_pass(struct save *s, struct img_pass *p)
+/*
+ * Pass @k: the first writes every page of every source; a later one, of
+ * each region, the pages its frozen bits name (written since the previous
+ * cut).  On a failure the frozen bits stay frozen; stop_tracking()
+ * reclaims them with every earlier pass's.
+ */
+static int copy_pass(void *arg, unsigned int k, uint64_t *bytes)
 {
+	struct save *s = arg;
+	struct img_pass *p = &s->res->pass[k];
 	unsigned int i;
-	int ret;
+	int ret = 0;
 
-	for (i = 0; i < s->n; i++) {
-		struct img_block *b = img_block_find(&s->img, s->src[i].block);
+	for (i = 0; i < s->n && !ret; i++) {
+		struct img_source *src = &s->src[i];
+		struct img_block *b = img_block_find(&s->img, src->block);
 		uint64_t w = s->copy.pages_written, z = s->copy.pages_zero;
 
-		s->copy.src_fd = s->src[i].fd;
-		s->copy.progress = s->o->progress ? show_progress : NULL;
-		s->copy.progress_arg = b;
-		ret = img_save_pages(&s->copy, b, NULL, s->err, s->errlen);
-		if (s->copy.progress)
-			fputs("\r\033[K", stderr);	/* the pass's line replaces it */
-		s->copy.progress = NULL;
-		p->pages += b->npages;
+		if (k && src->path)
+			continue;
+		s->copy.src_fd = src->fd;
+		if (!k) {
+			s->copy.progress = s->o->progress ? show_progress : NULL;
+			s->copy.progress_arg = b;
+			ret = img_save_pages(&s->copy, b, NULL, s->err, s->errlen);
+			if (s->copy.progress)
+				fputs("\r\033[K", stderr);	/* the pass's line replaces it */
+			s->copy.progress = NULL;
+			p->pages += b->npages;
+		} else {
+			ret = read_dirty(s, src, b);
+			if (ret)
+				break;
+			p->pages += bits_weight(src->dirty, b->npages);
+			ret = img_save_pages(&s->copy, b, src->dirty, s->err, s->errlen);
+		}
 		p->written += s->copy.pages_written - w;
 		p->zero += s->copy.pages_zero - z;
-		if (ret)
-			return ret;
 	}
-	return 0;
+	*bytes = p->pages * IMG_PAGE_SIZE;
+	return ret;
 }
 
-static int live_pass(struct save *s, struct img_pass *p)
-{
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < s->n; i++) {
-		if (s->src[i].path)
-			continue;
-		s->copy.src_fd = s->src[i].fd;
-		ret = harvest(s, &s->src[i], p);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static int hold_all(struct save *s, bool hold, unsigned int *held)
+static int hold_all(struct save *s, bool hold)
 {
 	unsigned int i;
 	int ret;
@@ -258,7 +290,9 @@ static int hold_all(struct save *s, bool hold, unsigned int *held)
 		if (s->src[i].path)
 			continue;
 		if (!hold) {
-			dirtybit_region_release(s->src[i].fd);
+			if (s->src[i].held)
+				dirtybit_region_release(s->src[i].fd);
+			s->src[i].held = false;
 			continue;
 		}
 		ret = dirtybit_region_hold(s->src[i].fd);
@@ -267,18 +301,20 @@ static int hold_all(struct save *s, bool hold, unsigned int *held)
 				 strerror(-ret));
 			return ret;
 		}
-		(*held)++;
+		s->src[i].held = true;
 	}
 	return 0;
 }
 
-static void report(const struct save *s, unsigned int k, const struct img_pass *p)
+static int quiesce(void *arg)
 {
-	if (!s->o->progress)
-		return;
-	fprintf(stderr, "pass %u%s: %llu pages, %llu written, %llu zero, %.3f s\n", k + 1,
-		p->held ? " (writers held)" : "", (unsigned long long)p->pages,
-		(unsigned long long)p->written, (unsigned long long)p->zero, p->seconds);
+	return hold_all(arg, true);
+}
+
+static int resume(void *arg, int ret)
+{
+	(void)ret;
+	return hold_all(arg, false);
 }
 
 /* A signal arrived (SIGINT, SIGTERM, ...): the save is cancelled. */
@@ -290,68 +326,59 @@ static int interrupted(struct save *s)
 	return -EINTR;
 }
 
-/* The end of the held pass started at @t: the command, then the writers go on. */
-static int end_hold(struct save *s, int ret, unsigned int *held, double t,
-		    struct img_save_result *res)
+/* The end of the held pass: the command, still held. */
+static int held_command(void *arg)
 {
-	if (!ret && s->o->exec_held && run_shell(s->o->exec_held, s->o->stop)) {
-		ret = interrupted(s);	/* it was stopped with us */
-		if (!ret) {
-			ret = -ECANCELED;
-			snprintf(s->err, s->errlen, "the command run under the hold failed");
-		}
+	struct save *s = arg;
+	int ret;
+
+	if (!run_shell(s->o->exec_held, s->o->stop))
+		return 0;
+	ret = interrupted(s);	/* it was stopped with us */
+	if (!ret) {
+		ret = -ECANCELED;
+		snprintf(s->err, s->errlen, "the command run under the hold failed");
 	}
-	hold_all(s, false, held);
-	res->hold_seconds = mono_now() - t;
 	return ret;
 }
 
-static int run_passes(struct save *s, struct img_save_result *res)
+static void report(void *arg, unsigned int k, uint64_t bytes, double seconds, bool held)
 {
-	unsigned int max = s->o->max_passes ? s->o->max_passes : 8, held = 0, i;
+	struct save *s = arg;
+	const struct img_pass *p = &s->res->pass[k];
+
+	(void)bytes;
+	if (!s->o->progress)
+		return;
+	fprintf(stderr, "pass %u%s: %llu pages, %llu written, %llu zero, %.3f s\n", k + 1,
+		held ? " (writers held)" : "", (unsigned long long)p->pages,
+		(unsigned long long)p->written, (unsigned long long)p->zero, seconds);
+}
+
+/* The passes, by the engine every live copy shares (common/passes.c). */
+static int run_passes(struct save *s)
+{
+	struct pass_ops ops = {
+		.next_cut = next_cut, .pending = pending, .copy = copy_pass,
+		.quiesce = s->o->hold ? quiesce : NULL, .resume = resume,
+		.quiesced = s->o->exec_held && s->o->hold ? held_command : NULL,
+		.report = report,
+		.err = s->err, .errlen = s->errlen,
+	};
+	struct pass_opts po = s->o->passes;
 	bool live = false;
-	double t;
-	int ret = 0;
+	unsigned int i;
 
 	for (i = 0; i < s->n; i++)
 		live |= !s->src[i].path;
-	if (max > IMG_MAX_PASSES)
-		max = IMG_MAX_PASSES;
-	/* One pass in all: the first is the held one. */
-	t = mono_now();
-	if (live && max == 1 && s->o->hold) {
-		ret = hold_all(s, true, &held);
-		res->pass[0].held = true;
+	/* Plain files only: one pass, nothing to hold. */
+	if (!live) {
+		po.max_passes = 1;
+		ops.quiesce = NULL;
+		ops.quiesced = NULL;
 	}
-	if (!ret)
-		ret = first_pass(s, &res->pass[0]);
-	res->pass[0].seconds = mono_now() - t;
-	if (res->pass[0].held)
-		ret = end_hold(s, ret, &held, t, res);
-	res->npasses = 1;
-	report(s, 0, &res->pass[0]);
-	while (!ret && live && max > 1) {
-		struct img_pass *p = &res->pass[res->npasses];
-		bool last = res->npasses + 1 >= max ||
-			    res->pass[res->npasses - 1].pages <= s->o->threshold;
-
-		if (last && s->o->hold) {
-			ret = hold_all(s, true, &held);
-			p->held = true;
-		}
-		t = mono_now();
-		if (!ret)
-			ret = live_pass(s, p);
-		p->seconds = mono_now() - t;
-		if (p->held)
-			ret = end_hold(s, ret, &held, t, res);
-		report(s, res->npasses, p);
-		res->npasses++;
-		if (last)
-			break;
-	}
-	/* A signal during the last pass's command cancels too. */
-	return ret ? ret : interrupted(s);
+	po.stop = s->o->stop;
+	return passes_run(&ops, s, &po, &s->res->passes);
 }
 
 static int sync_fd(struct save *s, int fd, const char *what)
@@ -409,7 +436,8 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	     unsigned int n, const struct img_save_opts *o, struct img_save_result *res,
 	     char *err, size_t errlen)
 {
-	struct save s = { .ctx = ctx, .src = src, .n = n, .o = o, .err = err, .errlen = errlen };
+	struct save s = { .ctx = ctx, .src = src, .n = n, .o = o, .res = res, .err = err,
+			  .errlen = errlen };
 	char partial[4096];
 	int meta = -1, data = -1, ret;
 	struct stat st;
@@ -446,7 +474,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	s.copy.stop = o->stop;
 	ret = start_tracking(&s);
 	if (!ret)
-		ret = run_passes(&s, res);
+		ret = run_passes(&s);
 	if (!ret)
 		ret = finish(&s, meta, data);
 	if (!ret)

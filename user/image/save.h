@@ -10,10 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../common/passes.h"
 #include "format.h"
 #include "libdirtybit.h"
 
-#define IMG_MAX_PASSES		64
+#define IMG_MAX_PASSES		PASSES_MAX
 
 struct img_source {
 	char block[IMG_ID_MAX];		/* the block id: the region's name */
@@ -25,6 +26,7 @@ struct img_source {
 	uint64_t *granules;		/* the bitmap as read, when coarser */
 	uint64_t granularity;		/* of the save's bitmap: a page or more */
 	bool owned;			/* the save's bitmap is there, frozen by it */
+	bool held;			/* the writer hold is on */
 	bool created;			/* by the save (else taken over) */
 };
 
@@ -34,8 +36,7 @@ struct img_save_opts {
 	uint64_t granularity;		/* of that bitmap; 0: the region's page */
 	unsigned int threads;
 	bool direct;			/* O_DIRECT page writes */
-	unsigned int max_passes;	/* in all, the held one included */
-	uint64_t threshold;		/* pages: a smaller dirty set ends it */
+	struct pass_opts passes;	/* the last one held (hold) */
 	bool hold;			/* the last pass under the writer hold */
 	bool keep_bitmap;
 	const char *exec_held;		/* sh -c command run while held */
@@ -46,14 +47,11 @@ struct img_save_opts {
 struct img_pass {
 	uint64_t pages;			/* harvested (pass 1: every page) */
 	uint64_t written, zero;		/* pages written; zero pages */
-	double seconds;
-	bool held;
 };
 
 struct img_save_result {
-	unsigned int npasses;
+	struct pass_result passes;	/* the engine's: bytes, times, held */
 	struct img_pass pass[IMG_MAX_PASSES];
-	double hold_seconds;
 	double seconds;
 	uint64_t file_size;		/* apparent */
 	uint64_t allocated;		/* bytes on disk */

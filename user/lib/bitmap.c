@@ -31,6 +31,8 @@ static int db_put_bitmap_req(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh, uin
 		mnl_attr_put_u32(nlh, DIRTYBIT_A_BITMAP_GRANULARITY, req->granularity);
 	if (cmd == DIRTYBIT_CMD_BITMAP_ADD && req->disabled)
 		mnl_attr_put(nlh, DIRTYBIT_A_BITMAP_DISABLED, 0, NULL);
+	if (cmd == DIRTYBIT_CMD_BITMAP_FREEZE && req->next_pass)
+		mnl_attr_put(nlh, DIRTYBIT_A_BITMAP_NEXT_PASS, 0, NULL);
 	if (cmd == DIRTYBIT_CMD_BITMAP_RECLAIM && req->force)
 		mnl_attr_put(nlh, DIRTYBIT_A_FORCE, 0, NULL);
 	if (cmd == DIRTYBIT_CMD_BITMAP_ABDICATE && req->keep) {

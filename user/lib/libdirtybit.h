@@ -72,6 +72,7 @@ struct dirtybit_bitmap_req {
 	uint32_t granularity;		/* add; 0: the default */
 	bool disabled;			/* add */
 	bool force;			/* reclaim */
+	bool next_pass;			/* freeze: a next pass of a frozen bitmap */
 	const char *source_target;	/* merge; NULL: the same target */
 	const char *source;		/* merge */
 	bool keep;			/* abdicate: these frozen bits stay */
