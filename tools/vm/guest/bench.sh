@@ -141,9 +141,66 @@ backup_bench() {
 	}' "$out"
 }
 
-PARTS=,${BENCH_PARTS:-region,block,backup},
+# Point-in-time backups (docs/BACKUPS.md): ext4 on the tracked virtio disk
+# (1 GiB) under fio appending 64 KiB blocks with fdatasync at three rates;
+# a full backup with --fsfreeze in passes against the old whole-copy freeze
+# (--passes 1: frozen from the cut to the end of the copy), each round in
+# turn.  Figures: frozen ms, total ms, pass sizes (MiB).  Real time: the
+# I/O runs in QEMU's threads, so these are TCG's and noisy (±15%).
+pit_bench() {
+	/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/vda
+	mkdir -p /mnt/pit /tmp/pit
+	mount -t ext4 /dev/vda /mnt/pit
+	dirtybit attach /dev/vda >/dev/null
+	dirtybit bitmap add /dev/vda pb
+	for rate in 2m 8m 32m; do
+		r=1
+		while [ $r -le "$ROUNDS" ]; do
+			rm -f /mnt/pit/w.* /tmp/pit/*
+			fio --name=w --directory=/mnt/pit --filename_format='w.$jobnum' \
+				--rw=write --bs=64k --size=256M --fdatasync=1 --rate=$rate \
+				--time_based --runtime=600 >/dev/null 2>&1 &
+			fio_pid=$!
+			sleep 2
+			for how in whole passes; do
+				case $how in whole) extra="--passes 1" ;; *) extra= ;; esac
+				json=$(dirtybit -j backup /dev/vda --bitmap pb --full -o /tmp/pit/$how.qcow2 \
+					--fsfreeze /mnt/pit $extra)
+				frozen=$(echo "$json" | sed 's/.*"frozen_ms":\([0-9]*\).*/\1/')
+				total=$(echo "$json" | sed 's/.*"total_ms":\([0-9]*\).*/\1/')
+				sizes=$(echo "$json" | grep -o '"bytes":[0-9]*,"ms"' |
+					sed 's/"bytes":\([0-9]*\).*/\1/' |
+					awk '{ printf "%s%.1f", NR > 1 ? "/" : "", $1 / 1048576 }')
+				echo "RESULT pit $rate $how $r $frozen $total $sizes" | tee -a "$out"
+				rm -f /tmp/pit/*
+			done
+			kill $fio_pid; wait $fio_pid 2>/dev/null || true
+			r=$((r + 1))
+		done
+	done
+	dirtybit detach /dev/vda
+	umount /mnt/pit
+	echo
+	echo "point-in-time full backups of ext4 on vda (1 GiB) under fio at three rates:"
+	echo "| writer | freeze | frozen ms (median) | total ms (median) | frozen share | pass sizes, MiB (last round) |"
+	echo "|---|---|---|---|---|---|"
+	awk "$AWK_MEDIAN"'
+	$2 == "pit" { k = $3 " " $4; f[k] = f[k] " " $6; t[k] = t[k] " " $7; s[k] = $8 }
+	END {
+		split("2m 8m 32m", rates, " "); split("whole passes", hows, " ")
+		for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
+			k = rates[i] " " hows[j]; mf = median(f[k]); mt = median(t[k])
+			printf "| %sB/s | %s | %.0f | %.0f | %.1f%% | %s |\n", rates[i],
+				hows[j] == "whole" ? "whole copy (--passes 1)" : "last pass", mf, mt,
+				mt ? 100 * mf / mt : 0, s[k]
+		}
+	}' "$out"
+}
+
+PARTS=,${BENCH_PARTS:-region,block,backup,pit},
 case $PARTS in *,region,*) region_bench; echo ;; esac
 case $PARTS in *,backup,*) backup_bench ram0 ram1 192; echo; backup_bench vda vdb 768; echo ;; esac
+case $PARTS in *,pit,*) pit_bench; echo ;; esac
 case $PARTS in *,block,*) ;; *) exit 0 ;; esac
 echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
 round=1
