@@ -127,7 +127,8 @@ demo: deps
 
 BENCH_KERNEL ?= 6.12
 # BENCH_ROUNDS and BENCH_RUNTIME (seconds per fio run), BENCH_PARTS ("image"
-# on the host, "region", "block" in the VM; default all, comma-separated)
+# on the host, "region", "block", "backup", "pit" in the VM; default all,
+# comma-separated)
 # and BENCH_REGION_MB reach the benchmarks if set.
 BENCH_IMAGE_MB ?= 1024
 BENCH_ENV = $(if $(BENCH_ROUNDS),--env BENCH_ROUNDS=$(BENCH_ROUNDS)) \

@@ -170,7 +170,7 @@ pit_bench() {
 				total=$(echo "$json" | sed 's/.*"total_ms":\([0-9]*\).*/\1/')
 				sizes=$(echo "$json" | grep -o '"bytes":[0-9]*,"ms"' |
 					sed 's/"bytes":\([0-9]*\).*/\1/' |
-					awk '{ printf "%s%.1f", NR > 1 ? "/" : "", $1 / 1048576 }')
+					awk '{ printf "%s%.1f", (NR > 1 ? "/" : ""), $1 / 1048576 }')
 				echo "RESULT pit $rate $how $r $frozen $total $sizes" | tee -a "$out"
 				rm -f /tmp/pit/*
 			done
@@ -190,7 +190,8 @@ pit_bench() {
 		split("2m 8m 32m", rates, " "); split("whole passes", hows, " ")
 		for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
 			k = rates[i] " " hows[j]; mf = median(f[k]); mt = median(t[k])
-			printf "| %sB/s | %s | %.0f | %.0f | %.1f%% | %s |\n", rates[i],
+			lab = rates[i]; sub(/m$/, " MiB/s", lab)
+			printf "| %s | %s | %.0f | %.0f | %.1f%% | %s |\n", lab,
 				hows[j] == "whole" ? "whole copy (--passes 1)" : "last pass", mf, mt,
 				mt ? 100 * mf / mt : 0, s[k]
 		}
