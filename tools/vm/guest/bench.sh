@@ -63,12 +63,16 @@ measure() {
 		era_create "$dev"
 		target=/dev/mapper/bench-era
 		;;
+	unloaded)
+		rmmod dirtybit
+		;;
 	esac
 	set -- $(run_fio "$target")
 	echo "RESULT $(basename "$dev") $cfg $round $1 $2" | tee -a "$out"
 	case $cfg in
 	bitmaps*) dirtybit detach "$dev" ;;
 	dm-era) DM_DISABLE_UDEV=1 dmsetup remove bench-era ;;
+	unloaded) modprobe dirtybit ;;
 	esac
 }
 
@@ -209,9 +213,9 @@ while [ $round -le "$ROUNDS" ]; do
 	for dev in /dev/nullb0 /dev/ram0; do
 		# rotate the order each round
 		case $round in
-		1) cfgs="untracked bitmaps1 bitmaps8 dm-era" ;;
-		2) cfgs="dm-era bitmaps8 bitmaps1 untracked" ;;
-		*) cfgs="bitmaps1 untracked dm-era bitmaps8" ;;
+		1) cfgs="untracked unloaded bitmaps1 untracked-b bitmaps8 dm-era" ;;
+		2) cfgs="dm-era bitmaps8 untracked-b bitmaps1 unloaded untracked" ;;
+		*) cfgs="bitmaps1 untracked dm-era unloaded bitmaps8 untracked-b" ;;
 		esac
 		for cfg in $cfgs; do
 			measure "$dev" "$cfg"
@@ -221,19 +225,29 @@ while [ $round -le "$ROUNDS" ]; do
 done
 
 echo
-echo "| device | configuration | IOPS (median) | IOPS vs untracked | p99 µs (median) | p99 vs untracked |"
-echo "|---|---|---|---|---|---|"
-awk "$AWK_MEDIAN"'
+# Under --icount guest time is the instruction count (1 ns each): a write
+# costs 1e9 / IOPS instructions, and the A/A pair (untracked twice) must read
+# 1.000 +- 0.005 or the run is not valid.
+echo "| device | configuration | IOPS (median) | IOPS vs untracked | p99 µs (median) | p99 vs untracked | instructions per write${DIRTYBIT_ICOUNT:+ (icount)} |"
+echo "|---|---|---|---|---|---|---|"
+awk -v icount="${DIRTYBIT_ICOUNT:-0}" "$AWK_MEDIAN"'
 { iops[$2 " " $3] = iops[$2 " " $3] " " $5; p99[$2 " " $3] = p99[$2 " " $3] " " $6 }
 END {
 	split("nullb0 ram0", devs, " ")
-	split("untracked bitmaps1 bitmaps8 dm-era", cfgs, " ")
+	n = split("untracked untracked-b unloaded bitmaps1 bitmaps8 dm-era", cfgs, " ")
 	for (d = 1; d <= 2; d++) {
 		bi = median(iops[devs[d] " untracked"]); bp = median(p99[devs[d] " untracked"])
-		for (c = 1; c <= 4; c++) {
+		for (c = 1; c <= n; c++) {
 			k = devs[d] " " cfgs[c]
 			i = median(iops[k]); p = median(p99[k])
-			printf "| %s | %s | %.0f | %.3f | %.0f | %.3f |\n", devs[d], cfgs[c], i, i / bi, p, p / bp
+			ins = icount && i ? sprintf("%.0f (%+.0f)", 1e9 / i, 1e9 / i - 1e9 / bi) : "-"
+			printf "| %s | %s | %.0f | %.3f | %.0f | %.3f | %s |\n", devs[d],
+				cfgs[c] == "untracked-b" ? "untracked again (A/A)" : cfgs[c],
+				i, i / bi, p, p / bp, ins
+			if (cfgs[c] == "untracked-b" && (i / bi < 0.995 || i / bi > 1.005))
+				aa_bad = aa_bad " " devs[d]
 		}
 	}
+	if (aa_bad != "")
+		printf "\nINVALID RUN: the A/A pair is off by more than 0.5%% on%s\n", aa_bad
 }' "$out"
