@@ -124,7 +124,9 @@
  * give back the bits of every pass and every write since: nothing is lost
  * at any pass.  Refused: -EINVAL if the bitmap is not frozen or became
  * inconsistent (reclaim it), -EPERM from another socket, -ENODEV if the
- * device is gone.  BITMAP_COUNT is the frozen bits' (this pass's) count.
+ * device is gone, -EINVAL in a TRANSACTION that also freezes, abdicates,
+ * reclaims or takes another pass of the same bitmap.  BITMAP_COUNT is the
+ * frozen bits' (this pass's) count; each pass sends EVENT_BITMAP_FROZEN.
  *
  * A cut (CLEAR, FREEZE, a TRANSACTION, and ADD so a new bitmap starts at a
  * known point) is exact: when the command returns, a copy of the old epoch
