@@ -13,7 +13,8 @@
  * the copy, so the passes stop at --passes; --max-freeze cancels; a failing
  * freeze or thaw command, a full output file system and a SIGKILLed agent
  * each leave the bitmap equal to the model (every write since it was
- * added) and no output.
+ * added) and no output; so do read errors in the last pass, after two
+ * live ones.
  */
 #include <signal.h>
 #include <sys/mman.h>
@@ -269,6 +270,7 @@ FIXTURE_SETUP(pit)
 FIXTURE_TEARDOWN(pit)
 {
 	stop_writer(self->writer);
+	db_detach(&self->db, LINEAR_DEV);
 	system("fsfreeze --unfreeze " MNT " 2>/dev/null; umount " MNT " " RMNT " 2>/dev/null;"
 	       DMSETUP " resume " LINEAR " 2>/dev/null; " DMSETUP " remove " LINEAR " 2>/dev/null");
 	db_detach(&self->db, VDISK);
@@ -442,17 +444,22 @@ static int raw_setup(struct db *db, unsigned char *marks, pid_t *writer)
 	return *writer < 0 ? -1 : 0;
 }
 
-/* Bitmap "b" of RAW equals every granule written since it was added. */
-static const char *raw_model_compare(struct db *db, const unsigned char *marks)
+/* Bitmap "b" of @dev equals every granule written since it was added. */
+static const char *model_compare_on(struct db *db, const char *dev, const unsigned char *marks)
 {
 	struct model m;
 	const char *why;
 
 	model_init(&m, RAW_SIZE, GRAN);
 	memcpy(m.bit, marks, RAW_SIZE / GRAN);
-	why = model_compare(db, RAW, "b", &m);
+	why = model_compare(db, dev, "b", &m);
 	free(m.bit);
 	return why;
+}
+
+static const char *raw_model_compare(struct db *db, const unsigned char *marks)
+{
+	return model_compare_on(db, RAW, marks);
 }
 
 #define SUSPEND	"--freeze-cmd '" DMSETUP " suspend " LINEAR "' --thaw-cmd '" DMSETUP " resume " \
@@ -548,6 +555,48 @@ TEST_F_TIMEOUT(pit, failures_keep_every_bit, 600)
 	for (i = 0; i < 100 && run(&r, CLI " bitmap list " RAW " | grep -q frozen") == 0; i++)
 		usleep(100000);
 	EXPECT_EQ(NULL, raw_model_compare(&self->db, self->marks));
+}
+
+/*
+ * Read errors in the last pass, after two live ones: the tracked device is
+ * the dm-linear one, and the freeze command stops the writer and swaps its
+ * table for dm "error"; the thaw command swaps it back and lets the writer
+ * go.  The backup fails with the read error, leaves no output, and the
+ * bitmap is every write since it was added.
+ */
+TEST_F_TIMEOUT(pit, read_errors_in_the_last_pass_keep_every_bit, 300)
+{
+	char cmd[2048];
+
+	system("rmmod brd 2>/dev/null");
+	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, system(DMSETUP " create " LINEAR " --table '0 131072 linear " RAW " 0'"));
+	ASSERT_LT(0, db_attach(&self->db, LINEAR_DEV)) TH_LOG("%s", self->db.nl.extack);
+	ASSERT_EQ(0, db_add(&self->db, LINEAR_DEV, "b", GRAN, 0));
+	ASSERT_EQ(0, write_direct(LINEAR_DEV, 0, 1 << 20, 0x11));
+	memset(self->marks, 0, RAW_SIZE / GRAN);
+	memset(self->marks, 1, (1 << 20) / GRAN);
+	self->writer = start_raw_writer(self->marks);
+	ASSERT_LT(0, self->writer);
+	snprintf(cmd, sizeof(cmd),
+		 CLI " backup " LINEAR_DEV " --bitmap b --full -o " DIR "/e.qcow2 --passes 3"
+		 " --threshold 0 --freeze-cmd 'kill -STOP %d; "
+		 "while ! grep -q \"^State:.*T\" /proc/%d/status; do :; done; "
+		 DMSETUP " suspend " LINEAR " && " DMSETUP " load " LINEAR
+		 " --table \"0 131072 error\" && " DMSETUP " resume " LINEAR "'"
+		 " --thaw-cmd '" DMSETUP " suspend " LINEAR " && " DMSETUP " load " LINEAR
+		 " --table \"0 131072 linear " RAW " 0\" && " DMSETUP " resume " LINEAR
+		 "; kill -CONT %d'", self->writer, self->writer, self->writer);
+	EXPECT_EQ(1, run(&r, "%s", cmd)) TH_LOG("%s", r.out);
+	EXPECT_NE(NULL, strstr(r.err, "Input/output error")) TH_LOG("%s", r.err);
+	EXPECT_NE(0, access(DIR "/e.qcow2", F_OK));
+	EXPECT_NE(0, access(DIR "/e.qcow2.partial", F_OK));
+	/* The thaw command put the table back: the writer goes on through it. */
+	EXPECT_EQ(0, run(&r, DMSETUP " table " LINEAR " | grep -q linear"));
+	stop_writer(self->writer);
+	self->writer = 0;
+	EXPECT_EQ(NULL, model_compare_on(&self->db, LINEAR_DEV, self->marks));
+	db_detach(&self->db, LINEAR_DEV);
 }
 
 TEST_HARNESS_MAIN
