@@ -388,10 +388,8 @@ static bool take_batch(struct copier *cp, struct batch *bt)
 
 	memset(bt, 0, offsetof(struct batch, gcs));
 	pthread_mutex_lock(&cp->lock);
-	if (!cp->ret && b->o->stop && *b->o->stop) {
-		cp->ret = -EINTR;
-		snprintf(b->err, b->errlen, "interrupted");
-	}
+	if (!cp->ret)
+		cp->ret = stop_requested(b->o->stop, b->err, b->errlen);
 	while (!cp->ret && bt->runs < BACKUP_BATCH_RUNS && bt->clusters < cp->max_batch) {
 		while (cp->next < cp->nclusters && !wanted(b, cp->next))
 			cp->next++;
@@ -691,12 +689,10 @@ static int quiesce(void *arg)
 
 	if (o->freeze_cmd) {
 		g->freeze_cmd_ran = true;
-		if (run_shell(o->freeze_cmd, o->stop)) {
-			if (o->stop && *o->stop)
-				return snprintf(g->b->err, g->b->errlen, "interrupted"), -EINTR;
-			return snprintf(g->b->err, g->b->errlen,
-					"cancelled: --freeze-cmd failed"), -ECANCELED;
-		}
+		ret = run_command(o->freeze_cmd, o->stop, "cancelled: --freeze-cmd failed",
+				  g->b->err, g->b->errlen);
+		if (ret)
+			return ret;
 	}
 	for (i = 0; i < o->nfsfreeze; i++) {
 		int fd = open(o->fsfreeze[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -765,12 +761,9 @@ static int frozen_command(void *arg)
 	struct group *g = arg;
 	const struct backup_opts *o = g->b->o;
 
-	if (!run_shell(o->exec_frozen, o->stop))
-		return 0;
-	if (o->stop && *o->stop)	/* it was stopped with us */
-		return snprintf(g->b->err, g->b->errlen, "interrupted"), -EINTR;
-	return snprintf(g->b->err, g->b->errlen,
-			"cancelled: the command run while frozen failed"), -ECANCELED;
+	return run_command(o->exec_frozen, o->stop,
+			   "cancelled: the command run while frozen failed", g->b->err,
+			   g->b->errlen);
 }
 
 static void report(void *arg, unsigned int k, uint64_t bytes, double seconds, bool frozen)
@@ -1014,10 +1007,7 @@ static int check_output_not_frozen(struct backup *b, unsigned int n)
 /* A signal arrived (SIGINT, SIGTERM, ...): the backup is cancelled. */
 static int interrupted(struct backup *b)
 {
-	if (!b->o->stop || !*b->o->stop)
-		return 0;
-	snprintf(b->err, b->errlen, "interrupted");
-	return -EINTR;
+	return stop_requested(b->o->stop, b->err, b->errlen);
 }
 
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,

@@ -22,10 +22,7 @@
 
 static int stopped(const struct pass_ops *ops, const struct pass_opts *o)
 {
-	if (!o->stop || !*o->stop)
-		return 0;
-	snprintf(ops->err, ops->errlen, "interrupted");
-	return -EINTR;
+	return stop_requested(o->stop, ops->err, ops->errlen);
 }
 
 /* Too slow to quiesce for: -ETIME with the reason, else 0. */

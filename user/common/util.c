@@ -115,3 +115,24 @@ int run_shell(const char *cmd, const volatile sig_atomic_t *stop)
 	}
 	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECANCELED;
 }
+
+int stop_requested(const volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+	if (!stop || !*stop)
+		return 0;
+	snprintf(err, errlen, "interrupted");
+	return -EINTR;
+}
+
+int run_command(const char *cmd, const volatile sig_atomic_t *stop, const char *failed,
+		char *err, size_t errlen)
+{
+	int ret;
+
+	if (!run_shell(cmd, stop))
+		return 0;
+	ret = stop_requested(stop, err, errlen);
+	if (!ret)
+		ret = errf(err, errlen, -ECANCELED, "%s", failed);
+	return ret;
+}

@@ -42,4 +42,14 @@ int fsync_dir_of(const char *path);
  */
 int run_shell(const char *cmd, const volatile sig_atomic_t *stop);
 
+/* *@stop is set (a signal arrived): -EINTR, "interrupted" in @err; else 0. */
+int stop_requested(const volatile sig_atomic_t *stop, char *err, size_t errlen);
+
+/*
+ * run_shell(), its outcome as a copy's: 0; -EINTR when it was stopped
+ * with us (stop_requested()); -ECANCELED with @failed in @err otherwise.
+ */
+int run_command(const char *cmd, const volatile sig_atomic_t *stop, const char *failed,
+		char *err, size_t errlen);
+
 #endif /* _DIRTYBIT_UTIL_H */

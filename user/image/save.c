@@ -320,26 +320,16 @@ static int resume(void *arg, int ret)
 /* A signal arrived (SIGINT, SIGTERM, ...): the save is cancelled. */
 static int interrupted(struct save *s)
 {
-	if (!s->o->stop || !*s->o->stop)
-		return 0;
-	snprintf(s->err, s->errlen, "interrupted");
-	return -EINTR;
+	return stop_requested(s->o->stop, s->err, s->errlen);
 }
 
 /* The end of the held pass: the command, still held. */
 static int held_command(void *arg)
 {
 	struct save *s = arg;
-	int ret;
 
-	if (!run_shell(s->o->exec_held, s->o->stop))
-		return 0;
-	ret = interrupted(s);	/* it was stopped with us */
-	if (!ret) {
-		ret = -ECANCELED;
-		snprintf(s->err, s->errlen, "the command run under the hold failed");
-	}
-	return ret;
+	return run_command(s->o->exec_held, s->o->stop, "the command run under the hold failed",
+			   s->err, s->errlen);
 }
 
 static void report(void *arg, unsigned int k, uint64_t bytes, double seconds, bool held)
