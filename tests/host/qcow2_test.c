@@ -66,7 +66,7 @@ static int is_zero(const unsigned char *p, size_t n)
 }
 
 /*
- * One more pass of an open writer @w over @dev, as backup's later passes
+ * A pass of an open writer @w over @dev, as backup's passes
  * write: the clusters in @dirty again, a zero one into its place if an
  * earlier pass gave it data, else a hole (full) or a zero cluster.
  */
@@ -100,28 +100,15 @@ static int write_pass(struct qcow2_writer *w, int dev, uint64_t size, const unsi
 static int backup(const char *out, int dev, uint64_t size, unsigned int bits,
 		  const unsigned char *dirty, const char *backing, const char *fmt)
 {
-	static unsigned char buf[1 << 21];
 	struct qcow2_writer w;
-	uint64_t cluster = 1ULL << bits, c, n = (size + cluster - 1) / cluster;
 	char err[256];
 	int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644), ret;
 
 	if (fd < 0)
 		return -errno;
 	ret = qcow2_create(&w, fd, size, bits, backing, fmt, err, sizeof(err));
-	for (c = 0; !ret && c < n; c++) {
-		uint64_t len = (c + 1) * cluster > size ? size - c * cluster : cluster;
-
-		if (dirty && !dirty[c])
-			continue;
-		memset(buf, 0, cluster);
-		if (pread(dev, buf, len, (off_t)(c * cluster)) != (ssize_t)len)
-			ret = -EIO;
-		else if (!is_zero(buf, cluster))
-			ret = qcow2_write_cluster(&w, c, buf, err, sizeof(err));
-		else if (dirty)
-			qcow2_zero_cluster(&w, c);
-	}
+	if (!ret)
+		ret = write_pass(&w, dev, size, dirty, !dirty, err, sizeof(err));
 	if (!ret)
 		ret = qcow2_finish(&w, err, sizeof(err));
 	if (ret)
