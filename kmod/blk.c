@@ -44,6 +44,13 @@
  *
  * Removal: a block class interface tells us when a disk or partition is
  * deleted; its targets become "gone" and keep their bitmaps.
+ *
+ * The probes are registered only while a block target is hooked (from
+ * before it is hashed until after it is unhooked): a machine where nothing
+ * is attached runs none of them on its block path.  Unhooking the last
+ * target purges its slots first, so no state outlives the probes, and a
+ * write in flight across an unregister and a later register is one from
+ * before that later attach, which that attach accounts for as any other.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -138,6 +145,9 @@ static atomic_t db_second = ATOMIC_INIT(0);
 static struct tracepoint *db_tp_queue;
 static struct tracepoint *db_tp_rq_complete;
 static struct tracepoint *db_tp_rq_issue;
+/* Hooked block targets, and so whether the probes are registered. */
+static DEFINE_MUTEX(db_probe_lock);
+static unsigned int db_probe_users;
 
 /* The block class, learnt from the first attached disk (it is not exported). */
 static DEFINE_MUTEX(db_class_lock);
@@ -760,6 +770,112 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 			hbitmap_merge(rec->hb[k], t->carry);
 }
 
+/* ---- registering the probes ------------------------------------------- */
+
+static void db_probes_unregister(unsigned int n);
+
+/*
+ * Completion probes first: a write marked is always seen completing; then
+ * the ones that hand slots on, then the markers.  Returns how many of them
+ * db_probes_register() registered.
+ */
+static int db_probes_register(unsigned int *n)
+{
+	int ret;
+
+	*n = 0;
+	ret = db_fault() ? -ENOMEM : register_trace_block_bio_complete(db_blk_complete_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	ret = db_fault() ? -ENOMEM : register_trace_block_split(db_blk_split_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	ret = db_fault() ? -ENOMEM : register_trace_block_bio_remap(db_blk_remap_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	ret = db_fault() ? -ENOMEM :
+		tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
+	if (ret)
+		return ret;
+	++*n;
+	return 0;
+}
+
+/*
+ * The first @n probes of db_probes_register(), markers first.  A probe may
+ * still be running when this returns: db_blk_exit() waits for them all.
+ */
+static void db_probes_unregister(unsigned int n)
+{
+	if (n > 5)
+		tracepoint_probe_unregister(db_tp_queue, db_blk_queue_probe, NULL);
+	if (n > 4)
+		tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
+	if (n > 3)
+		unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
+	if (n > 2)
+		unregister_trace_block_split(db_blk_split_probe, NULL);
+	if (n > 1)
+		tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
+	if (n > 0)
+		unregister_trace_block_bio_complete(db_blk_complete_probe, NULL);
+}
+
+/*
+ * A target is about to be hooked: the probes are registered if they were
+ * not.  0 or -ENOMEM (or what registering returned).  Never under
+ * dirtybit_lock.
+ */
+static int db_probes_get(void)
+{
+	unsigned int n;
+	int ret = 0;
+
+	mutex_lock(&db_probe_lock);
+	if (!db_probe_users) {
+		ret = db_probes_register(&n);
+		if (ret)
+			db_probes_unregister(n);
+	}
+	if (!ret)
+		db_probe_users++;
+	mutex_unlock(&db_probe_lock);
+	return ret;
+}
+
+/* A target was unhooked (its slots purged): the last one unregisters. */
+static void db_probes_put(void)
+{
+	mutex_lock(&db_probe_lock);
+	if (!--db_probe_users)
+		db_probes_unregister(6);
+	mutex_unlock(&db_probe_lock);
+}
+
+/* Are the probes registered (debugfs objects, for the tests)? */
+unsigned int db_blk_probes(void)
+{
+	unsigned int users;
+
+	mutex_lock(&db_probe_lock);
+	users = db_probe_users;
+	mutex_unlock(&db_probe_lock);
+	return users ? 1 : 0;
+}
+
 /* ---- removal and detach ---------------------------------------------------- */
 
 /*
@@ -797,7 +913,8 @@ static void db_blk_purge(struct db_blk_target *t)
 
 /*
  * After db_blk_claim(), without dirtybit_lock: once this returns no probe
- * marks @t or touches its slots, and the disk is let go.
+ * marks @t or touches its slots, the disk is let go, and so are the probes
+ * if @t was the last target hooked.
  */
 static void db_blk_unhook(struct db_blk_target *t)
 {
@@ -809,6 +926,7 @@ static void db_blk_unhook(struct db_blk_target *t)
 	 */
 	synchronize_rcu();
 	put_device(disk_to_dev(t->disk));
+	db_probes_put();
 }
 
 /* The device went away: stop tracking, keep the bitmaps. */
@@ -1124,6 +1242,11 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 	t->carry = db_hbitmap_alloc(t->track.size, DB_CARRY_GRANULARITY);
 	if (!t->carry)
 		goto err_put;
+	ret = db_probes_get();
+	if (ret) {
+		NL_SET_ERR_MSG_MOD(extack, "cannot register the block tracepoint probes");
+		goto err_put;
+	}
 
 	mutex_lock(&dirtybit_lock);
 	ret = -EEXIST;
@@ -1179,6 +1302,7 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 
 err_unlock:
 	mutex_unlock(&dirtybit_lock);
+	db_probes_put();
 err_put:
 	put_device(disk_to_dev(t->disk));
 	db_blk_free(t);
@@ -1225,8 +1349,6 @@ static void db_find_tracepoints(struct tracepoint *tp, void *priv)
 
 int db_blk_init(void)
 {
-	int ret;
-
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;
 	db_slots = db_fault() ? NULL : kvcalloc(db_nslots, sizeof(*db_slots), GFP_KERNEL);
@@ -1237,49 +1359,10 @@ int db_blk_init(void)
 	for_each_kernel_tracepoint(db_find_tracepoints, NULL);
 	if (!db_tp_queue || !db_tp_rq_complete || !db_tp_rq_issue) {
 		pr_err("tracepoints block_bio_queue / block_rq_complete / block_rq_issue not found\n");
-		ret = -ENOENT;
-		goto err_free;
+		kvfree(db_slots);
+		return -ENOENT;
 	}
-	/* Completion probes first: a write marked is always seen completing;
-	 * then the ones that hand slots on, then the markers.
-	 */
-	ret = register_trace_block_bio_complete(db_blk_complete_probe, NULL);
-	if (ret)
-		goto err_free;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
-	if (ret)
-		goto err_bio_complete;
-	ret = db_fault() ? -ENOMEM : register_trace_block_split(db_blk_split_probe, NULL);
-	if (ret)
-		goto err_rq_complete;
-	ret = db_fault() ? -ENOMEM : register_trace_block_bio_remap(db_blk_remap_probe, NULL);
-	if (ret)
-		goto err_split;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
-	if (ret)
-		goto err_remap;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
-	if (ret)
-		goto err_rq_issue;
 	return 0;
-
-err_rq_issue:
-	tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
-err_remap:
-	unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
-err_split:
-	unregister_trace_block_split(db_blk_split_probe, NULL);
-err_rq_complete:
-	tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
-err_bio_complete:
-	unregister_trace_block_bio_complete(db_blk_complete_probe, NULL);
-	tracepoint_synchronize_unregister();
-err_free:
-	kvfree(db_slots);
-	return ret;
 }
 
 void db_blk_exit(void)
@@ -1293,14 +1376,6 @@ void db_blk_exit(void)
 		class_interface_unregister(&db_class_intf);
 	db_class_registered = false;
 	mutex_unlock(&db_class_lock);
-
-	tracepoint_probe_unregister(db_tp_queue, db_blk_queue_probe, NULL);
-	tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
-	unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
-	unregister_trace_block_split(db_blk_split_probe, NULL);
-	tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
-	unregister_trace_block_bio_complete(db_blk_complete_probe, NULL);
-	tracepoint_synchronize_unregister();
 
 	/* No command runs any more (the family and the nodes are gone). */
 	for (;;) {
@@ -1325,5 +1400,8 @@ void db_blk_exit(void)
 			db_blk_unhook(t);
 		db_track_put(&t->track);
 	}
+	/* The last unhook unregistered the probes: none runs after this. */
+	WARN_ON_ONCE(db_probe_users);
+	tracepoint_synchronize_unregister();
 	kvfree(db_slots);
 }

@@ -3,7 +3,8 @@
  * Test knobs in debugfs, /sys/kernel/debug/dirtybit/:
  *
  *   objects   live objects by kind, one "name count" line each: what the
- *             robustness tests compare before and after hostile input.
+ *             robustness tests compare before and after hostile input
+ *             ("block_probes" is 1 while the block probes are registered).
  *   fail_nth  only with fault_inject=Y.  Writing N makes the Nth fault
  *             point that the writing process passes from then on fail, once
  *             (the kernel's own /proc/self/task/TID/fail-nth needs
@@ -114,6 +115,7 @@ static int db_objects_show(struct seq_file *m, void *v)
 		seq_printf(m, "%s %ld\n", db_object_names[i], atomic_long_read(&db_objects[i]));
 	seq_printf(m, "hbitmaps %llu\n", hbitmap_live());
 	seq_printf(m, "region_pages %ld\n", db_region_pages_held());
+	seq_printf(m, "block_probes %u\n", db_blk_probes());
 	return 0;
 }
 

@@ -237,6 +237,7 @@ void db_blk_exit(void);
 int db_blk_attach(const char *path, struct db_track **tr, struct netlink_ext_ack *extack);
 int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
 bool db_track_is_blk(const struct db_track *tr);
+unsigned int db_blk_probes(void);
 
 struct db_blk_info {
 	u32 dev;

@@ -818,6 +818,72 @@ TEST_F(brd, rmmod_under_io_with_targets_attached)
 	EXPECT_EQ(-ENOENT, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
 }
 
+/* debugfs dirtybit/objects' block_probes: 1 while they are registered. */
+static int block_probes(void)
+{
+	char objs[256];
+	const char *p;
+
+	dirtybit_objects(objs, sizeof(objs));
+	p = strstr(objs, "block_probes ");
+	return p ? atoi(p + strlen("block_probes ")) : -1;
+}
+
+#define PROBE_CYCLES 40
+
+/*
+ * The block path pays for nothing while no block target is attached: the
+ * probes come with the first attach and go with the last detach or
+ * removal.  Attached again under a writer whose bios are in flight across
+ * every unregister and register, a write made after each attach is in the
+ * new bitmap.
+ */
+TEST_F(brd, block_probes_only_while_a_target_is_attached)
+{
+	uint64_t seed = 7;
+	char id[16];
+	pthread_t t;
+	void *ret;
+	int i;
+
+	EXPECT_EQ(1, block_probes());
+	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1"));
+	EXPECT_EQ(0, db_detach(&self->db, "/dev/ram0"));
+	EXPECT_EQ(1, block_probes());
+	EXPECT_EQ(0, db_detach(&self->db, "/dev/ram1"));
+	EXPECT_EQ(0, block_probes());
+
+	atomic_store(&writer_stop, 0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, writer_loop, NULL));
+	for (i = 0; i < PROBE_CYCLES; i++) {
+		uint64_t off = rnd(&seed) % (RAM_SIZE / 4096) * 4096;
+
+		ASSERT_LT(0, db_attach(&self->db, "/dev/ram0")) TH_LOG("cycle %d", i);
+		EXPECT_EQ(1, block_probes());
+		ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 4096, 0));
+		ASSERT_EQ(0, write_direct("/dev/ram0", off, 4096, 5));
+		EXPECT_EQ(1, db_extents_in(&self->db, "/dev/ram0", "b0", off, 4096, ext, 4, NULL))
+			TH_LOG("cycle %d: the write at %llu is not in the bitmap", i,
+			       (unsigned long long)off);
+		ASSERT_EQ(0, db_detach(&self->db, "/dev/ram0"));
+		EXPECT_EQ(0, block_probes());
+	}
+	atomic_store(&writer_stop, 1);
+	pthread_join(t, &ret);
+	EXPECT_EQ(NULL, ret);
+
+	/* A removed device's target keeps its bitmaps, not the probes. */
+	self->id = db_attach(&self->db, "/dev/ram1");
+	ASSERT_LT(0, self->id);
+	EXPECT_EQ(1, block_probes());
+	ASSERT_EQ(0, sh("rmmod brd"));
+	EXPECT_EQ(0, block_probes());
+	snprintf(id, sizeof(id), "%d", self->id);
+	EXPECT_EQ(DIRTYBIT_TARGET_GONE, db_target_state(&self->db, id));
+	EXPECT_EQ(0, db_detach(&self->db, id));
+	sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB);
+}
+
 /*
  * A bitmap is allocated whole when it is added.  One that would need more
  * memory than the machine has is refused at once, with its reason, not

@@ -59,7 +59,7 @@ static inline int dirtybit_load(void)
 
 #define DIRTYBIT_DEBUGFS	"/sys/kernel/debug/dirtybit/"
 /* What debugfs dirtybit/objects says when nothing is left. */
-#define DIRTYBIT_NO_OBJECTS	"targets 0\nbitmaps 0\nrecs 0\nhbitmaps 0\nregion_pages 0\n"
+#define DIRTYBIT_NO_OBJECTS	"targets 0\nbitmaps 0\nrecs 0\nhbitmaps 0\nregion_pages 0\nblock_probes 0\n"
 
 /* debugfs dirtybit/objects (a "kind count" line each) into @out; "" if unreadable. */
 static inline void dirtybit_objects(char *out, size_t size)
