@@ -193,9 +193,7 @@ void db_track_release(struct db_track *tr)
 		db_bitmap_free(bm);
 	}
 	rec = rcu_dereference_protected(tr->rec, 1);
-	if (rec)
-		db_obj_put(DB_OBJ_REC);
-	kfree(rec);
+	db_rec_free(rec);
 	RCU_INIT_POINTER(tr->rec, NULL);
 }
 
@@ -314,16 +312,6 @@ static struct db_rec *db_rec_of(struct db_track *tr)
 					 lockdep_is_held(&dirtybit_lock));
 }
 
-static unsigned int db_rec_capacity(struct db_track *tr)
-{
-	struct db_bitmap *bm;
-	unsigned int n = 0;
-
-	list_for_each_entry(bm, &tr->bitmaps, node)
-		n++;
-	return n;
-}
-
 static void db_rec_fill(struct db_track *tr, struct db_rec *rec, u32 gen)
 {
 	struct db_bitmap *bm;
@@ -335,6 +323,49 @@ static void db_rec_fill(struct db_track *tr, struct db_rec *rec, u32 gen)
 			continue;
 		rec->hb[rec->n++] = bm->successor ? bm->successor : bm->hb;
 	}
+}
+
+/* Frees a rec nothing marks through any more (and its log); NULL is fine. */
+void db_rec_free(struct db_rec *rec)
+{
+	if (!rec)
+		return;
+	hbitmap_free(rec->log);
+	kfree(rec);
+	db_obj_put(DB_OBJ_REC);
+}
+
+static int db_rec_fold_run(void *opaque, u64 start, u64 length)
+{
+	const struct db_rec *rec = opaque;
+	unsigned int i;
+
+	for (i = 0; i < rec->n; i++)
+		hbitmap_set(rec->hb[i], start, length);
+	return 0;
+}
+
+/*
+ * Moves what was marked into @rec's log into its bitmaps: a granule marked
+ * before this started is in every one of them when it returns, or still in
+ * the log and in none of them yet (hbitmap_take()).  Folds of one log are
+ * serialized by dirtybit_lock (the current rec's) or by being the cut's own
+ * (a replaced rec's, which nothing else reaches).
+ */
+static void db_rec_fold(struct db_rec *rec)
+{
+	if (rec && rec->log)
+		hbitmap_take(rec->log, 0, rec->log->size, db_rec_fold_run, rec);
+}
+
+/*
+ * Before anything reads or changes the bits of @tr's bitmaps: every write
+ * marked so far is in them.  Under dirtybit_lock.
+ */
+void db_track_fold(struct db_track *tr)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	db_rec_fold(db_rec_of(tr));
 }
 
 static bool db_rec_same(const struct db_rec *a, const struct db_rec *b)
@@ -363,6 +394,10 @@ static unsigned int db_cut_publish(struct db_track **tracks, struct db_rec **rec
 		tracks[i]->tx_changed = !db_rec_same(old, recs[i]);
 		if (!tracks[i]->tx_changed)
 			continue;
+		if (recs[i]->n < 2) {
+			hbitmap_free(recs[i]->log);
+			recs[i]->log = NULL;
+		}
 		rcu_assign_pointer(tracks[i]->rec, recs[i]);
 		recs[i] = old;
 		changed++;
@@ -871,6 +906,42 @@ static int db_tx_lock(struct db_tx *tx)
 }
 
 /*
+ * A rec for what @tr will record after the transaction, with room for
+ * every bitmap it may have then and, if that may be two or more, a log at
+ * the finest granularity among them (db_cut_publish() drops it if fewer
+ * record).  0 or -ENOMEM.
+ */
+static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec **recp)
+{
+	u32 granularity = U32_MAX;
+	unsigned int cap = 0, i;
+	struct db_bitmap *bm;
+	struct db_rec *rec;
+
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		granularity = min(granularity, hbitmap_granularity(bm->hb));
+		cap++;
+	}
+	for (i = 0; i < tx->n; i++) {
+		if (tx->acts[i].cmd == DIRTYBIT_CMD_BITMAP_ADD && tx->acts[i].track == tr) {
+			granularity = min(granularity, hbitmap_granularity(tx->acts[i].bm->hb));
+			cap++;
+		}
+	}
+	rec = db_fault() ? NULL : kzalloc(struct_size(rec, hb, cap), GFP_KERNEL);
+	if (!rec)
+		return -ENOMEM;
+	db_obj_get(DB_OBJ_REC);
+	*recp = rec;
+	if (cap >= 2) {
+		rec->log = db_hbitmap_alloc(tr->size, granularity);
+		if (!rec->log)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
  * Applies @n actions all or nothing, at one cut.  @who owns any freeze (NULL:
  * the module itself).  The caller holds a reference on every track the
  * actions name, and no lock: the cut locks are taken here, dirtybit_lock
@@ -902,24 +973,30 @@ int db_transaction(struct db_action *acts, unsigned int n,
 			goto out;
 	}
 	for (i = 0; i < tx.ntracks; i++) {
-		unsigned int cap = db_rec_capacity(tx.tracks[i]) + n;
-
-		tx.recs[i] = db_fault() ? NULL :
-			kzalloc(struct_size(tx.recs[i], hb, cap), GFP_KERNEL);
-		if (!tx.recs[i]) {
-			ret = -ENOMEM;
+		ret = db_tx_alloc_rec(&tx, tx.tracks[i], &tx.recs[i]);
+		if (ret)
 			goto out;
-		}
-		db_obj_get(DB_OBJ_REC);
 	}
 
 	mutex_lock(&dirtybit_lock);
+	/* What the actions read or replace holds every write marked so far. */
+	for (i = 0; i < tx.nlocked; i++)
+		db_track_fold(tx.locked[i]);
 	for (i = 0; i < n; i++)
 		db_tx_apply(&tx, &acts[i]);
 	changed = db_cut_publish(tx.tracks, tx.recs, tx.ntracks);
 	mutex_unlock(&dirtybit_lock);
 	db_cut_drain(tx.tracks, tx.recs, tx.ntracks, changed);
 	mutex_lock(&dirtybit_lock);
+	/*
+	 * The replaced recs' logs, complete now, into the bitmaps as they were
+	 * before the cut (a frozen one among them); then what was marked since
+	 * the apply, for the merges' sources.
+	 */
+	for (i = 0; i < tx.ntracks; i++)
+		db_rec_fold(tx.recs[i]);
+	for (i = 0; i < tx.nlocked; i++)
+		db_track_fold(tx.locked[i]);
 	for (i = 0; i < n; i++)
 		db_tx_finish(&acts[i]);
 	/* A write past the end before the cut is seen by now. */
@@ -934,9 +1011,7 @@ out:
 	db_tx_unprepare(&tx, prepared);
 	for (i = 0; i < tx.ntracks; i++) {
 		tx.tracks[i]->tx_touched = false;
-		if (tx.recs[i])
-			db_obj_put(DB_OBJ_REC);
-		kfree(tx.recs[i]);	/* the old recs after a cut */
+		db_rec_free(tx.recs[i]);	/* the old recs after a cut */
 	}
 	db_tx_unlock(&tx, tx.nlocked);
 out_free:

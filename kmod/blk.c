@@ -142,12 +142,10 @@ static struct db_slot *db_slots;
 static unsigned int db_nbuckets;
 static unsigned int db_nslots;
 static atomic_t db_second = ATOMIC_INIT(0);
-static struct tracepoint *db_tp_queue;
-static struct tracepoint *db_tp_rq_complete;
-static struct tracepoint *db_tp_rq_issue;
-/* Hooked block targets, and so whether the probes are registered. */
+/* Hooked block targets (bio-based ones), and so which probes are registered. */
 static DEFINE_MUTEX(db_probe_lock);
 static unsigned int db_probe_users;
+static unsigned int db_bio_probe_users;	/* read by the request completion probe */
 
 /* The block class, learnt from the first attached disk (it is not exported). */
 static DEFINE_MUTEX(db_class_lock);
@@ -287,6 +285,18 @@ static bool db_blk_range(const struct db_blk_target *t, sector_t sector, sector_
 }
 
 /*
+ * A write ending at whole-disk sector @end through partition @partno (0:
+ * the whole disk) of @t's disk.  Past the end through the target's own
+ * node: the device grew since attach (the block layer checked the bio
+ * against its size).  Through another node it is a neighbour's write.
+ */
+static void db_blk_check_end(struct db_blk_target *t, u8 partno, sector_t end)
+{
+	if (unlikely(end > t->start + t->nr_sects) && (!t->partno || partno == t->partno))
+		db_track_lost(&t->track, DB_LOST_RESIZE);
+}
+
+/*
  * A write of whole-disk sectors [@sector, @end) of @disk submitted through
  * partition @partno (0: the whole disk), keyed by @bio: marked, with a
  * slot, in every bio-based target over the range (blk-mq targets mark it
@@ -303,13 +313,7 @@ static void db_blk_mark_disk(struct gendisk *disk, u8 partno, sector_t sector,
 	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 		if (t->disk != disk)
 			continue;
-		/*
-		 * Past the end through the target's own node: the device grew
-		 * since attach (the block layer checked the bio against its
-		 * size).  Through another node it is a neighbour's write.
-		 */
-		if (unlikely(end > t->start + t->nr_sects) && (!t->partno || partno == t->partno))
-			db_track_lost(&t->track, DB_LOST_RESIZE);
+		db_blk_check_end(t, partno, end);
 		if (t->bio_based && db_blk_range(t, sector, end, &off, &len))
 			db_blk_mark(t, bio, off, len);
 	}
@@ -318,19 +322,25 @@ static void db_blk_mark_disk(struct gendisk *disk, u8 partno, sector_t sector,
 
 /*
  * Whole-disk sectors [@sector, @end) of blk-mq disk @disk were written
- * (a request completed them): marked in the current epoch of every target
- * over the range.  A cut's RCU grace period orders this mark against it.
+ * through partition @partno (a request completed them): marked in the
+ * current epoch of every target over the range.  A cut's RCU grace period
+ * orders this mark against it.
  */
-static void db_blk_mark_completed(struct gendisk *disk, sector_t sector, sector_t end)
+static void db_blk_mark_completed(struct gendisk *disk, u8 partno, sector_t sector,
+				  sector_t end)
 {
 	struct db_blk_target *t;
 	u64 off;
 	u32 len;
 
 	rcu_read_lock();
-	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash)
-		if (t->disk == disk && !t->bio_based && db_blk_range(t, sector, end, &off, &len))
+	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
+		if (t->disk != disk || t->bio_based)
+			continue;
+		db_blk_check_end(t, partno, end);
+		if (db_blk_range(t, sector, end, &off, &len))
 			db_rec_mark(rcu_dereference(t->track.rec), off, len);
+	}
 	rcu_read_unlock();
 }
 
@@ -675,9 +685,11 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 		sector_t sector = db_bio_sector(bio);
 
 		if (rq->q->disk && done)
-			db_blk_mark_completed(rq->q->disk, sector, sector + (done >> SECTOR_SHIFT));
+			db_blk_mark_completed(rq->q->disk, db_bdev_partno(bio->bi_bdev), sector,
+					      sector + (done >> SECTOR_SHIFT));
 		nr_bytes -= done;
-		if (done == bio->bi_iter.bi_size)
+		/* Slots exist only while a bio-based target is hooked. */
+		if (done == bio->bi_iter.bi_size && READ_ONCE(db_bio_probe_users))
 			db_inflight_done(bio);
 	}
 }
@@ -772,108 +784,105 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 
 /* ---- registering the probes ------------------------------------------- */
 
-static void db_probes_unregister(unsigned int n);
-
 /*
- * Completion probes first: a write marked is always seen completing; then
- * the ones that hand slots on, then the markers.  Returns how many of them
- * db_probes_register() registered.
+ * In registration order: completion probes first (a write marked is
+ * always seen completing), then the ones that hand slots on, then the
+ * markers; unregistered in reverse.  The request probes are all a blk-mq
+ * target needs; the bio probes (and the slot release at a request's
+ * completion) are registered only while a bio-based target is hooked.
  */
-static int db_probes_register(unsigned int *n)
-{
-	int ret;
+static struct db_probe {
+	const char *name;
+	void *func;
+	bool bio;
+	struct tracepoint *tp;
+} db_probes[] = {
+	{ "block_bio_complete", db_blk_complete_probe, true },
+	{ "block_rq_complete", db_blk_rq_complete_probe, false },
+	{ "block_split", db_blk_split_probe, true },
+	{ "block_bio_remap", db_blk_remap_probe, true },
+	{ "block_rq_issue", db_blk_rq_issue_probe, false },
+	{ "block_bio_queue", db_blk_queue_probe, true },
+};
 
-	*n = 0;
-	ret = db_fault() ? -ENOMEM : register_trace_block_bio_complete(db_blk_complete_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
-	ret = db_fault() ? -ENOMEM : register_trace_block_split(db_blk_split_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
-	ret = db_fault() ? -ENOMEM : register_trace_block_bio_remap(db_blk_remap_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
-	ret = db_fault() ? -ENOMEM :
-		tracepoint_probe_register(db_tp_queue, db_blk_queue_probe, NULL);
-	if (ret)
-		return ret;
-	++*n;
+/* Unregisters the probes of one set (@bio) before db_probes[@end]. */
+static void db_probes_unregister(bool bio, int end)
+{
+	while (--end >= 0)
+		if (db_probes[end].bio == bio)
+			tracepoint_probe_unregister(db_probes[end].tp, db_probes[end].func, NULL);
+}
+
+/* Registers the probes of one set, all or none.  0 or -errno. */
+static int db_probes_register(bool bio)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(db_probes); i++) {
+		if (db_probes[i].bio != bio)
+			continue;
+		ret = db_fault() ? -ENOMEM :
+			tracepoint_probe_register(db_probes[i].tp, db_probes[i].func, NULL);
+		if (ret) {
+			db_probes_unregister(bio, i);
+			return ret;
+		}
+	}
 	return 0;
 }
 
 /*
- * The first @n probes of db_probes_register(), markers first.  A probe may
- * still be running when this returns: db_blk_exit() waits for them all.
+ * A target is about to be hooked: the probes it needs are registered if
+ * they were not.  0 or -errno.  Never under dirtybit_lock.  A probe may
+ * still be running after its unregister: db_blk_exit() waits for them all.
  */
-static void db_probes_unregister(unsigned int n)
+static int db_probes_get(bool bio_based)
 {
-	if (n > 5)
-		tracepoint_probe_unregister(db_tp_queue, db_blk_queue_probe, NULL);
-	if (n > 4)
-		tracepoint_probe_unregister(db_tp_rq_issue, db_blk_rq_issue_probe, NULL);
-	if (n > 3)
-		unregister_trace_block_bio_remap(db_blk_remap_probe, NULL);
-	if (n > 2)
-		unregister_trace_block_split(db_blk_split_probe, NULL);
-	if (n > 1)
-		tracepoint_probe_unregister(db_tp_rq_complete, db_blk_rq_complete_probe, NULL);
-	if (n > 0)
-		unregister_trace_block_bio_complete(db_blk_complete_probe, NULL);
-}
-
-/*
- * A target is about to be hooked: the probes are registered if they were
- * not.  0 or -ENOMEM (or what registering returned).  Never under
- * dirtybit_lock.
- */
-static int db_probes_get(void)
-{
-	unsigned int n;
 	int ret = 0;
 
 	mutex_lock(&db_probe_lock);
-	if (!db_probe_users) {
-		ret = db_probes_register(&n);
-		if (ret)
-			db_probes_unregister(n);
+	if (!db_probe_users)
+		ret = db_probes_register(false);
+	if (!ret && bio_based && !db_bio_probe_users) {
+		ret = db_probes_register(true);
+		if (ret && !db_probe_users)
+			db_probes_unregister(false, ARRAY_SIZE(db_probes));
 	}
-	if (!ret)
+	if (!ret) {
 		db_probe_users++;
+		if (bio_based)
+			WRITE_ONCE(db_bio_probe_users, db_bio_probe_users + 1);
+	}
 	mutex_unlock(&db_probe_lock);
 	return ret;
 }
 
-/* A target was unhooked (its slots purged): the last one unregisters. */
-static void db_probes_put(void)
+/* A target was unhooked (its slots purged): the last one of a set unregisters it. */
+static void db_probes_put(bool bio_based)
 {
 	mutex_lock(&db_probe_lock);
+	if (bio_based) {
+		WRITE_ONCE(db_bio_probe_users, db_bio_probe_users - 1);
+		if (!db_bio_probe_users)
+			db_probes_unregister(true, ARRAY_SIZE(db_probes));
+	}
 	if (!--db_probe_users)
-		db_probes_unregister(6);
+		db_probes_unregister(false, ARRAY_SIZE(db_probes));
 	mutex_unlock(&db_probe_lock);
 }
 
-/* Are the probes registered (debugfs objects, for the tests)? */
+/* Probes registered, for debugfs objects (the tests). */
 unsigned int db_blk_probes(void)
 {
-	unsigned int users;
+	unsigned int n = 0;
+	int i;
 
 	mutex_lock(&db_probe_lock);
-	users = db_probe_users;
+	for (i = 0; i < ARRAY_SIZE(db_probes); i++)
+		if (db_probe_users && (!db_probes[i].bio || db_bio_probe_users))
+			n++;
 	mutex_unlock(&db_probe_lock);
-	return users ? 1 : 0;
+	return n;
 }
 
 /* ---- removal and detach ---------------------------------------------------- */
@@ -926,7 +935,7 @@ static void db_blk_unhook(struct db_blk_target *t)
 	 */
 	synchronize_rcu();
 	put_device(disk_to_dev(t->disk));
-	db_probes_put();
+	db_probes_put(t->bio_based);
 }
 
 /* The device went away: stop tracking, keep the bitmaps. */
@@ -1242,7 +1251,7 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 	t->carry = db_hbitmap_alloc(t->track.size, DB_CARRY_GRANULARITY);
 	if (!t->carry)
 		goto err_put;
-	ret = db_probes_get();
+	ret = db_probes_get(t->bio_based);
 	if (ret) {
 		NL_SET_ERR_MSG_MOD(extack, "cannot register the block tracepoint probes");
 		goto err_put;
@@ -1302,7 +1311,7 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 
 err_unlock:
 	mutex_unlock(&dirtybit_lock);
-	db_probes_put();
+	db_probes_put(t->bio_based);
 err_put:
 	put_device(disk_to_dev(t->disk));
 	db_blk_free(t);
@@ -1339,28 +1348,31 @@ void db_blk_info(const struct db_track *tr, struct db_blk_info *info)
 
 static void db_find_tracepoints(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, "block_bio_queue"))
-		db_tp_queue = tp;
-	else if (!strcmp(tp->name, "block_rq_complete"))
-		db_tp_rq_complete = tp;
-	else if (!strcmp(tp->name, "block_rq_issue"))
-		db_tp_rq_issue = tp;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(db_probes); i++)
+		if (!strcmp(tp->name, db_probes[i].name))
+			db_probes[i].tp = tp;
 }
 
 int db_blk_init(void)
 {
+	int i;
+
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;
 	db_slots = db_fault() ? NULL : kvcalloc(db_nslots, sizeof(*db_slots), GFP_KERNEL);
 	if (!db_slots)
 		return -ENOMEM;
 
-	/* Not exported to modules: found by name. */
+	/* Not all exported to modules: found by name. */
 	for_each_kernel_tracepoint(db_find_tracepoints, NULL);
-	if (!db_tp_queue || !db_tp_rq_complete || !db_tp_rq_issue) {
-		pr_err("tracepoints block_bio_queue / block_rq_complete / block_rq_issue not found\n");
-		kvfree(db_slots);
-		return -ENOENT;
+	for (i = 0; i < ARRAY_SIZE(db_probes); i++) {
+		if (!db_probes[i].tp) {
+			pr_err("tracepoint %s not found\n", db_probes[i].name);
+			kvfree(db_slots);
+			return -ENOENT;
+		}
 	}
 	return 0;
 }
@@ -1401,7 +1413,7 @@ void db_blk_exit(void)
 		db_track_put(&t->track);
 	}
 	/* The last unhook unregistered the probes: none runs after this. */
-	WARN_ON_ONCE(db_probe_users);
+	WARN_ON_ONCE(db_probe_users || db_bio_probe_users);
 	tracepoint_synchronize_unregister();
 	kvfree(db_slots);
 }

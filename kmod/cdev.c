@@ -45,6 +45,7 @@ static struct db_bitmap *db_ioc_bitmap(struct dirtybit_ioc_bitmap_read *r, u64 s
 
 	if (!bm || (seq && bm->seq != seq))
 		return NULL;
+	db_track_fold(tr);
 	r->total_words = hbitmap_serialized_words(bm->hb);
 	r->count = hbitmap_count(bm->hb);
 	r->granularity = hbitmap_granularity(bm->hb);

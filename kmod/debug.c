@@ -4,7 +4,7 @@
  *
  *   objects   live objects by kind, one "name count" line each: what the
  *             robustness tests compare before and after hostile input
- *             ("block_probes" is 1 while the block probes are registered).
+ *             ("block_probes": how many block probes are registered).
  *   fail_nth  only with fault_inject=Y.  Writing N makes the Nth fault
  *             point that the writing process passes from then on fail, once
  *             (the kernel's own /proc/self/task/TID/fail-nth needs

@@ -54,11 +54,19 @@ extern struct mutex dirtybit_lock;
  * published with RCU and replaced as a whole at every change.  @gen counts
  * the replacements; in-flight writes are accounted to the generation they
  * were marked under, so a cut can wait for exactly the writes before it.
+ *
+ * With two or more recording bitmaps a write is marked once, into @log (at
+ * the finest of their granularities), whatever their number; the log is
+ * folded into each of them by whoever reads or changes their bits
+ * (db_track_fold(), under dirtybit_lock) and, for a rec a cut replaced,
+ * by the cut after its drain, before the transaction ends.  With one, the
+ * write marks that bitmap directly.
  */
 struct db_rec {
 	struct rcu_head rcu;
 	u32 gen;
 	unsigned int n;
+	struct hbitmap *log;		/* NULL when n < 2 */
 	struct hbitmap *hb[];
 };
 
@@ -85,13 +93,13 @@ struct db_track_ops {
 	u32 min_granularity;
 };
 
-/* Marks [@off, @off + @len) in every recording bitmap; under RCU. */
+/* Marks [@off, @off + @len) for every recording bitmap; under RCU. */
 static inline void db_rec_mark(const struct db_rec *rec, u64 off, u64 len)
 {
-	unsigned int i;
-
-	for (i = 0; i < rec->n; i++)
-		hbitmap_set(rec->hb[i], off, len);
+	if (rec->log)
+		hbitmap_set(rec->log, off, len);
+	else if (rec->n)
+		hbitmap_set(rec->hb[0], off, len);
 }
 
 /* Bitmap and region names: non-empty, of A-Z a-z 0-9 _ . : - */
@@ -177,6 +185,8 @@ void db_track_release(struct db_track *tr);
 struct db_track *db_track_find(u32 id);
 void db_track_settle(struct db_track *tr);
 void db_track_lost(struct db_track *tr, enum db_lost why);
+void db_track_fold(struct db_track *tr);
+void db_rec_free(struct db_rec *rec);
 
 static inline void db_track_get(struct db_track *tr)
 {

@@ -441,8 +441,10 @@ static int db_put_target(struct sk_buff *msg, const struct db_track *tr)
 	return 0;
 }
 
+/* Under dirtybit_lock. */
 static int db_put_bitmap(struct sk_buff *msg, const struct db_bitmap *bm)
 {
+	db_track_fold(bm->track);
 	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, bm->track->id) ||
 	    nla_put_string(msg, DIRTYBIT_A_BITMAP_NAME, bm->name) ||
 	    nla_put_u32(msg, DIRTYBIT_A_BITMAP_GRANULARITY, hbitmap_granularity(bm->hb)) ||
@@ -732,6 +734,7 @@ static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	ret = db_nl_bitmap(tr, attrs, &bm, cb->extack);
 	if (ret)
 		goto out;
+	db_track_fold(tr);
 	cursor = attrs[DIRTYBIT_A_RANGE_START] ?
 		nla_get_u64(attrs[DIRTYBIT_A_RANGE_START]) : 0;
 	end = tr->size;

@@ -693,9 +693,7 @@ static struct db_rec *db_region_unlist(struct db_region *r, bool notify)
 static void db_region_drop(struct db_region *r, struct db_rec *rec)
 {
 	synchronize_rcu();	/* no fault marks @rec or the bitmaps any more */
-	if (rec)
-		db_obj_put(DB_OBJ_REC);
-	kfree(rec);
+	db_rec_free(rec);
 	db_track_release(&r->track);
 	db_track_put(&r->track);	/* the list's; its files keep the memory */
 }

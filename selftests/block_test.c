@@ -818,7 +818,7 @@ TEST_F(brd, rmmod_under_io_with_targets_attached)
 	EXPECT_EQ(-ENOENT, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
 }
 
-/* debugfs dirtybit/objects' block_probes: 1 while they are registered. */
+/* debugfs dirtybit/objects' block_probes: how many are registered. */
 static int block_probes(void)
 {
 	char objs[256];
@@ -830,27 +830,45 @@ static int block_probes(void)
 }
 
 #define PROBE_CYCLES 40
+#define PROBES_BLK_MQ 2		/* request issue and completion */
+#define PROBES_ALL 6		/* and the bio probes, for a bio-based disk */
 
 /*
  * The block path pays for nothing while no block target is attached: the
  * probes come with the first attach and go with the last detach or
- * removal.  Attached again under a writer whose bios are in flight across
+ * removal, and the bio probes only while a bio-based disk (brd) is
+ * attached.  Attached again under a writer whose bios are in flight across
  * every unregister and register, a write made after each attach is in the
  * new bitmap.
  */
 TEST_F(brd, block_probes_only_while_a_target_is_attached)
 {
 	uint64_t seed = 7;
-	char id[16];
+	char id[16], loop[32];
 	pthread_t t;
 	void *ret;
-	int i;
+	int i, nr;
 
-	EXPECT_EQ(1, block_probes());
+	EXPECT_EQ(PROBES_ALL, block_probes());
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1"));
 	EXPECT_EQ(0, db_detach(&self->db, "/dev/ram0"));
-	EXPECT_EQ(1, block_probes());
+	EXPECT_EQ(PROBES_ALL, block_probes());
 	EXPECT_EQ(0, db_detach(&self->db, "/dev/ram1"));
+	EXPECT_EQ(0, block_probes());
+	/* A loop device is blk-mq: its writes are marked as they complete. */
+	nr = loop_attach("/dev/ram1", 0, loop);
+	ASSERT_LE(0, nr);
+	ASSERT_LT(0, db_attach(&self->db, loop));
+	EXPECT_EQ(PROBES_BLK_MQ, block_probes());
+	ASSERT_EQ(0, db_add(&self->db, loop, "b0", 4096, 0));
+	ASSERT_EQ(0, write_direct(loop, MiB, 4096, 3));
+	EXPECT_EQ(1, db_extents_in(&self->db, loop, "b0", MiB, 4096, ext, 4, NULL));
+	ASSERT_LT(0, db_attach(&self->db, "/dev/ram0"));
+	EXPECT_EQ(PROBES_ALL, block_probes());
+	EXPECT_EQ(0, db_detach(&self->db, "/dev/ram0"));
+	EXPECT_EQ(PROBES_BLK_MQ, block_probes());
+	EXPECT_EQ(0, db_detach(&self->db, loop));
+	loop_detach(nr);
 	EXPECT_EQ(0, block_probes());
 
 	atomic_store(&writer_stop, 0);
@@ -859,7 +877,7 @@ TEST_F(brd, block_probes_only_while_a_target_is_attached)
 		uint64_t off = rnd(&seed) % (RAM_SIZE / 4096) * 4096;
 
 		ASSERT_LT(0, db_attach(&self->db, "/dev/ram0")) TH_LOG("cycle %d", i);
-		EXPECT_EQ(1, block_probes());
+		EXPECT_EQ(PROBES_ALL, block_probes());
 		ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 4096, 0));
 		ASSERT_EQ(0, write_direct("/dev/ram0", off, 4096, 5));
 		EXPECT_EQ(1, db_extents_in(&self->db, "/dev/ram0", "b0", off, 4096, ext, 4, NULL))
@@ -875,7 +893,7 @@ TEST_F(brd, block_probes_only_while_a_target_is_attached)
 	/* A removed device's target keeps its bitmaps, not the probes. */
 	self->id = db_attach(&self->db, "/dev/ram1");
 	ASSERT_LT(0, self->id);
-	EXPECT_EQ(1, block_probes());
+	EXPECT_EQ(PROBES_ALL, block_probes());
 	ASSERT_EQ(0, sh("rmmod brd"));
 	EXPECT_EQ(0, block_probes());
 	snprintf(id, sizeof(id), "%d", self->id);

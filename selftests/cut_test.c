@@ -15,6 +15,12 @@
  * Whether a racing write straddles a cut is luck, so the loss is proven
  * deterministically by the "held" cases: a dm-delay device holds one write
  * for seconds, and a cut without the drain loses it every time.
+ *
+ * The "among_bitmaps" variants run the same with three more recording
+ * bitmaps (512 B, 64 KiB, 4 KiB): writes are then marked once into the
+ * target's log and folded into each bitmap at reads and cuts, and the
+ * backup chain must be as exact; the other bitmaps, never cut, must hold
+ * exactly the blocks written.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -36,7 +42,14 @@ struct shared {
 	atomic_int stop;
 	atomic_ulong version;
 	atomic_ulong writes;
+	atomic_uchar written[NBLOCKS];
 };
+
+/* Recording beside "backup" in the among_bitmaps variants. */
+static const struct {
+	const char *name;
+	unsigned int granularity;
+} others[] = { { "fine", 512 }, { "coarse", 65536 }, { "same", BLOCK } };
 
 struct writer {
 	pthread_t thread;
@@ -58,8 +71,10 @@ static void *writer_main(void *arg)
 		unsigned long v = atomic_fetch_add(&w->sh->version, 1) + 1;
 		unsigned long i;
 
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			held_fill(buf + i * BLOCK, b + i, v);
+			atomic_store(&w->sh->written[b + i], 1);
+		}
 		if (pwrite(fd, buf, n * BLOCK, b * BLOCK) != (ssize_t)(n * BLOCK))
 			return (void *)2;
 		atomic_fetch_add(&w->sh->writes, 1);
@@ -113,6 +128,52 @@ FIXTURE(cut) {
 	int unused;
 };
 
+FIXTURE_VARIANT(cut) {
+	bool others;
+};
+
+FIXTURE_VARIANT_ADD(cut, alone) {
+	.others = false,
+};
+
+FIXTURE_VARIANT_ADD(cut, among_bitmaps) {
+	.others = true,
+};
+
+/*
+ * Every block written is in bitmap @name (granularity @g) and every
+ * granule it holds has a written block: the count of granules off, or
+ * -errno.
+ */
+static long compare_written(struct db *db, const char *name, unsigned int g,
+			    const struct shared *sh)
+{
+	static unsigned char covered[NBLOCKS];
+	long n, i, off = 0;
+	uint64_t b;
+
+	memset(covered, 0, sizeof(covered));
+	n = db_extents_in(db, DISK, name, 0, AREA, ext, NBLOCKS, NULL);
+	if (n < 0 || n > NBLOCKS)
+		return n < 0 ? n : -E2BIG;
+	for (i = 0; i < n; i++)
+		for (b = ext[i].start / BLOCK; b * BLOCK < ext[i].start + ext[i].length &&
+		     b < NBLOCKS; b++)
+			covered[b] = 1;
+	for (b = 0; b < NBLOCKS; b += g > BLOCK ? g / BLOCK : 1) {
+		unsigned int k, per = g > BLOCK ? g / BLOCK : 1, any = 0;
+
+		for (k = 0; k < per; k++)
+			any |= atomic_load(&sh->written[b + k]);
+		if (covered[b] != any)
+			off++;
+		for (k = 1; k < per; k++)
+			if (covered[b + k] != covered[b])
+				off++;
+	}
+	return off;
+}
+
 FIXTURE_SETUP(cut)
 {
 }
@@ -137,6 +198,8 @@ TEST_F_TIMEOUT(cut, incremental_chain_under_concurrent_writers_is_exact, 600)
 	ASSERT_EQ(0, db_open(&db));
 	ASSERT_LT(0, db_attach(&db, DISK)) TH_LOG("%s", db.nl.extack);
 	ASSERT_EQ(0, db_add(&db, DISK, "backup", BLOCK, 0));
+	for (i = 0; variant->others && i < (int)ARRAY_SIZE(others); i++)
+		ASSERT_EQ(0, db_add(&db, DISK, others[i].name, others[i].granularity, 0));
 	ASSERT_EQ(0, posix_memalign((void **)&copy, BLOCK, AREA));
 	ASSERT_EQ(0, posix_memalign((void **)&disk, BLOCK, AREA));
 	fd = open(DISK, O_RDONLY | O_DIRECT);
@@ -173,6 +236,9 @@ TEST_F_TIMEOUT(cut, incremental_chain_under_concurrent_writers_is_exact, 600)
 	} else {
 		EXPECT_EQ(0, stale);
 	}
+	for (i = 0; variant->others && i < (int)ARRAY_SIZE(others); i++)
+		EXPECT_EQ(0, compare_written(&db, others[i].name, others[i].granularity, &state))
+			TH_LOG("bitmap %s", others[i].name);
 
 	close(fd);
 	db_detach(&db, DISK);
@@ -196,10 +262,16 @@ FIXTURE(held) {
 FIXTURE_VARIANT(held) {
 	bool drain;
 	int drain_timeout;	/* seconds; 0: the default */
+	bool others;		/* more recording bitmaps: marked through the log */
 };
 
 FIXTURE_VARIANT_ADD(held, drained) {
 	.drain = true,
+};
+
+FIXTURE_VARIANT_ADD(held, drained_among_bitmaps) {
+	.drain = true,
+	.others = true,
 };
 
 /* The drain gives up after 1 s: the held write is carried into the new epoch. */
@@ -219,7 +291,7 @@ FIXTURE_VARIANT_ADD(held, without_drain) {
 FIXTURE_SETUP(held)
 {
 	unsigned char buf[BLOCK] __attribute__((aligned(BLOCK)));
-	int fd;
+	int fd, i;
 
 	ASSERT_EQ(0, dirtybit_reload(variant->drain ? "" : "cut_drain=0"));
 	ASSERT_EQ(0, sh("echo %d > /sys/module/dirtybit/parameters/drain_timeout",
@@ -239,6 +311,8 @@ FIXTURE_SETUP(held)
 	ASSERT_EQ(0, db_open(&self->db));
 	ASSERT_LT(0, db_attach(&self->db, HELD_DEV)) TH_LOG("%s", self->db.nl.extack);
 	ASSERT_EQ(0, db_add(&self->db, HELD_DEV, "backup", BLOCK, 0));
+	for (i = 0; variant->others && i < (int)ARRAY_SIZE(others); i++)
+		ASSERT_EQ(0, db_add(&self->db, HELD_DEV, others[i].name, others[i].granularity, 0));
 }
 
 FIXTURE_TEARDOWN(held)
