@@ -175,18 +175,33 @@ static struct db_slot *db_bucket(const struct bio *bio, bool second)
 }
 
 /*
- * The @k-th of the slots a write keyed by @bio may hold: its bucket's,
- * then its second bucket's while any slot is placed there; NULL after the
- * last.
+ * The buckets whose slots a write keyed by @bio may hold: its first, then
+ * its second while any slot is placed in a second bucket (db_second is
+ * raised before such a slot is published).  Computed once per lookup: the
+ * completion of every write walks them.
  */
-static struct db_slot *db_slot_next(const struct bio *bio, unsigned int k)
+struct db_slot_iter {
+	struct db_slot *b[2];
+	unsigned int nb;
+};
+
+static void db_slots_of(const struct bio *bio, struct db_slot_iter *it)
 {
-	if (k < DB_SLOTS_PER_BUCKET)
-		return db_bucket(bio, false) + k;
-	if (k == DB_SLOTS_PER_BUCKET && !atomic_read(&db_second))
+	it->b[0] = db_bucket(bio, false);
+	it->nb = 1;
+	if (atomic_read(&db_second)) {
+		it->b[1] = db_bucket(bio, true);
+		if (it->b[1] != it->b[0])
+			it->nb = 2;
+	}
+}
+
+/* The @i-th slot of @it (from DB_SLOTS_PER_BUCKET on: a second bucket's), NULL after the last. */
+static struct db_slot *db_slot_at(const struct db_slot_iter *it, unsigned int i)
+{
+	if (i >= it->nb * DB_SLOTS_PER_BUCKET)
 		return NULL;
-	k -= DB_SLOTS_PER_BUCKET;
-	return k < DB_SLOTS_PER_BUCKET ? db_bucket(bio, true) + k : NULL;
+	return it->b[i / DB_SLOTS_PER_BUCKET] + i % DB_SLOTS_PER_BUCKET;
 }
 
 /* Is @s in @bio's second bucket (one that is not also its first)? */
@@ -197,12 +212,15 @@ static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
 	return b2 != db_bucket(bio, false) && s >= b2 && s < b2 + DB_SLOTS_PER_BUCKET;
 }
 
-/* Frees slot @s if it still holds @bio: true if this call did. */
-static bool db_slot_free(struct db_slot *s, struct bio *bio)
+/*
+ * Frees slot @s if it still holds @bio (@second: @s is in its second
+ * bucket): true if this call did.
+ */
+static bool db_slot_free(struct db_slot *s, struct bio *bio, bool second)
 {
 	if (cmpxchg(&s->bio, bio, NULL) != bio)
 		return false;
-	if (db_slot_second(s, bio))
+	if (second)
 		atomic_dec(&db_second);
 	return true;
 }
@@ -219,14 +237,17 @@ static struct hlist_head *db_dev_bucket(dev_t dev)
 
 /* ---- the marking path (tracepoint probes: atomic, no locks, no allocation) */
 
-/* Fills free slot @s for @bio, or returns false if it was taken meanwhile. */
+/*
+ * Fills free slot @s for @bio (@second: in its second bucket), or returns
+ * false if it was taken meanwhile.
+ */
 static bool db_slot_take(struct db_slot *s, struct db_blk_target *t, struct bio *bio,
-			 u64 off, u32 len, u32 gen)
+			 u64 off, u32 len, u32 gen, bool second)
 {
 	if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
 		return false;
 	/* Counted before the slot is published: a lookup then visits it. */
-	if (db_slot_second(s, bio))
+	if (second)
 		atomic_inc(&db_second);
 	s->t = t;
 	s->offset = off;
@@ -243,16 +264,17 @@ static bool db_slot_take(struct db_slot *s, struct db_blk_target *t, struct bio 
 static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 			    u32 len, u32 gen)
 {
+	struct db_slot *s, *first = NULL;
 	unsigned int i, b;
-	struct db_slot *s;
 
 	/* A fault injected here finds both buckets full. */
 	for (b = 0; b < 2 && !db_fault(); b++) {
 		s = db_bucket(bio, b);
-		if (b && s == db_bucket(bio, false))
+		if (b && s == first)
 			break;
+		first = s;
 		for (i = 0; i < DB_SLOTS_PER_BUCKET; i++, s++)
-			if (db_slot_take(s, t, bio, off, len, gen))
+			if (db_slot_take(s, t, bio, off, len, gen, b))
 				return;
 	}
 	/* No slot: the carry set keeps this write in every later epoch. */
@@ -378,10 +400,12 @@ static void db_blk_queue_probe(void *ignore, struct bio *bio)
 /* Does @bio hold a slot of @t?  Under RCU. */
 static bool db_slot_held(const struct bio *bio, const struct db_blk_target *t)
 {
+	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int i;
+	unsigned int k;
 
-	for (i = 0; (s = db_slot_next(bio, i)); i++)
+	db_slots_of(bio, &it);
+	for (k = 0; (s = db_slot_at(&it, k)); k++)
 		/* Pairs with the release in db_slot_take(): t. */
 		if (smp_load_acquire(&s->bio) == bio && READ_ONCE(s->t) == t)
 			return true;
@@ -401,13 +425,15 @@ static bool db_slot_held(const struct bio *bio, const struct db_blk_target *t)
 static void db_blk_inherit(struct bio *child)
 {
 	const struct bio *parent = child->bi_private;
+	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int i;
+	unsigned int k;
 
 	if (!parent)
 		return;
 	rcu_read_lock();
-	for (i = 0; (s = db_slot_next(parent, i)); i++) {
+	db_slots_of(parent, &it);
+	for (k = 0; (s = db_slot_at(&it, k)); k++) {
 		struct db_blk_target *t;
 		struct db_rec *rec;
 		u64 off;
@@ -582,11 +608,13 @@ static void db_blk_rq_issue_probe(void *ignore, struct request *rq)
  */
 static bool db_inflight_done(struct bio *bio)
 {
+	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int i;
 	bool held = false;
+	unsigned int k;
 
-	for (i = 0; (s = db_slot_next(bio, i)); i++) {
+	db_slots_of(bio, &it);
+	for (k = 0; (s = db_slot_at(&it, k)); k++) {
 		struct db_blk_target *t;
 		u32 gen;
 
@@ -596,7 +624,7 @@ static bool db_inflight_done(struct bio *bio)
 		t = s->t;
 		gen = s->gen;
 		/* Lost to a purge (detach, gone): the purger accounts for it. */
-		if (!db_slot_free(s, bio))
+		if (!db_slot_free(s, bio, k >= DB_SLOTS_PER_BUCKET))
 			continue;
 		this_cpu_dec(t->inflight->n[gen & 1]);
 		held = true;
@@ -915,7 +943,7 @@ static void db_blk_purge(struct db_blk_target *t)
 		struct bio *bio = db_slot_bio(s, t);
 		u32 gen = s->gen;
 
-		if (bio && db_slot_free(s, bio))
+		if (bio && db_slot_free(s, bio, db_slot_second(s, bio)))
 			this_cpu_dec(t->inflight->n[gen & 1]);
 	}
 }
