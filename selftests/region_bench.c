@@ -12,7 +12,11 @@
  *    and the write fault after a re-arm.
  *
  * Medians of REPS repetitions; the ratios are the result (TCG's absolute
- * times mean little).  Size: $BENCH_REGION_MB (default 1024).
+ * times mean little).  Size: $BENCH_REGION_MB (default 1024).  The A/A
+ * control measures soft-dirty at 1% again after the other patterns: it
+ * must read 1.000 +- 0.005, or the run is marked invalid.  Under QEMU
+ * icount ($DIRTYBIT_ICOUNT=1: guest time is the instruction count, 1 ns
+ * each) the figures are also given as guest instructions per page.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +60,7 @@ static const struct pattern {
 };
 
 #define NPATTERNS	(sizeof(patterns) / sizeof(patterns[0]))
+#define AA_PATTERN	1	/* the pattern soft-dirty measures twice */
 
 /* Writes @v into the pages of @p; returns how many pages that is. */
 static unsigned long dirty_pattern(unsigned char *map, unsigned long npages,
@@ -109,6 +114,27 @@ static unsigned long region_harvest(struct db *db, const char *target, unsigned 
 	return dirty;
 }
 
+/* The median seconds of REPS soft-dirty harvests after writing @p. */
+static double soft_dirty_series(unsigned char *anon, unsigned long npages, uint64_t *pm,
+				int pagemap, int clear_refs, const struct pattern *p,
+				const char *label)
+{
+	unsigned long n = 0, got = 0;
+	double t[REPS], m;
+	int r;
+
+	for (r = 0; r < REPS; r++) {
+		n = dirty_pattern(anon, npages, p, r + 1);
+		t[r] = now();
+		got = soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
+		t[r] = now() - t[r];
+	}
+	m = median(t, REPS);
+	printf("RESULT %s %.1f%% runs of %lu pages=%lu found=%lu %.6f s\n",
+	       label, p->fraction * 100, p->cluster, n, got, m);
+	return m;
+}
+
 /* Seconds per page to write one byte into every page of @map. */
 static double touch_all(unsigned char *map, unsigned long npages, int v)
 {
@@ -124,7 +150,9 @@ int main(void)
 {
 	unsigned long mb = getenv("BENCH_REGION_MB") ? strtoul(getenv("BENCH_REGION_MB"), NULL, 0) : 1024;
 	unsigned long size = mb << 20, npages = size / PAGE, nwords = (npages + 63) / 64;
-	double sd[NPATTERNS], rg[NPATTERNS], t[REPS], fault_region, fault_memfd, fault_rearm;
+	double sd[NPATTERNS], rg[NPATTERNS], t[REPS], fault_region, fault_memfd, fault_rearm, sd_aa, aa;
+	int icount = getenv("DIRTYBIT_ICOUNT") && atoi(getenv("DIRTYBIT_ICOUNT"));
+	unsigned long pages[NPATTERNS];
 	uint64_t *pm = malloc(npages * sizeof(uint64_t));
 	uint64_t *words = malloc(nwords * sizeof(uint64_t));
 	int pagemap = open("/proc/self/pagemap", O_RDONLY);
@@ -138,7 +166,8 @@ int main(void)
 
 	if (!pm || !words || pagemap < 0 || clear_refs < 0)
 		die("setup");
-	printf("region bench: %lu MiB, %d repetitions\n", mb, REPS);
+	printf("region bench: %lu MiB, %d repetitions%s\n", mb, REPS,
+	       icount ? ", icount (1 ns = 1 guest instruction)" : "");
 
 	/* soft-dirty on anonymous memory */
 	anon = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -148,19 +177,11 @@ int main(void)
 	madvise(anon, size, MADV_NOHUGEPAGE);
 	touch_all(anon, npages, 1);
 	soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
-	for (f = 0; f < NPATTERNS; f++) {
-		unsigned long n = 0, got = 0;
-
-		for (r = 0; r < REPS; r++) {
-			n = dirty_pattern(anon, npages, &patterns[f], r + 1);
-			t[r] = now();
-			got = soft_dirty_harvest(anon, npages, pm, pagemap, clear_refs);
-			t[r] = now() - t[r];
-		}
-		sd[f] = median(t, REPS);
-		printf("RESULT soft-dirty %.1f%% runs of %lu pages=%lu found=%lu %.6f s\n",
-		       patterns[f].fraction * 100, patterns[f].cluster, n, got, sd[f]);
-	}
+	for (f = 0; f < NPATTERNS; f++)
+		sd[f] = soft_dirty_series(anon, npages, pm, pagemap, clear_refs, &patterns[f],
+					  "soft-dirty");
+	sd_aa = soft_dirty_series(anon, npages, pm, pagemap, clear_refs, &patterns[AA_PATTERN],
+				  "soft-dirty-again");
 	munmap(anon, size);
 
 	/* the region */
@@ -189,6 +210,7 @@ int main(void)
 			t[r] = now() - t[r];
 		}
 		rg[f] = median(t, REPS);
+		pages[f] = n;
 		printf("RESULT region %.1f%% runs of %lu pages=%lu found=%lu %.6f s\n",
 		       patterns[f].fraction * 100, patterns[f].cluster, n, got, rg[f]);
 	}
@@ -207,18 +229,30 @@ int main(void)
 	munmap(map, size);
 	close(fd);
 
-	printf("\n| dirty | written as | soft-dirty harvest (s) | dirtybit harvest (s) | soft-dirty / dirtybit |\n");
-	printf("|---|---|---|---|---|\n");
-	for (f = 0; f < NPATTERNS; f++)
-		printf("| %.1f%% | %s | %.4f | %.4f | %.1f× |\n", patterns[f].fraction * 100,
+	aa = sd_aa / sd[AA_PATTERN];
+	printf("\n| dirty | written as | soft-dirty harvest (s) | dirtybit harvest (s) | soft-dirty / dirtybit |%s\n",
+	       icount ? " instructions per dirty page, soft-dirty / dirtybit |" : "");
+	printf("|---|---|---|---|---|%s\n", icount ? "---|" : "");
+	for (f = 0; f < NPATTERNS; f++) {
+		printf("| %.1f%% | %s | %.4f | %.4f | %.1f× |", patterns[f].fraction * 100,
 		       patterns[f].cluster == 1 ? "scattered pages" : "256 KiB runs",
 		       sd[f], rg[f], sd[f] / rg[f]);
-	printf("\n| first write to a page | µs per page | vs memfd |\n|---|---|---|\n");
-	printf("| memfd MAP_SHARED, fresh mapping (untracked) | %.2f | 1.00 |\n", fault_memfd * 1e6);
-	printf("| region, fresh mapping | %.2f | %.2f |\n", fault_region * 1e6,
+		if (icount)
+			printf(" %.0f / %.0f |", sd[f] * 1e9 / pages[f], rg[f] * 1e9 / pages[f]);
+		printf("\n");
+	}
+	printf("| %.1f%% | soft-dirty again (A/A) | %.4f | | %.3f |%s\n",
+	       patterns[AA_PATTERN].fraction * 100, sd_aa, aa, icount ? " |" : "");
+	if (aa < 0.995 || aa > 1.005)
+		printf("\nINVALID RUN: the soft-dirty A/A pair reads %.3f, not 1.000 +- 0.005\n", aa);
+	printf("\n| first write to a page | %s per page | vs memfd |\n|---|---|---|\n",
+	       icount ? "instructions" : "µs");
+	printf("| memfd MAP_SHARED, fresh mapping (untracked) | %.2f | 1.00 |\n",
+	       fault_memfd * (icount ? 1e9 : 1e6));
+	printf("| region, fresh mapping | %.2f | %.2f |\n", fault_region * (icount ? 1e9 : 1e6),
 	       fault_region / fault_memfd);
-	printf("| region, after a harvest (write-protected PTE) | %.2f | %.2f |\n",
-	       fault_rearm * 1e6, fault_rearm / fault_memfd);
+	printf("| region, after a harvest (its PTE write-protected or removed) | %.2f | %.2f |\n",
+	       fault_rearm * (icount ? 1e9 : 1e6), fault_rearm / fault_memfd);
 	nl_close(&db.nl);
 	return 0;
 }
