@@ -13,14 +13,16 @@
  *    writable (we return VM_FAULT_LOCKED).
  *  - A cut (publish the new bitmaps, an RCU grace period, then our ->drain)
  *    re-arms: it takes the armed set, waits for the lock of every page
- *    taken (so a fault that marked the old bitmaps has installed its PTE),
- *    then write-protects and cleans, or removes, every PTE of those pages,
- *    each in one step under its page table lock.  A write after that faults
- *    again and marks the new bitmaps.  A write in between lands on a page
- *    the old epoch has, and whoever copies that epoch copies after the cut.
- *    One step per PTE matters: mprotect() makes a dirty shared PTE writable
+ *    taken to be free (so a fault that marked the old bitmaps has installed
+ *    its PTE), then write-protects and cleans, or removes, every PTE of
+ *    those pages.  A write after that faults again and marks the new
+ *    bitmaps.  A write in between lands on a page the old epoch has, and
+ *    whoever copies that epoch copies after the cut.  No PTE may be left
+ *    writable and clean: mprotect() makes a dirty shared PTE writable
  *    without a fault, so a write-protect walk followed by a separate clean
- *    walk could leave a PTE writable and clean.
+ *    walk could leave one so.  Each way of re-arming changes each PTE in
+ *    one step under its page table lock, or (db_region_rearm_walks())
+ *    finishes with one such step for every PTE a walk may have left so.
  *  - A page someone holds a reference to beyond its mappings (pinned for
  *    DMA, or merely referenced by GUP, as 6.1's O_DIRECT reads do; a
  *    remote access through /proc/PID/mem) can be written behind the PTEs:
@@ -65,6 +67,11 @@
 #include "compat.h"
 #include "dirtybit.h"
 
+/* clean_record_shared_mapping_range(), wp_shared_mapping_range() */
+#ifndef CONFIG_MAPPING_DIRTY_HELPERS
+#error "memory regions need CONFIG_MAPPING_DIRTY_HELPERS"
+#endif
+
 /*
  * Testing only: the region stress test shows that a copy built from the
  * bitmaps goes stale without the re-arm.  Set at load, never for real.
@@ -106,6 +113,7 @@ struct db_region {
 	bool pinned;			/* holds a pin of db_region_mnt */
 	struct hbitmap *armed;		/* pages that may have a writable PTE */
 	unsigned long *taken;		/* the re-arm window's, under the cut lock */
+	unsigned long *dirtied;		/* its pages found dirty, likewise */
 	int minor;			/* in db_region_idr */
 	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
 	/* The writer hold: set and cleared under dirtybit_lock. */
@@ -190,18 +198,25 @@ static const struct vm_operations_struct db_region_vm_ops = {
 
 /*
  * Runs of armed pages are gathered into windows of at most DB_REARM_CHUNK
- * pages (r->taken marks a window's armed pages), and each window is
- * re-armed the cheaper way, both write-protecting every PTE in one step
- * under its page table lock:
+ * pages (r->taken marks a window's armed pages, ra->taken counts them),
+ * and each window is re-armed the cheapest of three ways.  Each leaves
+ * every PTE of the window's armed pages write-protected and clean (or
+ * gone), changing each PTE in one step under its page table lock, so that
+ * the next write to the page faults:
+ *  - folio_mkclean() of each armed page (an rmap walk that write-protects
+ *    and cleans each PTE of the page, as fb_defio does): dear per page,
+ *    nothing per page not armed; for pages far apart.
  *  - unmap_mapping_pages() of the window: one range walk that also visits
  *    the gaps between its runs, a fixed cost (a lock, a descent, an
- *    mmu-notifier round and a TLB flush) plus one visit per PTE; the next
- *    access to each page faults it in again, read-only;
- *  - or folio_mkclean() of each armed page (an rmap walk that
- *    write-protects and cleans each PTE of the page, as fb_defio does):
- *    best for pages far apart.
- * The costs, in PTE visits, were measured under TCG (docs/PERFORMANCE.md);
- * a wrong guess costs time, never a write.
+ *    mmu-notifier round and a TLB flush) plus one visit per PTE; it removes
+ *    each PTE (the page's next access faults it in again, read-only),
+ *    which costs ~450 guest instructions a PTE but little a gap.
+ *  - db_region_rearm_walks(): three range walks of the window that keep
+ *    the PTEs, ~200 instructions per armed page and ~100 per other page
+ *    (more fixed cost); for windows of which a quarter or more is armed.
+ * The mkclean/unmap costs, in PTE visits, were measured under TCG; the
+ * instruction counts under QEMU icount (docs/PERFORMANCE.md).  A wrong
+ * guess costs time, never a write.
  */
 #define DB_REARM_GAP		64	/* pages walked to join two runs */
 #define DB_REARM_WALK_COST	170	/* fixed cost of one range walk */
@@ -211,6 +226,7 @@ struct db_rearm {
 	struct db_region *r;
 	struct db_rec *rec;		/* the bitmaps recording from now on */
 	pgoff_t start, end;		/* the window, empty if equal */
+	unsigned long taken;		/* its armed pages */
 };
 
 /*
@@ -226,34 +242,78 @@ static bool db_region_page_held(struct page *page)
 	       folio_ref_count(folio) > 1 + db_page_mapcount(page);
 }
 
-static void db_region_rearm_window(struct db_rearm *ra)
+static void db_region_mkclean(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+
+	folio_lock(folio);
+	folio_mkclean(folio);
+	folio_unlock(folio);
+}
+
+/*
+ * Write-protects and cleans every PTE of the window's pages in three walks
+ * of its mappings, with the helpers vmwgfx tracks dirt with (each notifies
+ * secondary MMUs and flushes the TLB):
+ *  1. clean every dirty PTE, leaving it writable.  A write fault installs
+ *     its PTE dirty, so this is every armed page's;
+ *  2. write-protect every writable PTE;
+ *  3. clean every dirty PTE again, recording which, then folio_mkclean()
+ *     each page recorded.
+ * Walks 2 and 3 alone would be the racy pair of old: mprotect() (and NUMA
+ * hinting) makes a write-protected shared PTE writable again without a
+ * fault when, and only when, it is dirty (can_change_pte_writable(); on
+ * 6.1 also a NUMA PTE's saved write bit, which is the write bit that walk
+ * 2 clears).  Nothing else cleans these PTEs.  So after walk 1:
+ *  - a PTE clean at walk 3 has not been dirty since walk 1, so nothing has
+ *    made it writable since walk 2 write-protected it, except a fault,
+ *    which marked the new bitmaps: it is write-protected and clean;
+ *  - a PTE dirty at walk 3 was written after walk 1 and may have been made
+ *    writable after walk 2 (walk 3 then leaves it writable and clean):
+ *    folio_mkclean() write-protects and cleans it in one step.
+ * Walk 1 is there for speed: without it, every armed page would be dirty
+ * at walk 3 and need its own rmap walk.  Writes during the walks land on
+ * pages the old epoch has (only armed pages have writable PTEs).
+ */
+static void db_region_rearm_walks(struct db_rearm *ra)
 {
 	struct db_region *r = ra->r;
 	struct address_space *mapping = r->inode->i_mapping;
+	pgoff_t n = ra->end - ra->start, first = 0, last = 0;
+
+	clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
+					  r->dirtied, &first, &last);
+	if (last > first)
+		bitmap_clear(r->dirtied, first, last - first);
+	wp_shared_mapping_range(mapping, ra->start, n);
+	first = 0;
+	last = 0;
+	clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
+					  r->dirtied, &first, &last);
+	if (last <= first)
+		return;
+	for_each_set_bit_from(first, r->dirtied, last)
+		db_region_mkclean(r->pages[ra->start + first]);
+	bitmap_clear(r->dirtied, 0, n);
+}
+
+static void db_region_rearm_window(struct db_rearm *ra)
+{
+	struct db_region *r = ra->r;
 	pgoff_t n = ra->end - ra->start;
-	unsigned long bit, taken;
+	unsigned long bit;
 
 	if (!n)
 		return;
-	/* A fault that marked before the cut holds the page lock until its
-	 * PTE is in place: taking the lock lets it finish, so that the walk
-	 * sees the PTE.
-	 */
-	for_each_set_bit(bit, r->taken, n) {
-		lock_page(r->pages[ra->start + bit]);
-		unlock_page(r->pages[ra->start + bit]);
-	}
-	taken = bitmap_weight(r->taken, n);
-	if (taken * DB_REARM_MKCLEAN_COST >= 2 * (DB_REARM_WALK_COST + n)) {
-		unmap_mapping_pages(mapping, ra->start, n, false);
+	/* Each armed page's lock was seen free (db_region_rearm_run()). */
+	smp_rmb();
+	if (4 * ra->taken >= n + 64) {
+		db_region_rearm_walks(ra);
+	} else if (ra->taken * DB_REARM_MKCLEAN_COST >= 2 * (DB_REARM_WALK_COST + n)) {
+		unmap_mapping_pages(r->inode->i_mapping, ra->start, n, false);
 	} else {
-		for_each_set_bit(bit, r->taken, n) {
-			struct folio *folio = page_folio(r->pages[ra->start + bit]);
-
-			folio_lock(folio);
-			folio_mkclean(folio);
-			folio_unlock(folio);
-		}
+		for_each_set_bit(bit, r->taken, n)
+			db_region_mkclean(r->pages[ra->start + bit]);
 	}
 	/*
 	 * After the walk: a reference taken before it is seen here; one that
@@ -271,6 +331,7 @@ static void db_region_rearm_window(struct db_rearm *ra)
 	}
 	bitmap_clear(r->taken, 0, n);
 	ra->start = ra->end;
+	ra->taken = 0;
 	cond_resched();
 }
 
@@ -288,6 +349,17 @@ static int db_region_rearm_run(void *opaque, u64 start, u64 length)
 			ra->start = i;
 		ra->end = i + 1;
 		__set_bit(i - ra->start, ra->r->taken);
+		ra->taken++;
+		/*
+		 * A fault that marked before the cut holds the page lock from
+		 * before its mark (before the cut's grace period ended, then)
+		 * until its PTE is in place: once the lock is seen free, the
+		 * walk sees the PTE (the smp_rmb() before the walk pairs with
+		 * the unlock's release).  Waiting, not taking the lock, is
+		 * enough: a later holder is a later fault, marking the new
+		 * bitmaps.
+		 */
+		folio_wait_locked(page_folio(ra->r->pages[i]));
 	}
 	return 0;
 }
@@ -400,6 +472,7 @@ static void db_region_free(struct db_track *tr)
 	kvfree(r->pages);
 	hbitmap_free(r->armed);
 	bitmap_free(r->taken);
+	bitmap_free(r->dirtied);
 	if (r->inode)
 		iput(r->inode);
 	if (r->pinned)
@@ -559,8 +632,9 @@ long db_region_ioc_create(void __user *argp)
 	r->pinned = true;
 	r->armed = db_hbitmap_alloc(c.bytes, PAGE_SIZE);
 	r->taken = db_fault() ? NULL : bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
+	r->dirtied = db_fault() ? NULL : bitmap_zalloc(DB_REARM_CHUNK, GFP_KERNEL_ACCOUNT);
 	ret = -ENOMEM;
-	if (!r->armed || !r->taken)
+	if (!r->armed || !r->taken || !r->dirtied)
 		goto err_free;
 	r->inode = db_fault() ? ERR_PTR(-ENOMEM) : alloc_anon_inode(db_region_mnt->mnt_sb);
 	if (IS_ERR(r->inode)) {
