@@ -603,14 +603,36 @@ static void db_blk_rq_issue_probe(void *ignore, struct request *rq)
 	rcu_read_unlock();
 }
 
-/* @bio completed: free its slots (one per target it was marked in).  True
- * if it held any.
+/*
+ * The targets a completing write freed slots of (one slot per target), as
+ * far as DB_DONE_MAX: one held but not listed is taken for one not held,
+ * which marks more, never less.  Only compared, never dereferenced.
  */
-static bool db_inflight_done(struct bio *bio)
+#define DB_DONE_MAX	4
+
+struct db_done {
+	const struct db_blk_target *t[DB_DONE_MAX];
+	unsigned int n;
+};
+
+static bool db_done_has(const struct db_done *done, const struct db_blk_target *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < done->n; i++)
+		if (done->t[i] == t)
+			return true;
+	return false;
+}
+
+/*
+ * @bio completed: free its slots (one per target it was marked in), and
+ * list their targets in @done if not NULL.
+ */
+static void db_inflight_done(struct bio *bio, struct db_done *done)
 {
 	struct db_slot_iter it;
 	struct db_slot *s;
-	bool held = false;
 	unsigned int k;
 
 	db_slots_of(bio, &it);
@@ -623,13 +645,16 @@ static bool db_inflight_done(struct bio *bio)
 			continue;
 		t = s->t;
 		gen = s->gen;
-		/* Lost to a purge (detach, gone): the purger accounts for it. */
+		/*
+		 * Lost to a purge (detach, gone): the purger accounts for it,
+		 * and @t, unhashed before, marks at most more.
+		 */
 		if (!db_slot_free(s, bio, k >= DB_SLOTS_PER_BUCKET))
 			continue;
 		this_cpu_dec(t->inflight->n[gen & 1]);
-		held = true;
+		if (done && done->n < DB_DONE_MAX)
+			done->t[done->n++] = t;
 	}
-	return held;
 }
 
 /*
@@ -654,20 +679,22 @@ static bool db_chained_to_held(struct bio *bio, const struct db_blk_target *t)
 }
 
 /*
- * A write completed on bio-based disk @q: each of the disk's targets the
- * bio reached that holds no slot of it (it was submitted before the attach
- * and its driver kept it, or it found no slot) marks its whole range in the
- * current epoch — the bio's own range is whatever its driver left of it.
- * Then its slots are freed.
+ * A write completed on bio-based disk @q: its slots are freed, and each of
+ * the disk's targets the bio reached that held none (it was submitted
+ * before the attach and its driver kept it, or it found no slot) marks its
+ * whole range in the current epoch — the bio's own range is whatever its
+ * driver left of it.
  */
 static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct bio *bio)
 {
 	struct gendisk *disk = q->disk;
+	struct db_done done = { .n = 0 };
 	struct db_blk_target *t;
 	u8 partno;
 
 	if (!op_is_write(bio_op(bio)))
 		return;
+	db_inflight_done(bio, &done);
 	/*
 	 * Not when the bio now names another disk: a driver that handed it on
 	 * (an NVMe multipath head traces the completion on itself) marked it
@@ -679,13 +706,12 @@ static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct 
 		rcu_read_lock();
 		hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 			if (t->disk != disk || (partno && t->partno && partno != t->partno) ||
-			    db_slot_held(bio, t) || db_chained_to_held(bio, t))
+			    db_done_has(&done, t) || db_chained_to_held(bio, t))
 				continue;
 			db_rec_mark(rcu_dereference(t->track.rec), 0, t->track.size);
 		}
 		rcu_read_unlock();
 	}
-	db_inflight_done(bio);
 }
 
 /*
@@ -718,7 +744,7 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 		nr_bytes -= done;
 		/* Slots exist only while a bio-based target is hooked. */
 		if (done == bio->bi_iter.bi_size && READ_ONCE(db_bio_probe_users))
-			db_inflight_done(bio);
+			db_inflight_done(bio, NULL);
 	}
 }
 
