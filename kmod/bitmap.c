@@ -195,6 +195,8 @@ void db_track_release(struct db_track *tr)
 	rec = rcu_dereference_protected(tr->rec, 1);
 	db_rec_free(rec);
 	RCU_INIT_POINTER(tr->rec, NULL);
+	hbitmap_free(tr->spare_log);
+	tr->spare_log = NULL;
 }
 
 /*
@@ -335,6 +337,16 @@ void db_rec_free(struct db_rec *rec)
 	db_obj_put(DB_OBJ_REC);
 }
 
+/*
+ * Testing only: N leaves the marking log unfolded until the cut, so that
+ * what a test of a freeze sees is the cut's own fold of the log it
+ * replaced.  Set at load, never for real.
+ */
+static bool fold_before_cut = true;
+module_param(fold_before_cut, bool, 0444);
+MODULE_PARM_DESC(fold_before_cut,
+		 "Fold the marking log before a transaction's actions (default Y; N for tests only)");
+
 static int db_rec_fold_run(void *opaque, u64 start, u64 length)
 {
 	const struct db_rec *rec = opaque;
@@ -347,10 +359,9 @@ static int db_rec_fold_run(void *opaque, u64 start, u64 length)
 
 /*
  * Moves what was marked into @rec's log into its bitmaps: a granule marked
- * before this started is in every one of them when it returns, or still in
- * the log and in none of them yet (hbitmap_take()).  Folds of one log are
- * serialized by dirtybit_lock (the current rec's) or by being the cut's own
- * (a replaced rec's, which nothing else reaches).
+ * before this started is in every one of them when it returns; one marked
+ * meanwhile is there or still in the log (hbitmap_take()).  Under
+ * dirtybit_lock, which serializes the folds of a log.
  */
 static void db_rec_fold(struct db_rec *rec)
 {
@@ -365,6 +376,7 @@ static void db_rec_fold(struct db_rec *rec)
 void db_track_fold(struct db_track *tr)
 {
 	lockdep_assert_held(&dirtybit_lock);
+	db_rec_fold(tr->replaced);
 	db_rec_fold(db_rec_of(tr));
 }
 
@@ -394,11 +406,13 @@ static unsigned int db_cut_publish(struct db_track **tracks, struct db_rec **rec
 		tracks[i]->tx_changed = !db_rec_same(old, recs[i]);
 		if (!tracks[i]->tx_changed)
 			continue;
-		if (recs[i]->n < 2) {
-			hbitmap_free(recs[i]->log);
+		/* db_tx_alloc_rec() took the spare if it made a log. */
+		if (recs[i]->n < 2 && recs[i]->log) {
+			tracks[i]->spare_log = recs[i]->log;
 			recs[i]->log = NULL;
 		}
 		rcu_assign_pointer(tracks[i]->rec, recs[i]);
+		tracks[i]->replaced = old;
 		recs[i] = old;
 		changed++;
 	}
@@ -503,12 +517,22 @@ static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 	return 0;
 }
 
-/* A bitmap is allocated whole: one that needs more than half the machine's
- * memory is refused before anything is tried.
+/*
+ * A bitmap is allocated whole: one that needs more than half the machine's
+ * memory is refused before anything is tried.  Beside another bitmap of
+ * @tr, with the two logs its cuts alternate (at the finest granularity).
  */
-static bool db_bitmap_fits(u64 size, u32 granularity)
+static bool db_bitmap_fits(struct db_track *tr, u32 granularity)
 {
-	return hbitmap_memory(size, granularity) <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
+	u64 need = hbitmap_memory(tr->size, granularity);
+	u32 finest = granularity;
+	struct db_bitmap *bm;
+
+	list_for_each_entry(bm, &tr->bitmaps, node)
+		finest = min(finest, hbitmap_granularity(bm->hb));
+	if (!list_empty(&tr->bitmaps))
+		need += 2 * hbitmap_memory(tr->size, finest);
+	return need <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
 }
 
 static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
@@ -582,7 +606,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (a->granularity < tr->ops->min_granularity)
 			return DB_REFUSE(tx, -EINVAL,
 					 "a region's granularity is at least the page size");
-		if (!db_bitmap_fits(tr->size, a->granularity))
+		if (!db_bitmap_fits(tr, a->granularity))
 			return DB_REFUSE(tx, -E2BIG,
 					 "the bitmap would need more than half the machine's memory (take a coarser granularity)");
 		a->bm = db_fault() ? NULL : kzalloc(sizeof(*a->bm), GFP_KERNEL_ACCOUNT);
@@ -933,11 +957,19 @@ static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec 
 		return -ENOMEM;
 	db_obj_get(DB_OBJ_REC);
 	*recp = rec;
-	if (cap >= 2) {
-		rec->log = db_hbitmap_alloc(tr->size, granularity);
-		if (!rec->log)
-			return -ENOMEM;
+	if (cap < 2)
+		return 0;
+	/* The log the last cut emptied, if it is as fine: no allocation. */
+	if (tr->spare_log && hbitmap_granularity(tr->spare_log) == granularity) {
+		rec->log = tr->spare_log;
+		tr->spare_log = NULL;
+		return 0;
 	}
+	rec->log = db_hbitmap_alloc(tr->size, granularity);
+	if (!rec->log)
+		return -ENOMEM;
+	hbitmap_free(tr->spare_log);
+	tr->spare_log = NULL;
 	return 0;
 }
 
@@ -980,7 +1012,7 @@ int db_transaction(struct db_action *acts, unsigned int n,
 
 	mutex_lock(&dirtybit_lock);
 	/* What the actions read or replace holds every write marked so far. */
-	for (i = 0; i < tx.nlocked; i++)
+	for (i = 0; i < tx.nlocked && fold_before_cut; i++)
 		db_track_fold(tx.locked[i]);
 	for (i = 0; i < n; i++)
 		db_tx_apply(&tx, &acts[i]);
@@ -993,8 +1025,10 @@ int db_transaction(struct db_action *acts, unsigned int n,
 	 * before the cut (a frozen one among them); then what was marked since
 	 * the apply, for the merges' sources.
 	 */
-	for (i = 0; i < tx.ntracks; i++)
+	for (i = 0; i < tx.ntracks; i++) {
 		db_rec_fold(tx.recs[i]);
+		tx.tracks[i]->replaced = NULL;
+	}
 	for (i = 0; i < tx.nlocked; i++)
 		db_track_fold(tx.locked[i]);
 	for (i = 0; i < n; i++)
@@ -1010,8 +1044,15 @@ int db_transaction(struct db_action *acts, unsigned int n,
 out:
 	db_tx_unprepare(&tx, prepared);
 	for (i = 0; i < tx.ntracks; i++) {
+		struct db_rec *rec = tx.recs[i];	/* the old one after a cut */
+
 		tx.tracks[i]->tx_touched = false;
-		db_rec_free(tx.recs[i]);	/* the old recs after a cut */
+		/* Its log is empty (folded, or never published): for the next cut. */
+		if (rec && rec->log && !tx.tracks[i]->spare_log) {
+			tx.tracks[i]->spare_log = rec->log;
+			rec->log = NULL;
+		}
+		db_rec_free(rec);
 	}
 	db_tx_unlock(&tx, tx.nlocked);
 out_free:

@@ -115,6 +115,7 @@ struct db_blk_target {
 	struct db_inflight __percpu *inflight;
 	struct hbitmap *carry;
 	atomic64_t overflows;
+	struct work_struct probes_put;	/* after a removal's unhook */
 };
 
 struct db_inflight {
@@ -196,7 +197,7 @@ static void db_slots_of(const struct bio *bio, struct db_slot_iter *it)
 	}
 }
 
-/* The @i-th slot of @it (from DB_SLOTS_PER_BUCKET on: a second bucket's), NULL after the last. */
+/* The @i-th slot of @it (from DB_SLOTS_PER_BUCKET on, its second bucket's); NULL past them. */
 static struct db_slot *db_slot_at(const struct db_slot_iter *it, unsigned int i)
 {
 	if (i >= it->nb * DB_SLOTS_PER_BUCKET)
@@ -925,12 +926,16 @@ static void db_probes_put(bool bio_based)
 	mutex_unlock(&db_probe_lock);
 }
 
-/* Probes registered, for debugfs objects (the tests). */
+/*
+ * Probes registered, for debugfs objects (the tests): once a removal's
+ * deferred unregister ran.
+ */
 unsigned int db_blk_probes(void)
 {
 	unsigned int n = 0;
 	int i;
 
+	flush_workqueue(db_wq);
 	mutex_lock(&db_probe_lock);
 	for (i = 0; i < ARRAY_SIZE(db_probes); i++)
 		if (db_probe_users && (!db_probes[i].bio || db_bio_probe_users))
@@ -974,12 +979,22 @@ static void db_blk_purge(struct db_blk_target *t)
 	}
 }
 
+static void db_blk_probes_put_work(struct work_struct *work)
+{
+	struct db_blk_target *t = container_of(work, struct db_blk_target, probes_put);
+
+	db_probes_put(t->bio_based);
+	db_track_put(&t->track);
+}
+
 /*
  * After db_blk_claim(), without dirtybit_lock: once this returns no probe
  * marks @t or touches its slots, the disk is let go, and so are the probes
- * if @t was the last target hooked.
+ * if @t was the last target hooked — from db_wq when @removal (the block
+ * layer's removal callback holds its locks: unregistering takes the
+ * tracepoint, CPU hotplug and text locks, kept out from under them).
  */
-static void db_blk_unhook(struct db_blk_target *t)
+static void db_blk_unhook(struct db_blk_target *t, bool removal)
 {
 	/* No probe finds @t any more: no new slot is taken for it. */
 	synchronize_rcu();
@@ -989,7 +1004,13 @@ static void db_blk_unhook(struct db_blk_target *t)
 	 */
 	synchronize_rcu();
 	put_device(disk_to_dev(t->disk));
-	db_probes_put(t->bio_based);
+	if (!removal) {
+		db_probes_put(t->bio_based);
+		return;
+	}
+	db_track_get(&t->track);
+	INIT_WORK(&t->probes_put, db_blk_probes_put_work);
+	queue_work(db_wq, &t->probes_put);
 }
 
 /* The device went away: stop tracking, keep the bitmaps. */
@@ -1022,7 +1043,7 @@ static void db_blk_removed(struct device *dev)
 		}
 		mutex_unlock(&dirtybit_lock);
 		for (i = 0; i < n; i++) {
-			db_blk_unhook(gone[i]);
+			db_blk_unhook(gone[i], true);
 			db_notify(DIRTYBIT_EVENT_TARGET_GONE, &gone[i]->track, NULL);
 			pr_info("%s: device removed; target %u keeps its bitmaps\n",
 				gone[i]->name, gone[i]->track.id);
@@ -1083,7 +1104,7 @@ static int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	db_notify(DIRTYBIT_EVENT_TARGET_DETACHED, tr, NULL);
 	mutex_unlock(&dirtybit_lock);
 	if (claimed)
-		db_blk_unhook(t);
+		db_blk_unhook(t, false);
 	db_track_put(tr);	/* the list's */
 	return 0;
 }
@@ -1336,7 +1357,7 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 		}
 		db_blk_claim(t);
 		mutex_unlock(&dirtybit_lock);
-		db_blk_unhook(t);
+		db_blk_unhook(t, false);
 		db_track_put(&t->track);
 		return ret;
 	}
@@ -1357,7 +1378,7 @@ int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ac
 		claimed = db_blk_claim(t);
 		mutex_unlock(&dirtybit_lock);
 		if (claimed) {
-			db_blk_unhook(t);
+			db_blk_unhook(t, false);
 			db_notify(DIRTYBIT_EVENT_TARGET_GONE, &t->track, NULL);
 		}
 	}
@@ -1413,6 +1434,14 @@ int db_blk_init(void)
 {
 	int i;
 
+	/* db_probes[] registers them untyped: their prototypes checked here. */
+	check_trace_callback_type_block_bio_complete(db_blk_complete_probe);
+	check_trace_callback_type_block_rq_complete(db_blk_rq_complete_probe);
+	check_trace_callback_type_block_split(db_blk_split_probe);
+	check_trace_callback_type_block_bio_remap(db_blk_remap_probe);
+	check_trace_callback_type_block_rq_issue(db_blk_rq_issue_probe);
+	check_trace_callback_type_block_bio_queue(db_blk_queue_probe);
+
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;
 	db_slots = db_fault() ? NULL : kvcalloc(db_nslots, sizeof(*db_slots), GFP_KERNEL);
@@ -1463,10 +1492,11 @@ void db_blk_exit(void)
 		if (!t)
 			break;
 		if (claimed)
-			db_blk_unhook(t);
+			db_blk_unhook(t, false);
 		db_track_put(&t->track);
 	}
-	/* The last unhook unregistered the probes: none runs after this. */
+	/* The last unhook (a removal's, from db_wq) unregistered the probes. */
+	flush_workqueue(db_wq);
 	WARN_ON_ONCE(db_probe_users || db_bio_probe_users);
 	tracepoint_synchronize_unregister();
 	kvfree(db_slots);

@@ -58,9 +58,10 @@ extern struct mutex dirtybit_lock;
  * With two or more recording bitmaps a write is marked once, into @log (at
  * the finest of their granularities), whatever their number; the log is
  * folded into each of them by whoever reads or changes their bits
- * (db_track_fold(), under dirtybit_lock) and, for a rec a cut replaced,
- * by the cut after its drain, before the transaction ends.  With one, the
- * write marks that bitmap directly.
+ * (db_track_fold(), under dirtybit_lock, which folds a rec a running cut
+ * replaced too) and, for that replaced rec, by the cut after its drain,
+ * before the transaction ends; its emptied log is kept for the next cut.
+ * With one, the write marks that bitmap directly.
  */
 struct db_rec {
 	struct rcu_head rcu;
@@ -138,6 +139,11 @@ struct db_track {
 	struct list_head node;		/* db_tracks, while listed */
 	struct list_head bitmaps;	/* struct db_bitmap */
 	struct db_rec __rcu *rec;
+	/* The rec a running cut replaced, until its log is folded: readers
+	 * fold it too.  Under dirtybit_lock.
+	 */
+	struct db_rec *replaced;
+	struct hbitmap *spare_log;	/* empty, for the next cut; cut_lock */
 	const struct db_track_ops *ops;
 	struct kref ref;		/* the list's, and each user's */
 	struct mutex cut_lock;		/* see the top of this file */

@@ -38,6 +38,8 @@ FIXTURE_SETUP(brd)
 
 FIXTURE_TEARDOWN(brd)
 {
+	db_detach(&self->db, "/dev/mapper/dirtybit-probes");
+	sh("DM_DISABLE_UDEV=1 dmsetup remove dirtybit-probes 2>/dev/null");
 	db_detach(&self->db, "/dev/ram0");
 	db_detach(&self->db, "/dev/ram1");
 	nl_close(&self->db.nl);
@@ -832,20 +834,34 @@ static int block_probes(void)
 #define PROBE_CYCLES 40
 #define PROBES_BLK_MQ 2		/* request issue and completion */
 #define PROBES_ALL 6		/* and the bio probes, for a bio-based disk */
+#define DELAYED "/dev/mapper/dirtybit-probes"
+#define DELAYED_WRITERS 4
+
+/* Writes held 10 ms each by dm-delay: some are always in flight. */
+static void *delayed_writer(void *arg)
+{
+	uint64_t seed = (uintptr_t)arg;
+
+	while (!atomic_load(&writer_stop))
+		if (write_direct(DELAYED, rnd(&seed) % (RAM_SIZE / 4096) * 4096, 4096, 9))
+			return (void *)1;
+	return NULL;
+}
 
 /*
  * The block path pays for nothing while no block target is attached: the
  * probes come with the first attach and go with the last detach or
  * removal, and the bio probes only while a bio-based disk (brd) is
- * attached.  Attached again under a writer whose bios are in flight across
- * every unregister and register, a write made after each attach is in the
- * new bitmap.
+ * attached.  Attached again under writers whose bios a dm-delay device
+ * keeps in flight across every unregister and register, a write made after
+ * each attach is in the bitmap its freeze cuts (which drains the writes in
+ * flight, so a slot leaked across a re-register would hold it up).
  */
 TEST_F(brd, block_probes_only_while_a_target_is_attached)
 {
+	pthread_t writers[DELAYED_WRITERS];
 	uint64_t seed = 7;
 	char id[16], loop[32];
-	pthread_t t;
 	void *ret;
 	int i, nr;
 
@@ -871,24 +887,33 @@ TEST_F(brd, block_probes_only_while_a_target_is_attached)
 	loop_detach(nr);
 	EXPECT_EQ(0, block_probes());
 
+	ASSERT_EQ(0, sh("modprobe dm-delay && DM_DISABLE_UDEV=1 dmsetup create dirtybit-probes "
+			"--table '0 %llu delay /dev/ram0 0 0 /dev/ram0 0 10'", RAM_SIZE / 512));
 	atomic_store(&writer_stop, 0);
-	ASSERT_EQ(0, pthread_create(&t, NULL, writer_loop, NULL));
+	for (i = 0; i < DELAYED_WRITERS; i++)
+		ASSERT_EQ(0, pthread_create(&writers[i], NULL, delayed_writer,
+					    (void *)(uintptr_t)(i + 1)));
 	for (i = 0; i < PROBE_CYCLES; i++) {
 		uint64_t off = rnd(&seed) % (RAM_SIZE / 4096) * 4096;
 
-		ASSERT_LT(0, db_attach(&self->db, "/dev/ram0")) TH_LOG("cycle %d", i);
+		ASSERT_LT(0, db_attach(&self->db, DELAYED)) TH_LOG("cycle %d", i);
 		EXPECT_EQ(PROBES_ALL, block_probes());
-		ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 4096, 0));
-		ASSERT_EQ(0, write_direct("/dev/ram0", off, 4096, 5));
-		EXPECT_EQ(1, db_extents_in(&self->db, "/dev/ram0", "b0", off, 4096, ext, 4, NULL))
+		ASSERT_EQ(0, db_add(&self->db, DELAYED, "b0", 4096, 0));
+		ASSERT_EQ(0, write_direct(DELAYED, off, 4096, 5));
+		ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_FREEZE, DELAYED, "b0"));
+		EXPECT_EQ(1, db_extents_in(&self->db, DELAYED, "b0", off, 4096, ext, 4, NULL))
 			TH_LOG("cycle %d: the write at %llu is not in the bitmap", i,
 			       (unsigned long long)off);
-		ASSERT_EQ(0, db_detach(&self->db, "/dev/ram0"));
+		ASSERT_EQ(0, db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_ABDICATE, DELAYED, "b0"));
+		ASSERT_EQ(0, db_detach(&self->db, DELAYED));
 		EXPECT_EQ(0, block_probes());
 	}
 	atomic_store(&writer_stop, 1);
-	pthread_join(t, &ret);
-	EXPECT_EQ(NULL, ret);
+	for (i = 0; i < DELAYED_WRITERS; i++) {
+		pthread_join(writers[i], &ret);
+		EXPECT_EQ(NULL, ret);
+	}
+	sh("DM_DISABLE_UDEV=1 dmsetup remove dirtybit-probes");
 
 	/* A removed device's target keeps its bitmaps, not the probes. */
 	self->id = db_attach(&self->db, "/dev/ram1");

@@ -269,6 +269,12 @@ FIXTURE_VARIANT_ADD(held, drained) {
 	.drain = true,
 };
 
+/*
+ * Among more bitmaps, with the log left unfolded until the cut
+ * (fold_before_cut=0): the held write, marked into the log at its
+ * submission, reaches the frozen bitmap through the cut's fold of the log
+ * it replaced, or not at all.
+ */
 FIXTURE_VARIANT_ADD(held, drained_among_bitmaps) {
 	.drain = true,
 	.others = true,
@@ -293,7 +299,8 @@ FIXTURE_SETUP(held)
 	unsigned char buf[BLOCK] __attribute__((aligned(BLOCK)));
 	int fd, i;
 
-	ASSERT_EQ(0, dirtybit_reload(variant->drain ? "" : "cut_drain=0"));
+	ASSERT_EQ(0, dirtybit_reload(!variant->drain ? "cut_drain=0" :
+				     variant->others ? "fold_before_cut=0" : ""));
 	ASSERT_EQ(0, sh("echo %d > /sys/module/dirtybit/parameters/drain_timeout",
 			variant->drain_timeout ?: 30));
 	sh("rmmod brd 2>/dev/null");

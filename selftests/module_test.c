@@ -51,13 +51,13 @@ TEST(family_autoloads_by_name)
  */
 TEST(test_knobs_are_read_only)
 {
-	static const char *const knobs[] = { "cut_drain", "region_rearm" };
+	static const char *const knobs[] = { "cut_drain", "region_rearm", "fold_before_cut" };
 	char path[128];
 	unsigned int i;
 	int fd;
 
 	ASSERT_EQ(0, dirtybit_load());
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
 		snprintf(path, sizeof(path), "/sys/module/dirtybit/parameters/%s", knobs[i]);
 		fd = open(path, O_WRONLY);
 		EXPECT_EQ(-1, fd) TH_LOG("%s is writable", knobs[i]);
