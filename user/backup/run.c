@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -38,7 +39,6 @@
 
 #define BACKUP_MIN_CLUSTER	65536
 #define RESTORE_CHUNK		(1 << 20)
-#define BACKUP_RUN		(256 << 10)	/* bytes read at once: stays in cache */
 #define BACKUP_MAX_THREADS	64
 /* A worker per this much to copy at most: below it, starting one costs more
  * than it saves (a small incremental copies in the caller alone).
@@ -317,13 +317,25 @@ static int check_outputs(struct backup *b, unsigned int n, char (*partial)[PATH_
 /*
  * The copy runs on o->threads workers (the caller is worker 0 and shows
  * progress).  Each takes the next batch of dirty clusters in ascending
- * order: runs of them (every cluster for --full) of up to BACKUP_RUN bytes
- * each, up to BACKUP_BATCH bytes in all; reads each run with one O_DIRECT
- * pread and writes the batch's non-zero clusters with one pwrite, one after
- * another in the file, so a scattered incremental makes one write per
- * batch, not per run, and reads and writes of different batches overlap.
+ * order: up to BACKUP_BATCH_RUNS runs of them (every cluster for --full),
+ * up to the batch size in all; reads each run with one O_DIRECT pread and
+ * writes the batch's non-zero clusters with one pwrite, one after another
+ * in the file, so a scattered incremental makes one write per batch, not
+ * per run, and reads and writes of different batches overlap.
+ *
+ * A copy of BACKUP_BIG_COPY or more takes batches of BACKUP_BATCH, in a
+ * buffer of transparent huge pages: O_DIRECT pins and releases every page
+ * of the buffer for every read and write, and with 4 KiB pages that cost
+ * more than the copies themselves on a memory-backed device (a 1 GiB full
+ * backup from brd: 0.84 s with 1 MiB batches of small pages, 0.53 s so,
+ * under icount).  A smaller copy keeps BACKUP_SMALL_BATCH of small pages:
+ * a huge page is cleared whole at its first touch, which would cost a small
+ * incremental more than the pinning it saves.
  */
-#define BACKUP_BATCH		(1 << 20)
+#define BACKUP_BATCH		(4 << 20)
+#define BACKUP_SMALL_BATCH	(1 << 20)
+#define BACKUP_BIG_COPY		(64ULL << 20)
+#define BACKUP_HUGE_PAGE	(2 << 20)
 #define BACKUP_BATCH_RUNS	64
 
 struct copier {
@@ -495,9 +507,19 @@ static void *copy_worker(void *arg)
 	double t0 = mono_now();
 	struct batch *bt = malloc(sizeof(*bt));
 	unsigned char *buf = NULL;
+	size_t len = cp->max_batch * b->res->cluster, align = 4096;
 	char err[256], serr[256];
 
-	if (!bt || posix_memalign((void **)&buf, 4096, cp->max_batch * b->res->cluster)) {
+	/* Huge pages where the buffer can hold one (madvise may fail: THP off). */
+	if (len >= BACKUP_HUGE_PAGE) {
+		align = BACKUP_HUGE_PAGE;
+		len = (len + align - 1) / align * align;
+	}
+	if (bt && posix_memalign((void **)&buf, align, len))
+		buf = NULL;
+	if (buf && align > 4096)
+		madvise(buf, len, MADV_HUGEPAGE);
+	if (!bt || !buf) {
 		struct batch none = { .runs = 0 };
 
 		batch_done(cp, &none, false, -ENOMEM, cp->nclusters, "out of memory");
@@ -557,14 +579,12 @@ static int copy(struct backup *b, unsigned int k, uint64_t *bytes)
 	uint64_t cluster = b->res->cluster, c, read_before = b->res->bytes_read;
 	pthread_t tid[BACKUP_MAX_THREADS];
 	unsigned int i, started = 0, threads;
-	uint64_t to_copy;
+	uint64_t to_copy, batch;
 	int ret;
 
 	b->pass = k;
 	cp.nclusters = (b->t.size + cluster - 1) / cluster;
 	cp.failed_at = cp.nclusters;
-	cp.max_run = BACKUP_RUN / cluster ? BACKUP_RUN / cluster : 1;
-	cp.max_batch = BACKUP_BATCH / cluster ? BACKUP_BATCH / cluster : 1;
 	b->copied_to = 0;
 	ret = dirtybit_bitmap_read(b->ctx, b->t.id, b->o->bitmap, b->words, (b->nbits + 63) / 64);
 	if (ret)
@@ -578,6 +598,9 @@ static int copy(struct backup *b, unsigned int k, uint64_t *bytes)
 	b->caller = pthread_self();
 	to_copy = b->o->full && !k ? b->t.size :
 		  bits_weight(b->words, b->nbits) * b->granularity;
+	batch = to_copy >= BACKUP_BIG_COPY ? BACKUP_BATCH : BACKUP_SMALL_BATCH;
+	cp.max_batch = batch / cluster ? batch / cluster : 1;
+	cp.max_run = cp.max_batch;
 	threads = b->o->threads;
 	if (threads > 1 + to_copy / BACKUP_BYTES_PER_THREAD)
 		threads = (unsigned int)(1 + to_copy / BACKUP_BYTES_PER_THREAD);
