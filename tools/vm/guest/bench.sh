@@ -1,8 +1,8 @@
 #!/bin/sh
 # make bench, inside the VM.  Memory regions first (region_bench: harvest
 # cost against soft-dirty, first-write fault cost against a memfd), then
-# backups (an incremental at 1% against a full; copy throughput against
-# fio), then block tracking: fio 4 KiB random writes, queue depth 32, on
+# backups (an incremental at 1% against a full; the full against qemu-img
+# convert and dd), then block tracking: fio 4 KiB random writes, queue depth 32, on
 # null_blk (no memory backing) and brd, each untracked, tracked by dirtybit
 # with 1 and with 8 bitmaps, and under dm-era (the device-mapper change
 # tracker), in one boot.  The configurations are interleaved over ROUNDS
@@ -77,71 +77,119 @@ measure() {
 }
 
 # Backups of a $3 MiB dm-linear device (every byte random) over $1 to ext4
-# on $2: ram0 to ram1 (brd both: a read and a write are each a memory copy
-# on the vCPUs; ram1 is filled first, so brd's pages exist and a write is a
-# copy, not an allocation), or vda to vdb (virtio-blk over host files: I/O
-# costs QEMU's threads, as a real disk's costs the disk, and there is room
-# for a bigger device): a full backup (--direct, as a dd baseline does),
-# then an incremental after 1% of its 64 KiB clusters were rewritten.
-# Baselines in the same rounds: fio reading the device as the copy does
-# (256 KiB O_DIRECT reads, two streams), and dd copying it to the same file
-# system (256 KiB, O_DIRECT both sides).
+# on $2, timed from the shell ($EPOCHREALTIME: no process started to read
+# the clock), each command after a sync and a drop of the caches:
+# - dirtybit: a full backup (buffered, then --direct), then an incremental
+#   (--direct) after 1% of the 64 KiB clusters were rewritten, scattered;
+# - qemu-img convert -O qcow2 of the same device to the same file system,
+#   as a user would run it (cache=writeback) and with O_DIRECT both sides
+#   (-t none -T none, as --direct);
+# - dd copying it (1 MiB, O_DIRECT both sides, conv=fsync), twice: the A/A
+#   pair, which must read 1.000 +- 0.005 under icount; then with 4 MiB
+#   blocks (busybox dd's buffer then spans a transparent huge page).
+# ram0 to ram1 (brd both, reloaded large enough: a read and a write are
+# each a memory copy on the vCPU; ram1 is filled first, so brd's pages
+# exist and a write is a copy, not an allocation).  Under --icount (guest
+# time = instructions, 1 ns each) that is the whole measurement; without
+# it, vda to vdb too (virtio-blk over host files: the I/O runs in QEMU's
+# threads), in real time and noisy.  Every copy starts on a new ext4 (made
+# again, so where its blocks go does not depend on the copy before) and
+# compacted memory (so the same huge pages are there for it).
 BK_SRC=/dev/mapper/bkbench
-now() { cut -d' ' -f1 /proc/uptime; }
+BK_RAM_MB=1280		# brd disks while the backup bench runs
+# Microseconds "$@" took (its output in /tmp/bk.out); a failure ends the bench.
+timed() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	echo 1 >/proc/sys/vm/compact_memory
+	t0=$EPOCHREALTIME
+	"$@" >/tmp/bk.out 2>&1 || { echo "bench: $* failed: $(cat /tmp/bk.out)" >&2; return 1; }
+	t1=$EPOCHREALTIME
+	echo $(( ${t1%.*}${t1#*.} - ${t0%.*}${t0#*.} ))
+}
+# A new ext4 on $dst at /tmp/bk.
+bk_fs() {
+	! grep -q " /tmp/bk " /proc/mounts || umount /tmp/bk
+	/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/$dst
+	mount -t ext4 /dev/$dst /tmp/bk
+}
 backup_bench() {
 	src=$1 dst=$2 BK_MB=$3
+	case $src in ram*)
+		rmmod brd
+		modprobe brd rd_nr=2 rd_size=$((BK_RAM_MB * 1024)) ;;
+	esac
 	DM_DISABLE_UDEV=1 dmsetup create bkbench --table "0 $((BK_MB * 2048)) linear /dev/$src 0"
 	dd if=/dev/urandom of=$BK_SRC bs=1M count=$BK_MB oflag=direct 2>/dev/null
-	case $dst in ram*) dd if=/dev/zero of=/dev/$dst bs=1M count=256 oflag=direct 2>/dev/null ;; esac
-	/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 /dev/$dst
+	case $dst in ram*) dd if=/dev/zero of=/dev/$dst bs=1M count=$BK_RAM_MB oflag=direct 2>/dev/null ;; esac
 	mkdir -p /tmp/bk
-	mount -t ext4 /dev/$dst /tmp/bk
 	dirtybit attach $BK_SRC >/dev/null
-	dirtybit bitmap add $BK_SRC bb
+	dirtybit bitmap add $BK_SRC bb --granularity 64K
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		rm -f /tmp/bk/*.qcow2 /tmp/bk/dd.raw
-		full=$(dirtybit -j backup $BK_SRC --bitmap bb --full --direct -o /tmp/bk/full.qcow2 |
-			sed 's/.*"usec":\([0-9]*\).*/\1/')
+		bk_fs
+		fullb=$(timed dirtybit backup $BK_SRC --bitmap bb --full -o /tmp/bk/full.qcow2)
+		bk_fs
+		full=$(timed dirtybit backup $BK_SRC --bitmap bb --full --direct -o /tmp/bk/full.qcow2)
 		i=0
 		while [ $i -lt $((BK_MB * 16 / 100)) ]; do	# 1% of the clusters
 			dd if=/dev/urandom of=$BK_SRC bs=64k count=1 \
 				seek=$(( (i * 97 + r) % (BK_MB * 16) )) oflag=direct 2>/dev/null
 			i=$((i + 1))
 		done
-		inc=$(dirtybit -j backup $BK_SRC --bitmap bb --direct --backing /tmp/bk/full.qcow2 \
-			-o /tmp/bk/inc.qcow2 | sed 's/.*"usec":\([0-9]*\).*/\1/')
-		rm -f /tmp/bk/*.qcow2
-		sync
-		t0=$(now)
-		dd if=$BK_SRC of=/tmp/bk/dd.raw bs=256k iflag=direct oflag=direct 2>/dev/null
-		dd_usec=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { print int((b - a) * 1e6) }')
-		# The copy's reads: 256 KiB O_DIRECT, two streams (its two workers).
-		fio_bw=$(fio --name=read --filename=$BK_SRC --rw=read --bs=256k --direct=1 \
-			--ioengine=psync --numjobs=2 --size=$((BK_MB / 2))M \
-			--offset_increment=$((BK_MB / 2))M --group_reporting \
-			--output-format=terse --terse-version=3 |
-			awk -F';' '{ print $7 }')	# read bandwidth, KiB/s
-		echo "RESULT backup-$src $r $full $inc $fio_bw $dd_usec" | tee -a "$out"
+		inc=$(timed dirtybit -j backup $BK_SRC --bitmap bb --direct --backing /tmp/bk/full.qcow2 \
+			-o /tmp/bk/inc.qcow2)
+		ninc=$(sed 's/.*"clusters":\([0-9]*\).*/\1/' /tmp/bk.out)
+		bk_fs
+		qi=$(timed qemu-img convert -f raw -O qcow2 $BK_SRC /tmp/bk/qi.qcow2)
+		bk_fs
+		qid=$(timed qemu-img convert -f raw -O qcow2 -t none -T none $BK_SRC /tmp/bk/qi.qcow2)
+		bk_fs
+		dd1=$(timed dd if=$BK_SRC of=/tmp/bk/dd.raw bs=1M iflag=direct oflag=direct conv=fsync)
+		bk_fs
+		dd2=$(timed dd if=$BK_SRC of=/tmp/bk/dd.raw bs=1M iflag=direct oflag=direct conv=fsync)
+		bk_fs
+		dd4=$(timed dd if=$BK_SRC of=/tmp/bk/dd.raw bs=4M iflag=direct oflag=direct conv=fsync)
+		echo "RESULT backup-$src $r $fullb $full $inc $ninc $qi $qid $dd1 $dd2 $dd4" | tee -a "$out"
 		r=$((r + 1))
 	done
 	dirtybit detach $BK_SRC
 	umount /tmp/bk
 	DM_DISABLE_UDEV=1 dmsetup remove bkbench
+	case $src in ram*)	# back to the block bench's disks
+		rmmod brd
+		modprobe brd rd_nr=2 rd_size=262144 ;;
+	esac
 	echo
-	echo "backups of $BK_MB MiB from $src to ext4 on $dst:"
-	echo "| what | median | ratio | target |"
-	echo "|---|---|---|---|"
-	awk -v mb="$BK_MB" -v src="$src" "$AWK_MEDIAN"'
-	$2 == "backup-" src { f = f " " $4; i = i " " $5; b = b " " $6; d = d " " $7 }
+	echo "backups of $BK_MB MiB from $src to ext4 on $dst${DIRTYBIT_ICOUNT:+ (icount: 1 µs = 1000 instructions)}:"
+	echo "| what | median (ms) | ${DIRTYBIT_ICOUNT:+instructions per MiB | }ratio | target |"
+	echo "|---|---|---|---|${DIRTYBIT_ICOUNT:+---|}"
+	awk -v mb="$BK_MB" -v src="$src" -v icount="${DIRTYBIT_ICOUNT:-0}" "$AWK_MEDIAN"'
+	function row(what, us, ratio, target) {
+		printf "| %s | %.1f | %s%s | %s |\n", what, us / 1e3,
+			icount ? sprintf("%.0f | ", us * 1e3 / mb) : "", ratio, target
+	}
+	$2 == "backup-" src { fb = fb " " $4; f = f " " $5; i = i " " $6; n = $7
+		q = q " " $8; qd = qd " " $9; d1 = d1 " " $10; d2 = d2 " " $11; d4 = d4 " " $12 }
 	END {
-		mf = median(f); mi = median(i); mb_fio = median(b) * 1024 / 1e6
-		bytes = mb * 1048576; copy = bytes / mf; dd = bytes / median(d)
-		printf "| full backup, %d MiB (s) | %.3f | | |\n", mb, mf / 1e6
-		printf "| incremental at 1%% dirty (s) | %.3f | %.1f%% of the full | <= 3%% |\n", mi / 1e6, 100 * mi / mf
-		printf "| full backup copy (MB/s) | %.0f | %.2f of fio read, %.2f of dd copy | >= 0.90 of fio |\n", copy, copy / mb_fio, copy / dd
-		printf "| fio sequential read, 256 KiB O_DIRECT, 2 jobs (MB/s) | %.0f | 1.00 | |\n", mb_fio
-		printf "| dd copy to the same ext4, 256 KiB O_DIRECT (MB/s) | %.0f | | |\n", dd
+		# + 0: busybox awk compares what a function returns as strings
+		fb = median(fb) + 0; f = median(f) + 0; i = median(i) + 0
+		q = median(q) + 0; qd = median(qd) + 0
+		d1 = median(d1) + 0; d2 = median(d2) + 0; d4 = median(d4) + 0
+		qbest = q < qd ? q : qd; best = fb < f ? fb : f
+		row("dirtybit full backup, buffered", fb, sprintf("%.2f× qemu-img", q / fb), "")
+		row("dirtybit full backup, --direct", f, sprintf("%.2f× qemu-img -t none -T none, %.2f× dd", qd / f, d1 / f), "")
+		row(sprintf("dirtybit incremental at 1%% dirty, --direct (%d clusters of 64 KiB)", n), i,
+			sprintf("%.2f%% of the full", 100 * i / f), "<= 2%")
+		row("qemu-img convert -O qcow2 (cache=writeback)", q, "", "")
+		row("qemu-img convert -O qcow2 -t none -T none", qd, "", "")
+		row("dd bs=1M iflag=direct oflag=direct conv=fsync", d1, "1.000", "")
+		row("dd again (A/A)", d2, sprintf("%.3f", d2 / d1), "1.000 ± 0.005")
+		row("dd bs=4M iflag=direct oflag=direct conv=fsync", d4, sprintf("%.2f× dd bs=1M", d1 / d4), "")
+		printf "\nfull backup, best mode of each: %.2f× qemu-img (target >= 1.0), %.2f× dd (target >= 1.2), %.2f× dd bs=4M; incremental %.2f%% of the full (target <= 2%%)\n",
+			qbest / best, d1 / best, d4 / best, 100 * i / f
+		if (icount && (d2 / d1 < 0.995 || d2 / d1 > 1.005))
+			printf "\nINVALID RUN: the dd A/A pair reads %.3f\n", d2 / d1
 	}' "$out"
 }
 
@@ -204,7 +252,11 @@ pit_bench() {
 
 PARTS=,${BENCH_PARTS:-region,block,backup,pit},
 case $PARTS in *,region,*) region_bench; echo ;; esac
-case $PARTS in *,backup,*) backup_bench ram0 ram1 192; echo; backup_bench vda vdb 768; echo ;; esac
+case $PARTS in *,backup,*)
+	backup_bench ram0 ram1 1024; echo
+	# Real time only: under icount, I/O through QEMU's threads is not timed.
+	[ -n "${DIRTYBIT_ICOUNT:-}" ] || { backup_bench vda vdb 768; echo; } ;;
+esac
 case $PARTS in *,pit,*) pit_bench; echo ;; esac
 case $PARTS in *,block,*) ;; *) exit 0 ;; esac
 echo "kernel $(uname -r), $(nproc) CPUs, fio $(fio --version), runtime ${RUNTIME}s x $ROUNDS rounds"
