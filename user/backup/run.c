@@ -468,14 +468,35 @@ static void show_progress(struct copier *cp, double t0)
 }
 
 /*
+ * Run [@c, @c + @k) failed as a whole: reads it into @p cluster by cluster
+ * up to the first that fails, so what reads before a bad spot is kept
+ * however long the run.  How many clusters were read; *@ret is the
+ * failure (0 if all of them read this time).
+ */
+static uint64_t readable_prefix(struct backup *b, unsigned char *p, uint64_t c, uint64_t k,
+				int *ret)
+{
+	uint64_t cluster = b->res->cluster, size = b->t.size, j, off;
+
+	for (j = 0; j < k; j++) {
+		off = (c + j) * cluster;
+		*ret = pread_all(b->dev, p + j * cluster,
+				 off + cluster > size ? size - off : cluster, off);
+		if (*ret)
+			return j;
+	}
+	return k;
+}
+
+/*
  * Reads the batch's runs one after another into @buf; 0 or -errno.  On a
- * read error the batch is cut to the runs before it, and *@failed_at is
- * the failed run's first cluster.
+ * read error the batch is cut to the clusters before it, and *@failed_at
+ * is the first cluster that failed.
  */
 static int read_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 		      uint64_t *failed_at, char *err, size_t errlen)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
+	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0, good = 0;
 	unsigned int r;
 	int ret;
 
@@ -486,12 +507,20 @@ static int read_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 
 		memset(p + len, 0, k * cluster - len);
 		ret = pread_all(b->dev, p, len, c * cluster);
+		if (ret && k > 1)
+			good = readable_prefix(b, p, c, k, &ret);
 		if (ret) {
-			*failed_at = c;
+			/* The clusters read before the failed one are whole ones. */
+			if (good) {
+				bt->k[r++] = good;
+				bt->bytes += good * cluster;
+			}
+			*failed_at = c + good;
 			bt->runs = r;
-			bt->clusters = pos;
+			bt->clusters = pos + good;
 			return snprintf(err, errlen, "reading %s at %llu: %s", b->o->device,
-					(unsigned long long)(c * cluster), strerror(-ret)), ret;
+					(unsigned long long)((c + good) * cluster),
+					strerror(-ret)), ret;
 		}
 		bt->bytes += len;
 		pos += k;
