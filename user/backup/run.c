@@ -496,12 +496,12 @@ static uint64_t readable_prefix(struct backup *b, unsigned char *p, uint64_t c, 
 static int read_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 		      uint64_t *failed_at, char *err, size_t errlen)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0, good = 0;
+	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
 	unsigned int r;
 	int ret;
 
 	for (r = 0; r < bt->runs; r++) {
-		uint64_t c = bt->c[r], k = bt->k[r];
+		uint64_t c = bt->c[r], k = bt->k[r], good = 0;
 		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
 		unsigned char *p = buf + pos * cluster;
 
