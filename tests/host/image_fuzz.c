@@ -5,11 +5,7 @@
  * bytes flipped in the header and bitmaps, integers set to extremes,
  * truncations anywhere.  Every file must either read (and then load and
  * verify without touching memory it should not) or be refused with a
- * message; never crash.  Then the writer's two ways to take pages from a
- * source (read into a buffer, or written from a mapping) must make the
- * same image, and a source shorter than its block must fail either way
- * (with the mapping: SIGBUS, caught).  Seeded, so a failure reproduces.
- * TAP output.
+ * message; never crash.  Seeded, so a failure reproduces.  TAP output.
  *
  * Usage: image_fuzz [ITERATIONS [SEED]]
  */
@@ -47,8 +43,7 @@ static int make_image(int *src_fd, struct img *img)
 	static const char *names[] = { "ram", "pc.ram", "vga.vram" };
 	static unsigned char page[IMG_PAGE_SIZE];
 	int fd = memfd("img"), src = memfd("src");
-	static unsigned int made;
-	struct img_copy c = { .threads = 1 + rnd(2), .src_mappable = made++ % 2 };
+	struct img_copy c = { .threads = 1 + rnd(2) };
 	char err[256];
 	unsigned int i;
 	uint64_t p;
@@ -134,136 +129,6 @@ static void mutate(int fd, const struct img *img)
 	}
 }
 
-/* A memfd of @pages pages: runs of zero and non-zero pages. */
-static int make_source(uint64_t pages)
-{
-	static unsigned char page[IMG_PAGE_SIZE];
-	int src = memfd("src");
-	uint64_t p;
-
-	if (ftruncate(src, (off_t)(pages * IMG_PAGE_SIZE)))
-		exit(1);
-	for (p = 0; p < pages; p++) {
-		if (rnd(4) == 0) {
-			p += rnd(100);		/* a zero run */
-			continue;
-		}
-		memset(page, (int)(1 + rnd(255)), sizeof(page));
-		page[rnd(IMG_PAGE_SIZE)] = 0;
-		if (pwrite(src, page, sizeof(page), (off_t)(p * IMG_PAGE_SIZE)) < 0)
-			exit(1);
-	}
-	return src;
-}
-
-/*
- * Saves @src (@pages pages, of which those in @dirty, NULL: all) as one
- * block, from a mapping or read; the image's fd, or -1 with @err set.
- */
-static int save_one(int src, uint64_t pages, const uint64_t *dirty, bool mapped,
-		    unsigned int threads, struct img *img, char *err, size_t errlen)
-{
-	struct img_copy c = { .src_fd = src, .threads = threads, .src_mappable = mapped };
-	int fd = memfd("img");
-
-	memset(img, 0, sizeof(*img));
-	img->nblocks = 1;
-	img->blocks = calloc(1, sizeof(*img->blocks));
-	strcpy(img->blocks[0].id, "ram");
-	img->blocks[0].used_length = pages * IMG_PAGE_SIZE;
-	if (img_layout(img, err, errlen) || ftruncate(fd, (off_t)img->end))
-		exit(1);
-	c.img_fd = fd;
-	if (img_save_pages(&c, &img->blocks[0], dirty, err, errlen)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* Whether the two images' files and valid bitmaps are equal. */
-static bool same_image(int a, const struct img *ia, int b, const struct img *ib)
-{
-	static unsigned char pa[1 << 16], pb[1 << 16];
-	off_t off, end = (off_t)ia->end;
-
-	if (memcmp(ia->blocks[0].valid, ib->blocks[0].valid, img_bitmap_bytes(&ia->blocks[0])))
-		return false;
-	for (off = 0; off < end; off += (off_t)sizeof(pa)) {
-		size_t n = end - off < (off_t)sizeof(pa) ? (size_t)(end - off) : sizeof(pa);
-
-		if (pread(a, pa, n, off) != (ssize_t)n || pread(b, pb, n, off) != (ssize_t)n ||
-		    memcmp(pa, pb, n))
-			return false;
-	}
-	return true;
-}
-
-/* Mapped and read saves of random sources, whole and by a dirty bitmap. */
-static int mapped_equals_read(unsigned long rounds)
-{
-	unsigned long r;
-	int failed = 0;
-
-	for (r = 0; r < rounds; r++) {
-		uint64_t pages = 1 + rnd(3000), *dirty = NULL, p;
-		int src = make_source(pages), a, b;
-		unsigned int threads = 1 + rnd(3);
-		struct img ia, ib;
-		char err[256];
-
-		if (r % 2) {
-			dirty = calloc((pages + 63) / 64, 8);
-			for (p = 0; p < pages; p++)
-				if (rnd(3) == 0)
-					dirty[p / 64] |= 1ULL << (p % 64);
-		}
-		a = save_one(src, pages, dirty, false, threads, &ia, err, sizeof(err));
-		b = save_one(src, pages, dirty, true, threads, &ib, err, sizeof(err));
-		if (a < 0 || b < 0 || !same_image(a, &ia, b, &ib)) {
-			printf("# round %lu (%llu pages, %u threads): %s\n", r,
-			       (unsigned long long)pages, threads,
-			       a < 0 || b < 0 ? err : "the images differ");
-			failed = 1;
-		}
-		if (a >= 0)
-			close(a);
-		if (b >= 0)
-			close(b);
-		img_free(&ia);
-		img_free(&ib);
-		free(dirty);
-		close(src);
-	}
-	return failed;
-}
-
-/* A source shorter than its block: -EIO with a reason, read or mapped. */
-static int short_source_fails(void)
-{
-	int src = make_source(2048), failed = 0, fd;
-	char err[256];
-	struct img img;
-	unsigned int m;
-
-	if (ftruncate(src, 1000 * IMG_PAGE_SIZE))
-		exit(1);
-	for (m = 0; m < 2; m++) {
-		err[0] = 0;
-		fd = save_one(src, 2048, NULL, m, 2, &img, err, sizeof(err));
-		if (fd >= 0 || !strstr(err, "reading page")) {
-			printf("# %s save of a short source: %s\n", m ? "mapped" : "read",
-			       fd >= 0 ? "succeeded" : err);
-			failed = 1;
-		}
-		if (fd >= 0)
-			close(fd);
-		img_free(&img);
-	}
-	close(src);
-	return failed;
-}
-
 int main(int argc, char **argv)
 {
 	unsigned long iters = argc > 1 ? strtoul(argv[1], NULL, 0) : 3000;
@@ -271,7 +136,7 @@ int main(int argc, char **argv)
 	int failed = 0;
 
 	seed = argc > 2 ? (unsigned int)strtoul(argv[2], NULL, 0) : 1;
-	printf("TAP version 13\n1..4\n");
+	printf("TAP version 13\n1..2\n");
 	for (i = 0; i < iters; i++) {
 		struct img made, got;
 		char err[512] = "";
@@ -309,11 +174,5 @@ int main(int argc, char **argv)
 	printf("%sok 1 image_reader_survives_%lu_mutated_files\n", failed ? "not " : "", iters);
 	/* The unmutated tenth must all read back. */
 	printf("%sok 2 valid_images_read_back\n", read_ok >= iters / 10 ? "" : "not ");
-	failed |= read_ok < iters / 10;
-	i = mapped_equals_read(iters / 100 + 10);
-	printf("%sok 3 mapped_and_read_saves_are_the_same\n", i ? "not " : "");
-	failed |= (int)i;
-	i = short_source_fails();
-	printf("%sok 4 short_source_fails_mapped_or_read\n", i ? "not " : "");
-	return failed | (int)i;
+	return failed || read_ok < iters / 10;
 }

@@ -2,17 +2,10 @@
 /*
  * Page moves for images (see pages.h).  Chunks are 64-page aligned, so two
  * workers never touch the same word of a valid bitmap.
- *
- * A save from a mappable source writes each run straight from a mapping of
- * its chunk: the source's pages go to the image with no copy into a buffer
- * of ours (with O_DIRECT, none at all), which makes a thread's turn one
- * write instead of a read and a write.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +13,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/falloc.h>
-#include <sys/mman.h>
 
 #include "../common/fileio.h"
 #include "../common/util.h"
@@ -33,7 +25,6 @@ struct job {
 	struct img_block *b;		/* save: updated; load: read only */
 	const uint64_t *dirty;
 	bool load, dest_zeroed;
-	bool map_src;			/* save: c->src_mappable, SIGBUS guarded */
 	atomic_ulong next;		/* the next chunk to take */
 	unsigned long nchunks;
 	atomic_ulong written, zero, read;
@@ -55,32 +46,13 @@ static void job_fail(struct job *j, int ret, const char *what, uint64_t page)
 	pthread_mutex_unlock(&j->lock);
 }
 
-/*
- * A source that shrinks under its mapping raises SIGBUS in the worker that
- * touches a page past its end: that worker's bus_jmp, set while it reads a
- * mapping, takes it out of the run.  Any other SIGBUS goes where it went
- * before the save (a fault recurs there; a sent one is sent again).
- */
-static __thread sigjmp_buf *bus_jmp;
-static struct sigaction bus_prev;
-
-static void on_sigbus(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	if (bus_jmp)
-		siglongjmp(*bus_jmp, 1);
-	sigaction(SIGBUS, &bus_prev, NULL);
-	if (si->si_code <= 0)
-		raise(sig);
-}
-
 static bool marked(const uint64_t *bits, uint64_t page)
 {
 	return !bits || (bits[page / 64] >> (page % 64) & 1);
 }
 
-/* Saves pages [first, first + n) of a run that was read (or mapped) at @buf. */
-static int save_run(struct job *j, const unsigned char *buf, uint64_t first, uint64_t n)
+/* Saves pages [first, first + n) of a run that was read into @buf. */
+static int save_run(struct job *j, unsigned char *buf, uint64_t first, uint64_t n)
 {
 	struct img_block *b = j->b;
 	uint64_t i = 0, s;
@@ -156,63 +128,12 @@ static int load_run(struct job *j, unsigned char *buf, const unsigned char *zero
 	return 0;
 }
 
-/* save_run() of pages mapped at @map: -EIO if the source shrank under them. */
-static int save_mapped(struct job *j, const unsigned char *map, uint64_t first, uint64_t n)
-{
-	sigjmp_buf env;
-	int ret;
-
-	/* SA_NODEFER: leaving the handler leaves SIGBUS unblocked, no mask to restore. */
-	if (sigsetjmp(env, 0)) {
-		bus_jmp = NULL;
-		job_fail(j, -EIO, "reading", first);
-		return -EIO;
-	}
-	bus_jmp = &env;
-	ret = save_run(j, map, first, n);
-	bus_jmp = NULL;
-	return ret;
-}
-
-/* Whether any page of [first, end) is marked in @bits (NULL: all are). */
-static bool any_marked(const uint64_t *bits, uint64_t first, uint64_t end)
-{
-	uint64_t p;
-
-	if (!bits)
-		return first < end;
-	for (p = first; p < end; p += 64)	/* chunks are 64-page aligned */
-		if (bits[p / 64])
-			break;
-	for (; p < end; p++)
-		if (marked(bits, p))
-			return true;
-	return false;
-}
-
-/*
- * A save's chunk [first, end) of the source, mapped (its page tables filled
- * at once when every page is to be written); NULL: read it instead.
- */
-static const unsigned char *map_chunk(struct job *j, uint64_t first, uint64_t end)
-{
-	void *m;
-
-	if (!j->map_src || !any_marked(j->dirty, first, end))
-		return NULL;
-	m = mmap(NULL, (size_t)((end - first) * IMG_PAGE_SIZE), PROT_READ,
-		 MAP_SHARED | (j->dirty ? 0 : MAP_POPULATE), j->c->src_fd,
-		 (off_t)(first * IMG_PAGE_SIZE));
-	return m == MAP_FAILED ? NULL : m;
-}
-
 static int do_chunk(struct job *j, unsigned char *buf, const unsigned char *zeros,
 		    uint64_t first, uint64_t end)
 {
 	const uint64_t *bits = j->load ? j->b->valid : j->dirty;
-	const unsigned char *map = map_chunk(j, first, end);
 	uint64_t p = first, s;
-	int ret = 0;
+	int ret;
 
 	while (p < end) {
 		bool on = marked(bits, p);
@@ -221,25 +142,22 @@ static int do_chunk(struct job *j, unsigned char *buf, const unsigned char *zero
 			;
 		if (j->load) {
 			ret = load_run(j, buf, zeros, s, p - s, on);
-		} else if (on && map) {
-			atomic_fetch_add(&j->read, (p - s) * IMG_PAGE_SIZE);
-			ret = save_mapped(j, map + (s - first) * IMG_PAGE_SIZE, s, p - s);
 		} else if (on) {
 			ret = pread_all(j->c->src_fd, buf, (p - s) * IMG_PAGE_SIZE,
 					 (off_t)(s * IMG_PAGE_SIZE));
 			if (ret) {
 				job_fail(j, ret, "reading", s);
-				break;
+				return ret;
 			}
 			atomic_fetch_add(&j->read, (p - s) * IMG_PAGE_SIZE);
 			ret = save_run(j, buf, s, p - s);
+		} else {
+			ret = 0;
 		}
 		if (ret)
-			break;
+			return ret;
 	}
-	if (map)
-		munmap((void *)map, (size_t)((end - first) * IMG_PAGE_SIZE));
-	return ret;
+	return 0;
 }
 
 static void *worker(void *arg)
@@ -286,7 +204,6 @@ static int run_job(struct job *j)
 {
 	unsigned int n = j->c->threads ? j->c->threads : 1, i, started = 0;
 	pthread_t tids[IMG_MAX_THREADS];
-	struct sigaction sa = { .sa_sigaction = on_sigbus, .sa_flags = SA_SIGINFO | SA_NODEFER };
 
 	if (n > IMG_MAX_THREADS)
 		n = IMG_MAX_THREADS;
@@ -295,9 +212,6 @@ static int run_job(struct job *j)
 		n = (unsigned int)j->nchunks;
 	pthread_mutex_init(&j->lock, NULL);
 	j->caller = pthread_self();
-	sigemptyset(&sa.sa_mask);
-	/* Unguarded, the source is read instead. */
-	j->map_src = !j->load && j->c->src_mappable && !sigaction(SIGBUS, &sa, &bus_prev);
 	for (i = 1; i < n; i++) {
 		if (pthread_create(&tids[i], NULL, worker, j))
 			break;
@@ -306,8 +220,6 @@ static int run_job(struct job *j)
 	worker(j);		/* this thread is worker 0 */
 	for (i = 1; i <= started; i++)
 		pthread_join(tids[i], NULL);
-	if (j->map_src)
-		sigaction(SIGBUS, &bus_prev, NULL);
 	pthread_mutex_destroy(&j->lock);
 	j->c->pages_written += atomic_load(&j->written);
 	j->c->pages_zero += atomic_load(&j->zero);

@@ -2,8 +2,8 @@
 /*
  * Moving pages between a source (a region fd, a plain file, a memfd) and
  * the fixed slots of an image block: worker threads take 4 MiB chunks of
- * the page range, read the chunk's marked runs (or map the chunk), and
- * write each run of non-zero pages with one write.
+ * the page range, read the chunk's marked runs, and write each run of
+ * non-zero pages with one write.
  */
 #ifndef _DIRTYBIT_IMAGE_PAGES_H
 #define _DIRTYBIT_IMAGE_PAGES_H
@@ -20,14 +20,6 @@ struct img_copy {
 	int img_fd;			/* may be O_DIRECT */
 	unsigned char *dest_map;	/* load: a shared mapping, not img_fd */
 	unsigned int threads;		/* 0: 1 */
-	/*
-	 * Save: the source is a plain file or memfd that may be mapped.  Each
-	 * chunk is then mapped and its pages written from the mapping, not
-	 * read into a buffer first (meant for an O_DIRECT img_fd: no copy).  A
-	 * source that shrinks under the save fails it (-EIO), as a short read
-	 * does.  A chunk that cannot be mapped is read.
-	 */
-	bool src_mappable;
 	const volatile sig_atomic_t *stop;	/* set by a signal: give up */
 	/* Called by the calling thread between chunks, if set. */
 	void (*progress)(void *arg, uint64_t pages_done, uint64_t pages_total);

@@ -259,17 +259,6 @@ static int copy_pass(void *arg, unsigned int k, uint64_t *bytes)
 		if (k && src->path)
 			continue;
 		s->copy.src_fd = src->fd;
-		/*
-		 * With O_DIRECT a file or memfd is written from a mapping.
-		 * Through the page cache it is still read: the write copies
-		 * anyway, and filling and touching a mapping's page tables
-		 * cost more than the copy it saves (on the 2-core host, 2
-		 * threads: 604 MB/s mapped against 898 read, medians of 6).
-		 * A region is read too: a mapping of ours would be one more
-		 * for every cut's re-arm to walk, and a page pinned by a write
-		 * in flight at a cut is marked in the next pass as well.
-		 */
-		s->copy.src_mappable = src->path && s->o->direct;
 		if (!k) {
 			s->copy.progress = s->o->progress ? show_progress : NULL;
 			s->copy.progress_arg = b;
