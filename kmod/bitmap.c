@@ -517,6 +517,20 @@ static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 	return 0;
 }
 
+/* The finest granularity of @tr's bitmaps (U32_MAX: none); *@n gets how many. */
+static u32 db_track_finest(struct db_track *tr, unsigned int *n)
+{
+	u32 finest = U32_MAX;
+	struct db_bitmap *bm;
+
+	*n = 0;
+	list_for_each_entry(bm, &tr->bitmaps, node) {
+		finest = min(finest, hbitmap_granularity(bm->hb));
+		++*n;
+	}
+	return finest;
+}
+
 /*
  * A bitmap is allocated whole: one that needs more than half the machine's
  * memory is refused before anything is tried.  Beside another bitmap of
@@ -525,12 +539,10 @@ static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 static bool db_bitmap_fits(struct db_track *tr, u32 granularity)
 {
 	u64 need = hbitmap_memory(tr->size, granularity);
-	u32 finest = granularity;
-	struct db_bitmap *bm;
+	unsigned int others;
+	u32 finest = min(granularity, db_track_finest(tr, &others));
 
-	list_for_each_entry(bm, &tr->bitmaps, node)
-		finest = min(finest, hbitmap_granularity(bm->hb));
-	if (!list_empty(&tr->bitmaps))
+	if (others)
 		need += 2 * hbitmap_memory(tr->size, finest);
 	return need <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
 }
@@ -937,15 +949,10 @@ static int db_tx_lock(struct db_tx *tx)
  */
 static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec **recp)
 {
-	u32 granularity = U32_MAX;
-	unsigned int cap = 0, i;
-	struct db_bitmap *bm;
+	unsigned int cap, i;
+	u32 granularity = db_track_finest(tr, &cap);
 	struct db_rec *rec;
 
-	list_for_each_entry(bm, &tr->bitmaps, node) {
-		granularity = min(granularity, hbitmap_granularity(bm->hb));
-		cap++;
-	}
 	for (i = 0; i < tx->n; i++) {
 		if (tx->acts[i].cmd == DIRTYBIT_CMD_BITMAP_ADD && tx->acts[i].track == tr) {
 			granularity = min(granularity, hbitmap_granularity(tx->acts[i].bm->hb));
@@ -1021,16 +1028,15 @@ int db_transaction(struct db_action *acts, unsigned int n,
 	db_cut_drain(tx.tracks, tx.recs, tx.ntracks, changed);
 	mutex_lock(&dirtybit_lock);
 	/*
-	 * The replaced recs' logs, complete now, into the bitmaps as they were
-	 * before the cut (a frozen one among them); then what was marked since
-	 * the apply, for the merges' sources.
+	 * Every track named (each touched one among them): the replaced rec's
+	 * log, complete now, into the bitmaps as they were before the cut (a
+	 * frozen one among them), and what was marked since the apply, for the
+	 * merges' sources.
 	 */
-	for (i = 0; i < tx.ntracks; i++) {
-		db_rec_fold(tx.recs[i]);
-		tx.tracks[i]->replaced = NULL;
-	}
 	for (i = 0; i < tx.nlocked; i++)
 		db_track_fold(tx.locked[i]);
+	for (i = 0; i < tx.ntracks; i++)
+		tx.tracks[i]->replaced = NULL;
 	for (i = 0; i < n; i++)
 		db_tx_finish(&acts[i]);
 	/* A write past the end before the cut is seen by now. */
