@@ -64,6 +64,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/tracepoint.h>
+#include <net/netlink.h>
 #include <scsi/scsi_cmnd.h>
 #include <trace/events/block.h>
 
@@ -153,8 +154,6 @@ static DEFINE_MUTEX(db_class_lock);
 static struct class_interface db_class_intf;
 static bool db_class_registered;
 static bool db_blk_exiting;
-
-static const struct db_track_ops db_blk_ops;
 
 static struct db_blk_target *to_blk(struct db_track *tr)
 {
@@ -1126,15 +1125,6 @@ static void db_blk_check(struct db_track *tr)
 		db_track_lost(tr, DB_LOST_RESIZE);
 }
 
-static const struct db_track_ops db_blk_ops = {
-	.drain = db_blk_drain,
-	.check = db_blk_check,
-	.detach = db_blk_detach,
-	.release = db_blk_release,
-	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
-	.min_granularity = 1U << HBITMAP_MIN_GRANULARITY_SHIFT,
-};
-
 /* ---- attach ----------------------------------------------------------------- */
 
 static int db_blk_open(const char *path, struct db_blk_target *t,
@@ -1393,8 +1383,24 @@ err_put:
 	return ret;
 }
 
-/* The target of block device @dev (a gone one too), settled; dirtybit_lock. */
-int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
+/*
+ * ->lookup: the block device @path names; the kind TARGET_PATH asks last.
+ * Return: 0, or -ENODEV if @path is not a block device.
+ */
+static int db_blk_lookup(const char *path, dev_t *dev, struct netlink_ext_ack *extack)
+{
+	if (lookup_bdev(path, dev)) {
+		NL_SET_ERR_MSG_MOD(extack, "path is not a block device");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/*
+ * ->find: the target of block device @dev (a gone one too), settled; under
+ * dirtybit_lock.  Return: 0, or -ENOENT if the device is not attached.
+ */
+static int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
 	struct db_blk_target *t;
 
@@ -1409,15 +1415,33 @@ int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 	return 0;
 }
 
-void db_blk_info(const struct db_track *tr, struct db_blk_info *info)
+/* ->fill: a block target's reply.  Return: 0, or -EMSGSIZE if it is full. */
+static int db_blk_fill(struct sk_buff *msg, const struct db_track *tr)
 {
 	const struct db_blk_target *t = container_of(tr, struct db_blk_target, track);
 
-	info->dev = new_encode_dev(t->dev);
-	strscpy(info->name, t->name, sizeof(info->name));
-	info->start = (u64)t->start << SECTOR_SHIFT;
-	info->overflows = atomic64_read(&t->overflows);
+	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, new_encode_dev(t->dev)) ||
+	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, t->name) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_START, (u64)t->start << SECTOR_SHIFT,
+			      DIRTYBIT_A_PAD) ||
+	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_OVERFLOWS, atomic64_read(&t->overflows),
+			      DIRTYBIT_A_PAD))
+		return -EMSGSIZE;
+	return 0;
 }
+
+const struct db_track_ops db_blk_ops = {
+	.drain = db_blk_drain,
+	.check = db_blk_check,
+	.detach = db_blk_detach,
+	.release = db_blk_release,
+	.lookup = db_blk_lookup,
+	.find = db_blk_find,
+	.fill = db_blk_fill,
+	.kind = DIRTYBIT_TARGET_BLOCK,
+	.default_granularity = DIRTYBIT_DEFAULT_GRANULARITY,
+	.min_granularity = 1U << HBITMAP_MIN_GRANULARITY_SHIFT,
+};
 
 /* ---- module init / exit -------------------------------------------------- */
 

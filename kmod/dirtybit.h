@@ -19,6 +19,7 @@
 
 struct netlink_ext_ack;
 struct net;
+struct sk_buff;
 
 /*
  * Locking, outermost first:
@@ -90,6 +91,26 @@ struct db_track_ops {
 	void (*check)(struct db_track *tr);
 	/* The last reference went: free the target. */
 	void (*release)(struct db_track *tr);
+	/*
+	 * TARGET_PATH, step one, without dirtybit_lock (a lookup may wait):
+	 * the device number of @path if it is this kind's node.  Return: 0,
+	 * -ENOTTY if it is not (the next kind is asked), or another -errno
+	 * with an extack message.
+	 */
+	int (*lookup)(const char *path, dev_t *dev, struct netlink_ext_ack *extack);
+	/*
+	 * Step two, under dirtybit_lock: the target behind @dev.  Return: 0,
+	 * or -ENOENT with an extack message.
+	 */
+	int (*find)(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
+	/* REGION_NAME, optional: the listed target of that name, or NULL. */
+	struct db_track *(*find_name)(const char *name);
+	/*
+	 * A target reply's attributes of this kind (the core puts TARGET_ID,
+	 * _KIND, _SIZE and _STATE); under dirtybit_lock.  Return: 0 or -EMSGSIZE.
+	 */
+	int (*fill)(struct sk_buff *msg, const struct db_track *tr);
+	u32 kind;			/* enum dirtybit_target_kind */
 	u32 default_granularity;	/* of a new bitmap */
 	u32 min_granularity;
 };
@@ -248,32 +269,21 @@ int db_transaction(struct db_action *acts, unsigned int n,
 extern struct workqueue_struct *db_wq;
 
 /* blk.c */
+extern const struct db_track_ops db_blk_ops;
 int db_blk_init(void);
 void db_blk_exit(void);
 int db_blk_attach(const char *path, struct db_track **tr, struct netlink_ext_ack *extack);
-int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
 bool db_track_is_blk(const struct db_track *tr);
 unsigned int db_blk_probes(void);
-
-struct db_blk_info {
-	u32 dev;
-	char name[32];
-	u64 start;
-	u64 overflows;
-};
-
-void db_blk_info(const struct db_track *tr, struct db_blk_info *info);
 extern struct list_head db_tracks;
 
 /* mem.c */
+extern const struct db_track_ops db_region_ops;
 int db_region_init(void);
 void db_region_exit(void);
 bool db_track_is_region(const struct db_track *tr);
 long db_region_ioc_create(void __user *argp);
 long db_region_ioc_open(void __user *argp);
-int db_region_lookup(const char *path, dev_t *dev);
-int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
-void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags);
 long db_region_pages_held(void);
 
 /* genl.c */

@@ -26,9 +26,15 @@
  * TRANSACTION, where it also takes ACTION_CMD.  An action is parsed with
  * its own command's policy: a RECLAIM's FORCE is not an ABDICATE's.
  */
-#define DB_POLICY_TARGET						\
+
+/* The ways of naming a target (db_nl_target()): a merge source's ... */
+#define DB_POLICY_ID_OR_NAME						\
 	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),		\
-	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 }
+	[DIRTYBIT_A_REGION_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 }
+/* ... and a request's. */
+#define DB_POLICY_TARGET						\
+	[DIRTYBIT_A_TARGET_PATH] = { .type = NLA_NUL_STRING, .len = PATH_MAX - 1 }, \
+	DB_POLICY_ID_OR_NAME
 #define DB_POLICY_NAME							\
 	[DIRTYBIT_A_BITMAP_NAME] = { .type = NLA_NUL_STRING, .len = DIRTYBIT_NAME_MAX - 1 }
 #define DB_POLICY_RANGE							\
@@ -60,9 +66,9 @@ static const struct nla_policy db_target_policy[DIRTYBIT_A_MAX + 1] = {
 	DB_POLICY_TARGET,
 };
 
+/* A merge source: on the request's target unless it names one (no path). */
 static const struct nla_policy db_source_policy[DIRTYBIT_A_MAX + 1] = {
-	[DIRTYBIT_A_TARGET_ID] = NLA_POLICY_MIN(NLA_U32, 1),
-	DB_POLICY_NAME,
+	DB_POLICY_ID_OR_NAME, DB_POLICY_NAME,
 };
 
 DB_BITMAP_POLICIES(add,
@@ -85,20 +91,35 @@ static const struct nla_policy db_extents_policy[DIRTYBIT_A_MAX + 1] = {
 	DB_POLICY_TARGET, DB_POLICY_NAME, DB_POLICY_RANGE,
 };
 
-/* The bitmap commands, as TRANSACTION actions. */
-static const struct nla_policy *const db_action_policies[] = {
-	[DIRTYBIT_CMD_BITMAP_ADD] = db_add_action_policy,
-	[DIRTYBIT_CMD_BITMAP_REMOVE] = db_name_action_policy,
-	[DIRTYBIT_CMD_BITMAP_CLEAR] = db_name_action_policy,
-	[DIRTYBIT_CMD_BITMAP_ENABLE] = db_name_action_policy,
-	[DIRTYBIT_CMD_BITMAP_DISABLE] = db_name_action_policy,
-	[DIRTYBIT_CMD_BITMAP_MERGE] = db_merge_action_policy,
-	[DIRTYBIT_CMD_BITMAP_FREEZE] = db_freeze_action_policy,
-	[DIRTYBIT_CMD_BITMAP_ABDICATE] = db_abdicate_action_policy,
-	[DIRTYBIT_CMD_BITMAP_RECLAIM] = db_reclaim_action_policy,
+/* ---- the command table ----------------------------------------------------- */
+
+/*
+ * One entry per command, as ethtool's netlink code has: the policy its
+ * request is validated against, its handlers, and, for a bitmap command,
+ * how its attributes become a struct db_action.  A bitmap command is also
+ * a TRANSACTION action: its ACTION nest is validated against
+ * @action_policy (the same attributes, and ACTION_CMD) and goes through
+ * the same ->parse, so an action takes what its command takes, no more.
+ */
+struct db_nl_cmd {
+	const struct nla_policy *policy;
+	const struct nla_policy *action_policy;	/* bitmap commands only */
+	/* Return: 0 with @a filled, or -errno with an extack message. */
+	int (*parse)(struct nlattr **tb, struct db_action *a, struct netlink_ext_ack *extack);
+	int (*doit)(struct sk_buff *skb, struct genl_info *info);
+	int (*dumpit)(struct sk_buff *skb, struct netlink_callback *cb);
+	u8 flags;				/* GENL_ADMIN_PERM, or 0 */
 };
 
+static const struct db_nl_cmd db_nl_cmds[__DIRTYBIT_CMD_MAX];
+
 /* ---- requests ------------------------------------------------------------ */
+
+/*
+ * The kinds of target, in the order TARGET_PATH asks them (->lookup): the
+ * block kind takes every path that is not another kind's, so it is last.
+ */
+static const struct db_track_ops *const db_kinds[] = { &db_region_ops, &db_blk_ops };
 
 /* The target with id @id, with a reference; NULL if none. */
 static struct db_track *db_nl_get_id(u32 id)
@@ -117,24 +138,26 @@ static struct db_track *db_nl_get_id(u32 id)
  * The target behind device node @path, with a reference.  The path is
  * looked up before dirtybit_lock: a lookup may wait (on a remote or FUSE
  * file system) as long as it likes without holding up anyone else.
+ *
+ * Return: 0, -ENODEV if @path is no kind's node, -ENOENT if no target is
+ * behind it.
  */
 static int db_nl_get_path(const char *path, struct db_track **tr,
 			  struct netlink_ext_ack *extack)
 {
-	bool region = true;
+	const struct db_track_ops *kind;
+	unsigned int i = 0;
 	dev_t dev;
 	int ret;
 
-	ret = db_region_lookup(path, &dev);
-	if (ret == -ENOTTY) {
-		region = false;
-		if (lookup_bdev(path, &dev)) {
-			NL_SET_ERR_MSG_MOD(extack, "path is not a block device");
-			return -ENODEV;
-		}
-	}
+	do {
+		kind = db_kinds[i++];
+		ret = kind->lookup(path, &dev, extack);
+	} while (ret == -ENOTTY && i < ARRAY_SIZE(db_kinds));
+	if (ret)
+		return ret;
 	mutex_lock(&dirtybit_lock);
-	ret = region ? db_region_find(dev, tr, extack) : db_blk_find(dev, tr, extack);
+	ret = kind->find(dev, tr, extack);
 	if (!ret)
 		db_track_get(*tr);
 	mutex_unlock(&dirtybit_lock);
@@ -142,33 +165,97 @@ static int db_nl_get_path(const char *path, struct db_track **tr,
 }
 
 /*
- * The target a request names (TARGET_ID or TARGET_PATH), settled, with a
- * reference for the caller to put.  Called without dirtybit_lock.
+ * The target REGION_NAME @attr names, with a reference: asked of every
+ * kind whose targets have names of their own (regions).
+ *
+ * Return: 0, or -ENOENT if there is none of that name.
  */
-static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
-			struct netlink_ext_ack *extack)
+static int db_nl_get_name(const struct nlattr *attr, struct db_track **tr,
+			  struct netlink_ext_ack *extack)
 {
-	struct nlattr *id = attrs[DIRTYBIT_A_TARGET_ID];
-	struct nlattr *path = attrs[DIRTYBIT_A_TARGET_PATH];
+	unsigned int i;
 
-	if (id && path) {
-		NL_SET_ERR_MSG_MOD(extack, "give TARGET_ID or TARGET_PATH, not both");
-		return -EINVAL;
-	}
-	if (path)
-		return db_nl_get_path(nla_data(path), tr, extack);
-	if (!id) {
-		NL_SET_ERR_MSG_MOD(extack, "missing TARGET_ID or TARGET_PATH");
-		return -EINVAL;
-	}
-	*tr = db_nl_get_id(nla_get_u32(id));
+	*tr = NULL;
+	mutex_lock(&dirtybit_lock);
+	for (i = 0; i < ARRAY_SIZE(db_kinds) && !*tr; i++)
+		if (db_kinds[i]->find_name)
+			*tr = db_kinds[i]->find_name(nla_data(attr));
+	if (*tr)
+		db_track_get(*tr);
+	mutex_unlock(&dirtybit_lock);
 	if (!*tr) {
-		NL_SET_ERR_MSG_ATTR(extack, id, "no target with this id");
+		NL_SET_ERR_MSG_ATTR(extack, attr, "no region of this name");
 		return -ENOENT;
 	}
 	return 0;
 }
 
+/* The attributes that name a target, one of which a request gives. */
+static const int db_target_attrs[] = {
+	DIRTYBIT_A_TARGET_ID, DIRTYBIT_A_TARGET_PATH, DIRTYBIT_A_REGION_NAME,
+};
+
+/* The one attribute of @attrs naming a target, or NULL if none does. */
+static struct nlattr *db_nl_target_attr(struct nlattr **attrs, struct netlink_ext_ack *extack,
+					int *err)
+{
+	struct nlattr *by = NULL;
+	unsigned int i;
+
+	*err = 0;
+	for (i = 0; i < ARRAY_SIZE(db_target_attrs); i++) {
+		struct nlattr *a = attrs[db_target_attrs[i]];
+
+		if (!a)
+			continue;
+		if (by) {
+			NL_SET_ERR_MSG_ATTR(extack, a,
+					    "give TARGET_ID, TARGET_PATH or REGION_NAME, not both");
+			*err = -EINVAL;
+			return NULL;
+		}
+		by = a;
+	}
+	return by;
+}
+
+/*
+ * The target a request names (TARGET_ID, TARGET_PATH or REGION_NAME), with
+ * a reference for the caller to put.  Called without dirtybit_lock.
+ *
+ * Return: 0; -EINVAL if none or more than one names it; -ENOENT if there
+ * is no such target; -ENODEV if the path is no target kind's node.
+ */
+static int db_nl_target(struct nlattr **attrs, struct db_track **tr,
+			struct netlink_ext_ack *extack)
+{
+	struct nlattr *by;
+	int ret;
+
+	by = db_nl_target_attr(attrs, extack, &ret);
+	if (ret)
+		return ret;
+	if (!by) {
+		NL_SET_ERR_MSG_MOD(extack, "missing TARGET_ID, TARGET_PATH or REGION_NAME");
+		return -EINVAL;
+	}
+	if (nla_type(by) == DIRTYBIT_A_TARGET_PATH)
+		return db_nl_get_path(nla_data(by), tr, extack);
+	if (nla_type(by) == DIRTYBIT_A_REGION_NAME)
+		return db_nl_get_name(by, tr, extack);
+	*tr = db_nl_get_id(nla_get_u32(by));
+	if (!*tr) {
+		NL_SET_ERR_MSG_ATTR(extack, by, "no target with this id");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/*
+ * A bitmap name into @name (DIRTYBIT_NAME_MAX bytes).
+ *
+ * Return: 0, or -EINVAL if it is missing, empty or of other characters.
+ */
 static int db_nl_name(struct nlattr *attr, char *name, struct netlink_ext_ack *extack)
 {
 	const char *s;
@@ -190,6 +277,14 @@ static int db_nl_name(struct nlattr *attr, char *name, struct netlink_ext_ack *e
 	return 0;
 }
 
+/*
+ * MERGE's sources into @a->sources, each with a reference on its target
+ * (the request's own unless the SOURCE names one).
+ *
+ * Return: 0; -EINVAL if there are none or over DIRTYBIT_MAX_SOURCES, or a
+ * source is malformed; -ENOENT if a source's target does not exist;
+ * -ENOMEM.
+ */
 static int db_nl_sources(struct nlattr *nest, struct db_action *a,
 			 struct netlink_ext_ack *extack)
 {
@@ -220,17 +315,14 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
 		ret = db_nl_name(tb[DIRTYBIT_A_BITMAP_NAME], s->name, extack);
 		if (ret)
 			return ret;
-		if (tb[DIRTYBIT_A_TARGET_ID]) {
-			s->track = db_nl_get_id(nla_get_u32(tb[DIRTYBIT_A_TARGET_ID]));
-			if (!s->track) {
-				NL_SET_ERR_MSG_ATTR(extack, tb[DIRTYBIT_A_TARGET_ID],
-						    "no target with this id");
-				return -ENOENT;
-			}
-		} else {
+		if (db_nl_target_attr(tb, extack, &ret)) {
+			ret = db_nl_target(tb, &s->track, extack);
+		} else if (!ret) {
 			s->track = a->track;
 			db_track_get(s->track);
 		}
+		if (ret)
+			return ret;
 		a->nsources++;
 	}
 	return 0;
@@ -241,6 +333,9 @@ static int db_nl_sources(struct nlattr *nest, struct db_action *a,
  * RANGE_ALL) stay dirty, so a backup that stopped part way keeps what it
  * did not copy.  RANGE_LENGTH defaults to the rest of the target; the range
  * must lie within it.  Only ABDICATE's policy admits these attributes.
+ *
+ * Return: 0, or -EINVAL if RANGE_ALL comes alone or the range does not lie
+ * within the target.
  */
 static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
 			    struct netlink_ext_ack *extack)
@@ -271,34 +366,69 @@ static int db_nl_keep_range(struct nlattr **attrs, struct db_action *a,
 }
 
 /*
- * Fills one action from a request's (or an ACTION nest's) attributes,
- * already validated against command @cmd's own policy.  The action holds
- * references on its targets (db_nl_free_actions() puts them).
+ * ->parse of the bitmap commands: an action from a request's (or an ACTION
+ * nest's) attributes, already validated against that command's policy.
+ * The action holds references on its targets (db_nl_free_actions() puts
+ * them).  Every one names a bitmap and its target (db_parse_bitmap());
+ * the rest take their own attributes on top.
+ *
+ * Return: 0, or the -errno of db_nl_name(), db_nl_target(),
+ * db_nl_keep_range() or db_nl_sources().
  */
-static int db_nl_action(struct nlattr **attrs, u32 cmd, struct db_action *a,
+static int db_parse_bitmap(struct nlattr **tb, struct db_action *a,
+			   struct netlink_ext_ack *extack)
+{
+	int ret = db_nl_name(tb[DIRTYBIT_A_BITMAP_NAME], a->name, extack);
+
+	return ret ? ret : db_nl_target(tb, &a->track, extack);
+}
+
+static int db_parse_add(struct nlattr **tb, struct db_action *a,
 			struct netlink_ext_ack *extack)
 {
-	int ret;
+	int ret = db_parse_bitmap(tb, a, extack);
 
-	a->cmd = cmd;
-	ret = db_nl_name(attrs[DIRTYBIT_A_BITMAP_NAME], a->name, extack);
 	if (ret)
 		return ret;
-	ret = db_nl_target(attrs, &a->track, extack);
-	if (ret)
-		return ret;
-	a->granularity = attrs[DIRTYBIT_A_BITMAP_GRANULARITY] ?
-		nla_get_u32(attrs[DIRTYBIT_A_BITMAP_GRANULARITY]) :
+	a->granularity = tb[DIRTYBIT_A_BITMAP_GRANULARITY] ?
+		nla_get_u32(tb[DIRTYBIT_A_BITMAP_GRANULARITY]) :
 		a->track->ops->default_granularity;
-	a->disabled = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_DISABLED]);
-	a->force = nla_get_flag(attrs[DIRTYBIT_A_FORCE]);
-	a->next_pass = nla_get_flag(attrs[DIRTYBIT_A_BITMAP_NEXT_PASS]);
-	ret = db_nl_keep_range(attrs, a, extack);
-	if (ret)
-		return ret;
-	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE)
-		return db_nl_sources(attrs[DIRTYBIT_A_BITMAP_SOURCES], a, extack);
+	a->disabled = nla_get_flag(tb[DIRTYBIT_A_BITMAP_DISABLED]);
 	return 0;
+}
+
+static int db_parse_merge(struct nlattr **tb, struct db_action *a,
+			  struct netlink_ext_ack *extack)
+{
+	int ret = db_parse_bitmap(tb, a, extack);
+
+	return ret ? ret : db_nl_sources(tb[DIRTYBIT_A_BITMAP_SOURCES], a, extack);
+}
+
+static int db_parse_freeze(struct nlattr **tb, struct db_action *a,
+			   struct netlink_ext_ack *extack)
+{
+	int ret = db_parse_bitmap(tb, a, extack);
+
+	a->next_pass = nla_get_flag(tb[DIRTYBIT_A_BITMAP_NEXT_PASS]);
+	return ret;
+}
+
+static int db_parse_abdicate(struct nlattr **tb, struct db_action *a,
+			     struct netlink_ext_ack *extack)
+{
+	int ret = db_parse_bitmap(tb, a, extack);
+
+	return ret ? ret : db_nl_keep_range(tb, a, extack);
+}
+
+static int db_parse_reclaim(struct nlattr **tb, struct db_action *a,
+			    struct netlink_ext_ack *extack)
+{
+	int ret = db_parse_bitmap(tb, a, extack);
+
+	a->force = nla_get_flag(tb[DIRTYBIT_A_FORCE]);
+	return ret;
 }
 
 static void db_nl_free_actions(struct db_action *acts, unsigned int n)
@@ -321,29 +451,43 @@ static void db_nl_requester(struct genl_info *info, struct db_requester *who)
 	who->portid = info->snd_portid;
 }
 
+/*
+ * ->doit of a bitmap command: a transaction of one action.
+ *
+ * Return: 0, -ENOMEM, or the -errno of its ->parse or of db_transaction().
+ */
 static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_action *a = db_fault() ? NULL : kzalloc(sizeof(*a), GFP_KERNEL);
+	u8 cmd = info->genlhdr->cmd;
 	struct db_requester who;
 	int ret;
 
 	if (!a)
 		return -ENOMEM;
 	db_nl_requester(info, &who);
-	ret = db_nl_action(info->attrs, info->genlhdr->cmd, a, info->extack);
+	a->cmd = cmd;
+	ret = db_nl_cmds[cmd].parse(info->attrs, a, info->extack);
 	if (!ret)
 		ret = db_transaction(a, 1, &who, info->extack);
 	db_nl_free_actions(a, 1);
 	return ret;
 }
 
-/* One ACTION nest, parsed with its own command's policy, into @a. */
+/*
+ * One ACTION nest into @a: validated against its own command's action
+ * policy, then parsed by that command's ->parse.
+ *
+ * Return: 0; -EINVAL if ACTION_CMD is missing or malformed, or the nest
+ * fails its command's policy; -ERANGE if ACTION_CMD is not a bitmap
+ * command; or the -errno of the command's ->parse.
+ */
 static int db_nl_parse_action(struct nlattr *act, struct db_action *a,
 			      struct netlink_ext_ack *extack)
 {
 	struct nlattr *tb[DIRTYBIT_A_MAX + 1];
+	const struct db_nl_cmd *c;
 	struct nlattr *cmd;
-	u32 c;
 	int ret;
 
 	cmd = nla_find_nested(act, DIRTYBIT_A_ACTION_CMD);
@@ -355,18 +499,27 @@ static int db_nl_parse_action(struct nlattr *act, struct db_action *a,
 		NL_SET_ERR_MSG_ATTR(extack, cmd, "ACTION_CMD is a u32");
 		return -EINVAL;
 	}
-	c = nla_get_u32(cmd);
+	a->cmd = nla_get_u32(cmd);
 	/* As the policy's range would have refused it. */
-	if (c >= ARRAY_SIZE(db_action_policies) || !db_action_policies[c]) {
+	c = a->cmd < ARRAY_SIZE(db_nl_cmds) ? &db_nl_cmds[a->cmd] : NULL;
+	if (!c || !c->parse) {
 		NL_SET_ERR_MSG_ATTR(extack, cmd, "ACTION_CMD is not a bitmap command");
 		return -ERANGE;
 	}
-	ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, act, db_action_policies[c], extack);
+	ret = nla_parse_nested(tb, DIRTYBIT_A_MAX, act, c->action_policy, extack);
 	if (ret)
 		return ret;
-	return db_nl_action(tb, c, a, extack);
+	return c->parse(tb, a, extack);
 }
 
+/*
+ * TRANSACTION: every action parsed (and its targets found) first, then
+ * all applied at one cut by db_transaction(), or none.
+ *
+ * Return: 0; -EINVAL if ACTIONS is missing, empty or over
+ * DIRTYBIT_MAX_ACTIONS; -ENOMEM; or the -errno of an action's parse
+ * (db_nl_parse_action()) or of db_transaction().
+ */
 static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nest = info->attrs[DIRTYBIT_A_ACTIONS];
@@ -404,44 +557,22 @@ out:
 
 /* ---- replies -------------------------------------------------------------- */
 
-static int db_put_region(struct sk_buff *msg, const struct db_track *tr)
-{
-	const char *name;
-	u32 dev, flags;
-
-	db_region_info(tr, &dev, &name, &flags);
-	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
-	    nla_put_u32(msg, DIRTYBIT_A_TARGET_KIND, DIRTYBIT_TARGET_REGION) ||
-	    nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, dev) ||
-	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, name) ||
-	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_SIZE, tr->size, DIRTYBIT_A_PAD) ||
-	    nla_put_u32(msg, DIRTYBIT_A_TARGET_STATE, DIRTYBIT_TARGET_LIVE) ||
-	    nla_put_u32(msg, DIRTYBIT_A_REGION_FLAGS, flags))
-		return -EMSGSIZE;
-	return 0;
-}
-
+/*
+ * A target: what every kind has, then its kind's own (->fill).  Under
+ * dirtybit_lock.  Return: 0, or -EMSGSIZE if @msg is full.
+ */
 static int db_put_target(struct sk_buff *msg, const struct db_track *tr)
 {
-	struct db_blk_info bi;
-
-	if (db_track_is_region(tr))
-		return db_put_region(msg, tr);
-	db_blk_info(tr, &bi);
 	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_ID, tr->id) ||
-	    nla_put_u32(msg, DIRTYBIT_A_TARGET_KIND, DIRTYBIT_TARGET_BLOCK) ||
-	    nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, bi.dev) ||
-	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, bi.name) ||
-	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_START, bi.start, DIRTYBIT_A_PAD) ||
+	    nla_put_u32(msg, DIRTYBIT_A_TARGET_KIND, tr->ops->kind) ||
 	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_SIZE, tr->size, DIRTYBIT_A_PAD) ||
 	    nla_put_u32(msg, DIRTYBIT_A_TARGET_STATE,
-			tr->gone ? DIRTYBIT_TARGET_GONE : DIRTYBIT_TARGET_LIVE) ||
-	    nla_put_u64_64bit(msg, DIRTYBIT_A_TARGET_OVERFLOWS, bi.overflows, DIRTYBIT_A_PAD))
+			tr->gone ? DIRTYBIT_TARGET_GONE : DIRTYBIT_TARGET_LIVE))
 		return -EMSGSIZE;
-	return 0;
+	return tr->ops->fill(msg, tr);
 }
 
-/* Under dirtybit_lock. */
+/* A bitmap, under dirtybit_lock.  Return: 0, or -EMSGSIZE if @msg is full. */
 static int db_put_bitmap(struct sk_buff *msg, const struct db_bitmap *bm)
 {
 	db_track_fold(bm->track);
@@ -459,7 +590,12 @@ static int db_put_bitmap(struct sk_buff *msg, const struct db_bitmap *bm)
 	return 0;
 }
 
-/* Builds and sends a one-object reply to @info. */
+/*
+ * Builds and sends a one-object reply to @info.
+ *
+ * Return: 0, -ENOMEM, -EMSGSIZE if @put does not fit, or genlmsg_reply()'s
+ * -errno.
+ */
 static int db_reply(struct genl_info *info, u8 cmd,
 		    int (*put)(struct sk_buff *, const void *), const void *obj)
 {
@@ -477,6 +613,7 @@ static int db_reply(struct genl_info *info, u8 cmd,
 	return genlmsg_reply(msg, info);
 }
 
+/* Return: 0, or -EMSGSIZE if @msg is full (so for the two below). */
 static int db_put_version(struct sk_buff *msg, const void *unused)
 {
 	if (nla_put_string(msg, DIRTYBIT_A_VERSION_MODULE, DIRTYBIT_VERSION) ||
@@ -495,6 +632,7 @@ static int db_put_bitmap_obj(struct sk_buff *msg, const void *bm)
 	return db_put_bitmap(msg, bm);
 }
 
+/* GET_VERSION.  Return: 0, or db_reply()'s -errno. */
 static int db_nl_get_version(struct sk_buff *skb, struct genl_info *info)
 {
 	return db_reply(info, DIRTYBIT_CMD_GET_VERSION, db_put_version, NULL);
@@ -502,7 +640,12 @@ static int db_nl_get_version(struct sk_buff *skb, struct genl_info *info)
 
 /* ---- targets --------------------------------------------------------------- */
 
-/* Detaches @tr under its cut lock (killably); 0 or -errno with a message. */
+/*
+ * Detaches @tr under its cut lock (killably).
+ *
+ * Return: 0, -EINTR if killed waiting for the lock, or ->detach's -errno
+ * (-EBUSY: a bitmap is frozen), with an extack message.
+ */
 static int db_nl_do_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	int ret = db_track_lock(tr, extack);
@@ -514,6 +657,12 @@ static int db_nl_do_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	return ret;
 }
 
+/*
+ * TARGET_ATTACH (block devices only: regions are made by an ioctl).
+ *
+ * Return: 0; -EPERM without CAP_SYS_ADMIN; -EINVAL without TARGET_PATH;
+ * db_blk_attach()'s -errno; or db_reply()'s, and then nothing is attached.
+ */
 static int db_nl_attach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *path = info->attrs[DIRTYBIT_A_TARGET_PATH];
@@ -545,6 +694,7 @@ static int db_nl_attach(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/* TARGET_DETACH.  Return: 0, or db_nl_target()'s or db_nl_do_detach()'s -errno. */
 static int db_nl_detach(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_track *tr;
@@ -558,6 +708,10 @@ static int db_nl_detach(struct sk_buff *skb, struct genl_info *info)
 	return ret;
 }
 
+/*
+ * TARGET_GET (do).  Return: 0; -ENOENT if the target was detached
+ * meanwhile; db_nl_target()'s or db_reply()'s -errno.
+ */
 static int db_nl_target_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_track *tr;
@@ -584,7 +738,12 @@ static void *db_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cm
 	return hdr;
 }
 
-/* Dumps resume after the last target id sent (cb->args[0]). */
+/*
+ * TARGET_GET (dump), resuming after the last target id sent (cb->args[0]).
+ *
+ * Return: the bytes put in @skb (0: the dump is done), or -EMSGSIZE if not
+ * even one target fits.
+ */
 static int db_nl_target_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct db_track *tr;
@@ -618,6 +777,9 @@ out:
 /*
  * The bitmap a request names (target + BITMAP_NAME): under dirtybit_lock,
  * which the caller takes once @tr (referenced, put by the caller) is known.
+ *
+ * Return: 0, db_nl_name()'s -EINVAL, or -ENOENT if @tr has no such bitmap
+ * (or was detached).
  */
 static int db_nl_bitmap(struct db_track *tr, struct nlattr **attrs, struct db_bitmap **bm,
 			struct netlink_ext_ack *extack)
@@ -637,6 +799,7 @@ static int db_nl_bitmap(struct db_track *tr, struct nlattr **attrs, struct db_bi
 	return 0;
 }
 
+/* BITMAP_GET (do).  Return: 0, or db_nl_target()'s, db_nl_bitmap()'s or db_reply()'s -errno. */
 static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_bitmap *bm;
@@ -656,9 +819,13 @@ static int db_nl_bitmap_get(struct sk_buff *skb, struct genl_info *info)
 }
 
 /*
+ * BITMAP_GET (dump): of one target if the request names one, else of all.
  * Resumes at (target id cb->args[0], bitmap index cb->args[1]).  cb->seq
  * follows every change of any bitmap, so one between two parts flags the
  * next part NLM_F_DUMP_INTR.
+ *
+ * Return: the bytes put in @skb (0: the dump is done), -EMSGSIZE if not
+ * even one bitmap fits, or db_nl_target()'s -errno.
  */
 static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -666,7 +833,7 @@ static int db_nl_bitmap_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct db_track *tr, *only = NULL;
 	int ret;
 
-	if (attrs[DIRTYBIT_A_TARGET_ID] || attrs[DIRTYBIT_A_TARGET_PATH]) {
+	if (db_nl_target_attr(attrs, cb->extack, &ret) || ret) {
 		ret = db_nl_target(attrs, &only, cb->extack);
 		if (ret)
 			return ret;
@@ -709,10 +876,13 @@ out:
 }
 
 /*
- * Extents of one bitmap from cursor cb->args[0] (bytes), as many per message
- * as fit.  cb->args[1] is set when the walk is done.  cb->seq follows the
- * bitmap's change count, so a clear/merge/freeze/... between two parts
- * flags the next part NLM_F_DUMP_INTR.
+ * EXTENTS_GET: extents of one bitmap from cursor cb->args[0] (bytes), as
+ * many per message as fit.  cb->args[1] is set when the walk is done.
+ * cb->seq follows the bitmap's change count, so a clear/merge/freeze/...
+ * between two parts flags the next part NLM_F_DUMP_INTR.
+ *
+ * Return: the bytes put in @skb (0: the dump is done), -EMSGSIZE if not
+ * even one extent fits, or db_nl_target()'s or db_nl_bitmap()'s -errno.
  */
 static int db_nl_extents_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -830,54 +1000,51 @@ void db_notify(u32 event, const struct db_track *tr, const char *bitmap)
 
 /* ---- the family ---------------------------------------------------------------- */
 
-#define DB_OP(_cmd, _doit, _policy) {					\
-	.cmd = _cmd, .doit = _doit, .policy = _policy,			\
-	.maxattr = DIRTYBIT_A_MAX, .flags = GENL_ADMIN_PERM,		\
+#define DB_BITMAP_CMD(name, _parse) {					\
+	.policy = db_##name##_policy, .action_policy = db_##name##_action_policy, \
+	.parse = _parse, .doit = db_nl_bitmap_cmd, .flags = GENL_ADMIN_PERM,	\
 }
 
-static const struct genl_ops dirtybit_genl_ops[] = {
-	{
-		.cmd = DIRTYBIT_CMD_GET_VERSION,
-		.doit = db_nl_get_version,
-		.policy = db_no_attr_policy,
-		.maxattr = DIRTYBIT_A_MAX,
+static const struct db_nl_cmd db_nl_cmds[__DIRTYBIT_CMD_MAX] = {
+	[DIRTYBIT_CMD_GET_VERSION] = {
+		.policy = db_no_attr_policy, .doit = db_nl_get_version,
 	},
-	DB_OP(DIRTYBIT_CMD_TARGET_ATTACH, db_nl_attach, db_attach_policy),
-	DB_OP(DIRTYBIT_CMD_TARGET_DETACH, db_nl_detach, db_target_policy),
-	{
-		.cmd = DIRTYBIT_CMD_TARGET_GET,
-		.doit = db_nl_target_get,
-		.dumpit = db_nl_target_dump,
-		.policy = db_target_policy,
-		.maxattr = DIRTYBIT_A_MAX,
+	[DIRTYBIT_CMD_TARGET_ATTACH] = {
+		.policy = db_attach_policy, .doit = db_nl_attach, .flags = GENL_ADMIN_PERM,
+	},
+	[DIRTYBIT_CMD_TARGET_DETACH] = {
+		.policy = db_target_policy, .doit = db_nl_detach, .flags = GENL_ADMIN_PERM,
+	},
+	[DIRTYBIT_CMD_TARGET_GET] = {
+		.policy = db_target_policy, .doit = db_nl_target_get,
+		.dumpit = db_nl_target_dump, .flags = GENL_ADMIN_PERM,
+	},
+	[DIRTYBIT_CMD_BITMAP_ADD] = DB_BITMAP_CMD(add, db_parse_add),
+	[DIRTYBIT_CMD_BITMAP_REMOVE] = DB_BITMAP_CMD(name, db_parse_bitmap),
+	[DIRTYBIT_CMD_BITMAP_CLEAR] = DB_BITMAP_CMD(name, db_parse_bitmap),
+	[DIRTYBIT_CMD_BITMAP_ENABLE] = DB_BITMAP_CMD(name, db_parse_bitmap),
+	[DIRTYBIT_CMD_BITMAP_DISABLE] = DB_BITMAP_CMD(name, db_parse_bitmap),
+	[DIRTYBIT_CMD_BITMAP_MERGE] = DB_BITMAP_CMD(merge, db_parse_merge),
+	[DIRTYBIT_CMD_BITMAP_FREEZE] = DB_BITMAP_CMD(freeze, db_parse_freeze),
+	[DIRTYBIT_CMD_BITMAP_ABDICATE] = DB_BITMAP_CMD(abdicate, db_parse_abdicate),
+	[DIRTYBIT_CMD_BITMAP_RECLAIM] = DB_BITMAP_CMD(reclaim, db_parse_reclaim),
+	[DIRTYBIT_CMD_BITMAP_GET] = {
+		.policy = db_name_policy, .doit = db_nl_bitmap_get,
+		.dumpit = db_nl_bitmap_dump, .flags = GENL_ADMIN_PERM,
+	},
+	[DIRTYBIT_CMD_TRANSACTION] = {
+		.policy = db_transaction_policy, .doit = db_nl_transaction,
 		.flags = GENL_ADMIN_PERM,
 	},
-	DB_OP(DIRTYBIT_CMD_BITMAP_ADD, db_nl_bitmap_cmd, db_add_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_REMOVE, db_nl_bitmap_cmd, db_name_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_CLEAR, db_nl_bitmap_cmd, db_name_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_ENABLE, db_nl_bitmap_cmd, db_name_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_DISABLE, db_nl_bitmap_cmd, db_name_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_MERGE, db_nl_bitmap_cmd, db_merge_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_FREEZE, db_nl_bitmap_cmd, db_freeze_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_ABDICATE, db_nl_bitmap_cmd, db_abdicate_policy),
-	DB_OP(DIRTYBIT_CMD_BITMAP_RECLAIM, db_nl_bitmap_cmd, db_reclaim_policy),
-	{
-		.cmd = DIRTYBIT_CMD_BITMAP_GET,
-		.doit = db_nl_bitmap_get,
-		.dumpit = db_nl_bitmap_dump,
-		.policy = db_name_policy,
-		.maxattr = DIRTYBIT_A_MAX,
+	[DIRTYBIT_CMD_EXTENTS_GET] = {
+		.policy = db_extents_policy, .dumpit = db_nl_extents_dump,
 		.flags = GENL_ADMIN_PERM,
 	},
-	DB_OP(DIRTYBIT_CMD_TRANSACTION, db_nl_transaction, db_transaction_policy),
-	{
-		.cmd = DIRTYBIT_CMD_EXTENTS_GET,
-		.dumpit = db_nl_extents_dump,
-		.policy = db_extents_policy,
-		.maxattr = DIRTYBIT_A_MAX,
-		.flags = GENL_ADMIN_PERM,
-	},
+	/* DIRTYBIT_CMD_EVENT: multicast only, no request. */
 };
+
+/* The family's ops, made from db_nl_cmds at init. */
+static struct genl_ops dirtybit_genl_ops[__DIRTYBIT_CMD_MAX] __ro_after_init;
 
 static const struct genl_multicast_group dirtybit_mcgrps[] = {
 	{ .name = DIRTYBIT_MCGRP_EVENTS, .flags = GENL_MCAST_CAP_NET_ADMIN },
@@ -896,15 +1063,37 @@ struct genl_family dirtybit_genl_family __ro_after_init = {
 	 * command, or another family, needs.
 	 */
 	.parallel_ops = true,
-	.ops = dirtybit_genl_ops,
-	.n_ops = ARRAY_SIZE(dirtybit_genl_ops),
+	.ops = dirtybit_genl_ops,		/* .n_ops: at init */
 	.mcgrps = dirtybit_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(dirtybit_mcgrps),
 };
 
+/*
+ * Registers the family, its ops one per command of db_nl_cmds.
+ *
+ * Return: 0, or genl_register_family()'s -errno.
+ */
 int __init dirtybit_genl_init(void)
 {
-	int ret = genl_register_family(&dirtybit_genl_family);
+	unsigned int cmd, n = 0;
+	int ret;
+
+	for (cmd = 0; cmd < ARRAY_SIZE(db_nl_cmds); cmd++) {
+		const struct db_nl_cmd *c = &db_nl_cmds[cmd];
+
+		if (!c->doit && !c->dumpit)
+			continue;
+		dirtybit_genl_ops[n++] = (struct genl_ops) {
+			.cmd = cmd,
+			.doit = c->doit,
+			.dumpit = c->dumpit,
+			.policy = c->policy,
+			.maxattr = DIRTYBIT_A_MAX,
+			.flags = c->flags,
+		};
+	}
+	dirtybit_genl_family.n_ops = n;
+	ret = genl_register_family(&dirtybit_genl_family);
 
 	down_write(&db_events_lock);
 	db_events_on = !ret;

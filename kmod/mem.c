@@ -63,6 +63,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/uio.h>
+#include <net/netlink.h>
 
 #include "compat.h"
 #include "dirtybit.h"
@@ -132,7 +133,6 @@ static int db_region_mnt_count;
 static dev_t db_region_devt;
 static struct cdev db_region_cdev;
 static struct class *db_region_class;
-static const struct db_track_ops db_region_ops;
 static const struct file_operations db_region_fops;
 
 static struct db_region *to_region(struct db_track *tr)
@@ -790,14 +790,6 @@ static int db_region_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	return 0;
 }
 
-static const struct db_track_ops db_region_ops = {
-	.drain = db_region_drain,
-	.detach = db_region_detach,
-	.release = db_region_free,
-	.default_granularity = PAGE_SIZE,
-	.min_granularity = PAGE_SIZE,
-};
-
 /* DIRTYBIT_REGION_F_*; under dirtybit_lock. */
 static u32 db_region_flags(const struct db_region *r)
 {
@@ -806,20 +798,24 @@ static u32 db_region_flags(const struct db_region *r)
 	       (r->track.gone ? DIRTYBIT_REGION_F_DESTROYED : 0);
 }
 
-void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags)
+/* ->fill: a region's reply.  Return: 0, or -EMSGSIZE if it is full. */
+static int db_region_fill(struct sk_buff *msg, const struct db_track *tr)
 {
 	const struct db_region *r = container_of(tr, struct db_region, track);
 
-	*dev = r->node ? new_encode_dev(r->node->devt) : 0;
-	*name = r->name;
-	*flags = db_region_flags(r);
+	if (nla_put_u32(msg, DIRTYBIT_A_TARGET_DEV, r->node ? new_encode_dev(r->node->devt) : 0) ||
+	    nla_put_string(msg, DIRTYBIT_A_TARGET_NAME, r->name) ||
+	    nla_put_u32(msg, DIRTYBIT_A_REGION_FLAGS, db_region_flags(r)))
+		return -EMSGSIZE;
+	return 0;
 }
 
 /*
- * The device number of @path if it is a region's node; -ENOTTY if it is
- * not one.  Looks up a path: never under dirtybit_lock.
+ * ->lookup: the device number of @path if it is a region's node.  Looks
+ * up a path: never under dirtybit_lock.  Return: 0, or -ENOTTY if @path
+ * is not a region's node.
  */
-int db_region_lookup(const char *path, dev_t *dev)
+static int db_region_lookup(const char *path, dev_t *dev, struct netlink_ext_ack *extack)
 {
 	struct path p;
 
@@ -832,8 +828,11 @@ int db_region_lookup(const char *path, dev_t *dev)
 	return *dev && MAJOR(*dev) == MAJOR(db_region_devt) ? 0 : -ENOTTY;
 }
 
-/* The listed region behind node @dev; under dirtybit_lock. */
-int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
+/*
+ * ->find: the listed region behind node @dev; under dirtybit_lock.
+ * Return: 0, or -ENOENT if there is none.
+ */
+static int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
 	struct db_region *r;
 
@@ -846,6 +845,27 @@ int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *exta
 	*tr = &r->track;
 	return 0;
 }
+
+/* ->find_name: the listed region named @name, or NULL; under dirtybit_lock. */
+static struct db_track *db_region_find_listed(const char *name)
+{
+	struct db_region *r = db_region_find_name(name);
+
+	return r && r->track.listed ? &r->track : NULL;
+}
+
+const struct db_track_ops db_region_ops = {
+	.drain = db_region_drain,
+	.detach = db_region_detach,
+	.release = db_region_free,
+	.lookup = db_region_lookup,
+	.find = db_region_find,
+	.find_name = db_region_find_listed,
+	.fill = db_region_fill,
+	.kind = DIRTYBIT_TARGET_REGION,
+	.default_granularity = PAGE_SIZE,
+	.min_granularity = PAGE_SIZE,
+};
 
 /* ---- region files ------------------------------------------------------------ */
 

@@ -272,6 +272,7 @@ enum dirtybit_attr {
 	DIRTYBIT_A_REGION_FLAGS,	/* u32, DIRTYBIT_REGION_F_* */
 	DIRTYBIT_A_RANGE_ALL,		/* flag: the whole range, not its dirty bits */
 	DIRTYBIT_A_BITMAP_NEXT_PASS,	/* flag: FREEZE of a bitmap already frozen */
+	DIRTYBIT_A_REGION_NAME,		/* string: a region by name, in requests */
 
 	__DIRTYBIT_A_MAX,
 	DIRTYBIT_A_MAX = __DIRTYBIT_A_MAX - 1
