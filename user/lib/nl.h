@@ -24,7 +24,6 @@ struct nlmsghdr *db_msg_start(struct dirtybit_ctx *ctx, char *buf,
 int db_request(struct dirtybit_ctx *ctx, struct nlmsghdr *nlh,
 	       db_reply_fn cb, void *data);
 void db_put_target(struct nlmsghdr *nlh, const char *target);
-uint32_t db_region_id(const char *name);
 int db_target_lookup(struct dirtybit_ctx *ctx, const char *target, struct dirtybit_target *t);
 /*
  * An attribute's value into *out if it is well formed (length, and a NUL

@@ -163,19 +163,3 @@ int dirtybit_bitmap_read(struct dirtybit_ctx *ctx, uint32_t target_id, const cha
 		memset(words + done, 0, (nwords - done) * sizeof(*words));
 	return 0;
 }
-
-/* A region by name: its target id, or 0. */
-uint32_t db_region_id(const char *name)
-{
-	struct dirtybit_region_info info;
-	struct dirtybit_ctx ctx = { 0 };
-	uint32_t id = 0;
-	int fd = dirtybit_region_open(&ctx, name, false);
-
-	if (fd < 0)
-		return 0;
-	if (!dirtybit_region_info(fd, &info))
-		id = info.target_id;
-	close(fd);
-	return id;
-}

@@ -11,23 +11,21 @@
 
 /*
  * A target by decimal id, by device path (a block device or a region's
- * node), or by region name (anything else).
+ * node: anything with a '/'), or by region name (anything else, which the
+ * kernel resolves: a region name has no '/').
  */
 void db_put_target(struct nlmsghdr *nlh, const char *target)
 {
 	const char *p = target;
-	uint32_t id = 0;
 
 	while (*p && isdigit((unsigned char)*p))
 		p++;
 	if (*target && !*p)
-		id = (uint32_t)strtoul(target, NULL, 10);
-	else if (*target != '/')
-		id = db_region_id(target);
-	if (id)
-		mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, id);
-	else
+		mnl_attr_put_u32(nlh, DIRTYBIT_A_TARGET_ID, (uint32_t)strtoul(target, NULL, 10));
+	else if (strchr(target, '/'))
 		mnl_attr_put_strz(nlh, DIRTYBIT_A_TARGET_PATH, target);
+	else
+		mnl_attr_put_strz(nlh, DIRTYBIT_A_REGION_NAME, target);
 }
 
 static int db_target_attr(const struct nlattr *attr, void *data)
