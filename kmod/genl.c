@@ -616,6 +616,8 @@ static int db_reply(struct genl_info *info, u8 cmd,
 /* Return: 0, or -EMSGSIZE if @msg is full (so for the two below). */
 static int db_put_version(struct sk_buff *msg, const void *unused)
 {
+	/* The uapi bounds it, for the ioctl's struct too. */
+	BUILD_BUG_ON(sizeof(DIRTYBIT_VERSION) > DIRTYBIT_VERSION_LEN);
 	if (nla_put_string(msg, DIRTYBIT_A_VERSION_MODULE, DIRTYBIT_VERSION) ||
 	    nla_put_u32(msg, DIRTYBIT_A_VERSION_PROTOCOL, DIRTYBIT_GENL_VERSION))
 		return -EMSGSIZE;

@@ -12,99 +12,191 @@
  * ---------------
  *
  * Every command is validated strictly against its own policy: an attribute
- * the command does not take is refused with -EINVAL and an extack message.
- * State-changing or activity-revealing commands need CAP_NET_ADMIN
- * (GENL_ADMIN_PERM); the version query does not; TARGET_ATTACH also needs
- * CAP_SYS_ADMIN.  Commands on different targets never wait for each other
- * (but behind another family's registration, which waits for every command
- * in progress: at most drain_timeout).
+ * the command does not take, or of the wrong type or length, is refused
+ * with -EINVAL and an extack message.  State-changing or activity-revealing
+ * commands need CAP_NET_ADMIN (GENL_ADMIN_PERM, "admin" below); the version
+ * query does not; TARGET_ATTACH also needs CAP_SYS_ADMIN.  Commands on
+ * different targets never wait for each other (but behind another family's
+ * registration, which waits for every command in progress: at most
+ * drain_timeout).
  *
- *   DIRTYBIT_CMD_GET_VERSION            (do)
- *     request:  no attributes
- *     reply:    VERSION_MODULE    NLA_NUL_STRING  "0.1.0"
- *               VERSION_PROTOCOL  NLA_U32         DIRTYBIT_GENL_VERSION
+ * Notation.  Every request and reply is drawn as a tree of attributes, one
+ * per line as "NAME: TYPE, limits", with the DIRTYBIT_A_ prefix left off; a
+ * nest's attributes are indented under it, and a nest that repeats is
+ * drawn once, followed by "...".  [NAME] is optional; "one of:" means
+ * exactly one of the lines under it.  NLA_NUL_STRING lengths exclude the
+ * NUL.  <target>, <bitmap> and <target reply> stand for these trees:
+ *
+ *    <target>: one of:
+ *        TARGET_ID: NLA_U32, >= 1
+ *        TARGET_PATH: NLA_NUL_STRING, max PATH_MAX - 1; a block device node
+ *                     or a region's node, resolved in the caller's namespace
+ *        REGION_NAME: NLA_NUL_STRING, max DIRTYBIT_NAME_MAX - 1; a region
+ *
+ *    <bitmap>:
+ *        <target>
+ *        BITMAP_NAME: NLA_NUL_STRING, 1 to DIRTYBIT_NAME_MAX - 1 bytes of
+ *                     [A-Za-z0-9_.:-], unique per target
+ *
+ *    <target reply>:
+ *        TARGET_ID: NLA_U32
+ *        TARGET_KIND: NLA_U32, enum dirtybit_target_kind
+ *        TARGET_SIZE: NLA_U64, bytes tracked
+ *        TARGET_STATE: NLA_U32, enum dirtybit_target_state (a region: LIVE)
+ *        TARGET_DEV: NLA_U32, dev_t as new_encode_dev(); a region's node, or 0
+ *        TARGET_NAME: NLA_NUL_STRING; the kernel's name ("vdb1"), or the
+ *                     region's name (max DIRTYBIT_NAME_MAX - 1)
+ *        [TARGET_START]: NLA_U64, a block device's: byte offset in the
+ *                     whole disk
+ *        [TARGET_OVERFLOWS]: NLA_U64, a block device's: writes the cut
+ *                     could not account for individually (see docs)
+ *        [REGION_FLAGS]: NLA_U32, a region's: DIRTYBIT_REGION_F_*
  *
  * Targets.  A target is a tracked block device (a whole disk, or a partition
- * tracked as a range of its disk) or a memory region (below).  It is named
- * in requests by TARGET_ID or by TARGET_PATH (a block device node or a
- * region's node, resolved in the caller's namespace).
+ * tracked as a range of its disk) or a memory region (below).
  *
- *   DIRTYBIT_CMD_TARGET_ATTACH          (do, admin, CAP_SYS_ADMIN)
- *     request:  TARGET_PATH
- *     reply:    a target (below)
- *     A bio-based device (dm, md): returns once the writes submitted
- *     before it have completed (-ETIMEDOUT, nothing attached, if that
- *     takes over drain_timeout).
- *   DIRTYBIT_CMD_TARGET_DETACH          (do, admin)
- *     request:  TARGET_ID | TARGET_PATH
- *     A region is destroyed: its name, node and bitmaps go at once, its
- *     memory when the last file descriptor and mapping of it are gone.
- *   DIRTYBIT_CMD_TARGET_GET             (do: TARGET_ID | TARGET_PATH; dump: all)
- *     reply:    TARGET_ID        NLA_U32
- *               TARGET_DEV       NLA_U32   dev_t, new_encode_dev()
- *               TARGET_NAME      NLA_NUL_STRING  kernel name, "vdb1"
- *               TARGET_START     NLA_U64   byte offset in the whole disk
- *               TARGET_SIZE      NLA_U64   bytes tracked
- *               TARGET_STATE     NLA_U32   enum dirtybit_target_state
- *               TARGET_OVERFLOWS NLA_U64   writes the cut could not account
- *                                          for individually (see docs)
- *               TARGET_KIND      NLA_U32   enum dirtybit_target_kind
- *     a region's reply: TARGET_ID, TARGET_KIND, TARGET_DEV (its node, or 0),
- *               TARGET_NAME (the region's name), TARGET_SIZE, TARGET_STATE,
- *               REGION_FLAGS NLA_U32 DIRTYBIT_REGION_F_*
+ * DIRTYBIT_CMD_GET_VERSION (do)
+ *    request: no attributes
+ *    reply:
+ *        VERSION_MODULE: NLA_NUL_STRING, max DIRTYBIT_VERSION_LEN - 1, "0.1.0"
+ *        VERSION_PROTOCOL: NLA_U32, DIRTYBIT_GENL_VERSION
  *
- * Bitmaps.  Named per target (BITMAP_NAME, at most DIRTYBIT_NAME_MAX - 1
- * bytes of [A-Za-z0-9_.:-]).  Requests name the target as above.
+ * DIRTYBIT_CMD_TARGET_ATTACH (do, admin, CAP_SYS_ADMIN)
+ *    request:
+ *        TARGET_PATH: NLA_NUL_STRING, max PATH_MAX - 1; a block device node
+ *    reply:
+ *        <target reply>
+ *    A bio-based device (dm, md): returns once the writes submitted before
+ *    it have completed (-ETIMEDOUT, nothing attached, if that takes over
+ *    drain_timeout).  Regions are created by an ioctl, not attached.
  *
- *   DIRTYBIT_CMD_BITMAP_ADD        TARGET, BITMAP_NAME,
- *                                  [BITMAP_GRANULARITY u32, default 65536,
- *                                  for regions the page size (also the
- *                                  minimum)],
- *                                  [BITMAP_DISABLED flag]
- *   DIRTYBIT_CMD_BITMAP_REMOVE     TARGET, BITMAP_NAME
- *   DIRTYBIT_CMD_BITMAP_CLEAR      TARGET, BITMAP_NAME           (a cut)
- *   DIRTYBIT_CMD_BITMAP_ENABLE     TARGET, BITMAP_NAME
- *   DIRTYBIT_CMD_BITMAP_DISABLE    TARGET, BITMAP_NAME
- *   DIRTYBIT_CMD_BITMAP_MERGE      TARGET, BITMAP_NAME, BITMAP_SOURCES
- *                                  (nest of SOURCE nests: [TARGET_ID],
- *                                  BITMAP_NAME; default target: the request's)
- *   DIRTYBIT_CMD_BITMAP_FREEZE     TARGET, BITMAP_NAME,          (a cut)
- *                                  [BITMAP_NEXT_PASS flag: see Passes]
- *   DIRTYBIT_CMD_BITMAP_ABDICATE   TARGET, BITMAP_NAME,
- *                                  [RANGE_START u64, RANGE_LENGTH u64:
- *                                  the frozen bits inside stay dirty, for a
- *                                  backup that stopped part way; length
- *                                  defaults to the rest of the target],
- *                                  [RANGE_ALL flag: every granule of the
- *                                  range stays dirty (a full backup's)]
- *   DIRTYBIT_CMD_BITMAP_RECLAIM    TARGET, BITMAP_NAME, [FORCE flag]
- *     all (do, admin); reply: none (ACK)
- *   DIRTYBIT_CMD_BITMAP_GET        (do: TARGET, BITMAP_NAME;
- *                                   dump: [TARGET] or all targets, admin)
- *     reply:    TARGET_ID, BITMAP_NAME,
- *               BITMAP_GRANULARITY NLA_U32
- *               BITMAP_COUNT       NLA_U64   dirty bytes
- *               BITMAP_FLAGS       NLA_U32   DIRTYBIT_BITMAP_F_*
- *               BITMAP_SUCCESSOR_COUNT NLA_U64 (frozen: bytes since the cut)
- *     A bitmap is INCONSISTENT when it may have missed writes: its device
- *     grew past the size it was attached with, its media changed (loop
- *     device given another file, medium swapped), or a passthrough
- *     command (SG_IO, NVMe ioctl) sending data or none reached it.  It can only be
- *     removed (a frozen one reclaimed, not abdicated; it is no merge
- *     source); after a resize, re-attach the device.
- *   DIRTYBIT_CMD_TRANSACTION       (do, admin)
- *     request:  ACTIONS: nest of ACTION nests, each ACTION_CMD (one of the
- *               BITMAP_* commands above except GET) and that command's
- *               attributes, validated against that command's own policy.
- *               All are validated first; then all apply at one cut, or
- *               none does.
- *   DIRTYBIT_CMD_EXTENTS_GET       (dump, admin)
- *     request:  TARGET, BITMAP_NAME, [RANGE_START u64], [RANGE_LENGTH u64]
- *     reply:    per message: TARGET_ID, BITMAP_NAME, EXTENTS: nest of
- *               EXTENT nests { EXTENT_START u64, EXTENT_LENGTH u64 } in
- *               bytes, coalesced, in order.  Resumable; NLM_F_DUMP_INTR when
- *               the bitmap was cleared, merged, frozen, abdicated or
- *               reclaimed between two parts.
+ * DIRTYBIT_CMD_TARGET_DETACH (do, admin)
+ *    request:
+ *        <target>
+ *    reply: none (ACK)
+ *    A region is destroyed: its name, node and bitmaps go at once, its
+ *    memory when the last file descriptor and mapping of it are gone.
+ *
+ * DIRTYBIT_CMD_TARGET_GET (do, dump; admin)
+ *    request (do):
+ *        <target>
+ *    request (dump): no attributes needed; every target is listed
+ *    reply, one message per target:
+ *        <target reply>
+ *
+ * DIRTYBIT_CMD_BITMAP_ADD (do, admin; a cut, so the bitmap starts at a
+ * known point)
+ *    request:
+ *        <bitmap>
+ *        [BITMAP_GRANULARITY]: NLA_U32, a power of two from 512 to 2^31;
+ *                     default DIRTYBIT_DEFAULT_GRANULARITY, for a region
+ *                     the page size (also its minimum)
+ *        [BITMAP_DISABLED]: NLA_FLAG
+ *
+ * DIRTYBIT_CMD_BITMAP_REMOVE (do, admin)
+ * DIRTYBIT_CMD_BITMAP_CLEAR (do, admin; a cut)
+ * DIRTYBIT_CMD_BITMAP_ENABLE (do, admin)
+ * DIRTYBIT_CMD_BITMAP_DISABLE (do, admin)
+ *    request:
+ *        <bitmap>
+ *
+ * DIRTYBIT_CMD_BITMAP_MERGE (do, admin): BITMAP_NAME |= each source
+ *    request:
+ *        <bitmap>
+ *        BITMAP_SOURCES: NLA_NESTED, 1 to DIRTYBIT_MAX_SOURCES sources
+ *            SOURCE: NLA_NESTED
+ *                [one of:] (none: the request's target)
+ *                    TARGET_ID: NLA_U32, >= 1
+ *                    REGION_NAME: NLA_NUL_STRING, max DIRTYBIT_NAME_MAX - 1
+ *                BITMAP_NAME: NLA_NUL_STRING, as in <bitmap>
+ *            SOURCE: NLA_NESTED
+ *                ...
+ *            ...
+ *
+ * DIRTYBIT_CMD_BITMAP_FREEZE (do, admin; a cut)
+ *    request:
+ *        <bitmap>
+ *        [BITMAP_NEXT_PASS]: NLA_FLAG, see Passes
+ *
+ * DIRTYBIT_CMD_BITMAP_ABDICATE (do, admin)
+ *    request:
+ *        <bitmap>
+ *        [RANGE_START]: NLA_U64, at most the target's size; default 0
+ *        [RANGE_LENGTH]: NLA_U64, default the rest of the target; the range
+ *                     must end within it
+ *        [RANGE_ALL]: NLA_FLAG, with RANGE_START or RANGE_LENGTH only
+ *    The frozen bits inside the range stay dirty (every granule of it with
+ *    RANGE_ALL, a full backup's): a backup that stopped part way.
+ *
+ * DIRTYBIT_CMD_BITMAP_RECLAIM (do, admin)
+ *    request:
+ *        <bitmap>
+ *        [FORCE]: NLA_FLAG, end another socket's freeze
+ *
+ *    ADD to RECLAIM reply: none (ACK).
+ *
+ * DIRTYBIT_CMD_BITMAP_GET (do, dump; admin)
+ *    request (do):
+ *        <bitmap>
+ *    request (dump): the bitmaps of every target, or of one:
+ *        [<target>]
+ *    reply, one message per bitmap:
+ *        TARGET_ID: NLA_U32
+ *        BITMAP_NAME: NLA_NUL_STRING, max DIRTYBIT_NAME_MAX - 1
+ *        BITMAP_GRANULARITY: NLA_U32, bytes per bit
+ *        BITMAP_COUNT: NLA_U64, dirty bytes (frozen: of the frozen bits)
+ *        BITMAP_FLAGS: NLA_U32, DIRTYBIT_BITMAP_F_*
+ *        [BITMAP_SUCCESSOR_COUNT]: NLA_U64, frozen only: bytes since the cut
+ *    A bitmap is INCONSISTENT when it may have missed writes: its device
+ *    grew past the size it was attached with, its media changed (loop
+ *    device given another file, medium swapped), or a passthrough command
+ *    (SG_IO, NVMe ioctl) sending data or none reached it.  It can only be
+ *    removed (a frozen one reclaimed, not abdicated; it is no merge
+ *    source); after a resize, re-attach the device.
+ *
+ * DIRTYBIT_CMD_TRANSACTION (do, admin)
+ *    request:
+ *        ACTIONS: NLA_NESTED, 1 to DIRTYBIT_MAX_ACTIONS actions
+ *            ACTION: NLA_NESTED
+ *                ACTION_CMD: NLA_U32, DIRTYBIT_CMD_BITMAP_ADD to
+ *                            DIRTYBIT_CMD_BITMAP_RECLAIM
+ *                the request attributes of that command, above, and no
+ *                other: each ACTION is validated against its own
+ *                command's policy
+ *            ACTION: NLA_NESTED
+ *                ...
+ *            ...
+ *    reply: none (ACK)
+ *    All actions are validated first; then all apply at one cut, or none
+ *    does.
+ *
+ * DIRTYBIT_CMD_EXTENTS_GET (dump, admin)
+ *    request:
+ *        <bitmap>
+ *        [RANGE_START]: NLA_U64, bytes; default 0
+ *        [RANGE_LENGTH]: NLA_U64, bytes; default the rest of the target
+ *    reply, in parts:
+ *        TARGET_ID: NLA_U32
+ *        BITMAP_NAME: NLA_NUL_STRING, max DIRTYBIT_NAME_MAX - 1
+ *        EXTENTS: NLA_NESTED
+ *            EXTENT: NLA_NESTED
+ *                EXTENT_START: NLA_U64, bytes
+ *                EXTENT_LENGTH: NLA_U64, bytes
+ *            EXTENT: NLA_NESTED
+ *                ...
+ *            ...
+ *    Extents are coalesced and in order.  Resumable; a part is flagged
+ *    NLM_F_DUMP_INTR when the bitmap was cleared, merged, frozen,
+ *    abdicated or reclaimed since the previous one.
+ *
+ * DIRTYBIT_CMD_EVENT (multicast group "events", CAP_NET_ADMIN to join)
+ *        EVENT: NLA_U32, enum dirtybit_event
+ *        TARGET_ID: NLA_U32
+ *        [BITMAP_NAME]: NLA_NUL_STRING, max DIRTYBIT_NAME_MAX - 1
+ *    One per command that changed something (a transaction sends one per
+ *    action), never per write.  An agent that keeps an incremental chain
+ *    watches for CLEARED, MERGED and RECLAIMED on its bitmap from anyone
+ *    else.
  *
  * Freezes are owned by the netlink socket that made them: when it closes
  * (the agent exited or was killed) without ABDICATE or RECLAIM, the module
@@ -135,12 +227,6 @@
  * (A blk-mq disk's writes are marked as they complete; a bio-based disk's
  * as they are submitted, and the cut waits for those before it.)  A path
  * that cannot be tracked makes the bitmaps INCONSISTENT instead.
- *
- * Events (multicast group "events"): DIRTYBIT_CMD_EVENT with EVENT (enum
- * dirtybit_event), TARGET_ID, [BITMAP_NAME]; one per command that changed
- * something (a transaction sends one per action), never per write.  An
- * agent that keeps an incremental chain watches for CLEARED, MERGED and
- * RECLAIMED on its bitmap from anyone else.
  *
  * /dev/dirtybit
  * -------------
