@@ -195,7 +195,10 @@ static const int db_target_attrs[] = {
 	DIRTYBIT_A_TARGET_ID, DIRTYBIT_A_TARGET_PATH, DIRTYBIT_A_REGION_NAME,
 };
 
-/* The one attribute of @attrs naming a target, or NULL if none does. */
+/*
+ * The one attribute of @attrs naming a target, or NULL if none does.
+ * *@err: 0, or -EINVAL (and NULL) if two of them name it.
+ */
 static struct nlattr *db_nl_target_attr(struct nlattr **attrs, struct netlink_ext_ack *extack,
 					int *err)
 {

@@ -131,6 +131,7 @@ static void put_attr(uint64_t *s, struct nl_msg *m, int depth)
 		db_put_str(m, type, paths[pick(s, 9)]);
 		break;
 	case DIRTYBIT_A_BITMAP_NAME:
+	case DIRTYBIT_A_REGION_NAME:
 		db_put_str(m, type, names[pick(s, 9)]);
 		break;
 	case DIRTYBIT_A_TARGET_ID:

@@ -76,6 +76,18 @@ static int send_action(struct db *db, struct nl_msg *m, struct nlattr *one, stru
 	return nl_send(&db->nl, m, NULL, 0);
 }
 
+/* MERGE's sources: one, bitmap @bm of the target @attr (a string) names. */
+static void put_source(struct nl_msg *m, int attr, const char *target, const char *bm)
+{
+	struct nlattr *srcs = db_nest(m, DIRTYBIT_A_BITMAP_SOURCES);
+	struct nlattr *src = db_nest(m, DIRTYBIT_A_SOURCE);
+
+	db_put_str(m, attr, target);
+	db_put_str(m, DIRTYBIT_A_BITMAP_NAME, bm);
+	db_nest_end(m, src);
+	db_nest_end(m, srcs);
+}
+
 TEST_F(named, target_get_by_region_name)
 {
 	struct nlattr *a;
@@ -100,7 +112,7 @@ TEST_F(named, target_get_by_region_name)
 TEST_F(named, every_way_of_naming_a_target_takes_a_region_name)
 {
 	struct db_bitmap_info bi;
-	struct nlattr *nest, *one, *srcs, *src;
+	struct nlattr *nest, *one;
 	unsigned char *map;
 	struct nl_msg m;
 
@@ -120,12 +132,7 @@ TEST_F(named, every_way_of_naming_a_target_takes_a_region_name)
 	/* c |= a, the source named by REGION_NAME; then a CLEAR action of a. */
 	named_msg(&self->db, &m, DIRTYBIT_CMD_BITMAP_MERGE, NAME);
 	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "c");
-	srcs = db_nest(&m, DIRTYBIT_A_BITMAP_SOURCES);
-	src = db_nest(&m, DIRTYBIT_A_SOURCE);
-	db_put_str(&m, DIRTYBIT_A_REGION_NAME, NAME);
-	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "a");
-	db_nest_end(&m, src);
-	db_nest_end(&m, srcs);
+	put_source(&m, DIRTYBIT_A_REGION_NAME, NAME, "a");
 	ASSERT_EQ(0, nl_send(&self->db.nl, &m, NULL, 0)) TH_LOG("%s", self->db.nl.extack);
 	one = named_action(&self->db, &m, DIRTYBIT_CMD_BITMAP_CLEAR, NAME, "a", &nest);
 	ASSERT_EQ(0, send_action(&self->db, &m, one, nest)) TH_LOG("%s", self->db.nl.extack);
@@ -143,7 +150,7 @@ TEST_F(named, every_way_of_naming_a_target_takes_a_region_name)
 TEST_F(named, unknown_overlong_and_doubled_names_refused_with_reasons)
 {
 	char longname[DIRTYBIT_NAME_MAX + 8];
-	struct nlattr *nest, *one, *srcs, *src;
+	struct nlattr *nest, *one;
 	struct nl_msg m;
 
 	named_msg(&self->db, &m, DIRTYBIT_CMD_TARGET_GET, "nosuch");
@@ -157,12 +164,7 @@ TEST_F(named, unknown_overlong_and_doubled_names_refused_with_reasons)
 	ASSERT_EQ(0, db_add(&self->db, self->idstr, "a", 0, 0));
 	named_msg(&self->db, &m, DIRTYBIT_CMD_BITMAP_MERGE, NAME);
 	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "a");
-	srcs = db_nest(&m, DIRTYBIT_A_BITMAP_SOURCES);
-	src = db_nest(&m, DIRTYBIT_A_SOURCE);
-	db_put_str(&m, DIRTYBIT_A_REGION_NAME, "nosuch");
-	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "a");
-	db_nest_end(&m, src);
-	db_nest_end(&m, srcs);
+	put_source(&m, DIRTYBIT_A_REGION_NAME, "nosuch", "a");
 	EXPECT_EQ(-ENOENT, nl_send(&self->db.nl, &m, NULL, 0));
 	EXPECT_NE(NULL, strstr(self->db.nl.extack, "no region")) TH_LOG("%s", self->db.nl.extack);
 
@@ -214,7 +216,7 @@ TEST_F(named, cli_refuses_unknown_and_overlong_names_with_reasons)
  */
 TEST_F(named, actions_take_only_their_own_commands_attributes)
 {
-	struct nlattr *nest, *one, *srcs, *src;
+	struct nlattr *nest, *one;
 	struct db_bitmap_info bi;
 	unsigned char *map;
 	struct nl_msg m;
@@ -252,12 +254,7 @@ TEST_F(named, actions_take_only_their_own_commands_attributes)
 	ASSERT_EQ(0, db_add(&self->db, self->idstr, "c", 0, 0));
 	named_msg(&self->db, &m, DIRTYBIT_CMD_BITMAP_MERGE, NAME);
 	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "c");
-	srcs = db_nest(&m, DIRTYBIT_A_BITMAP_SOURCES);
-	src = db_nest(&m, DIRTYBIT_A_SOURCE);
-	db_put_str(&m, DIRTYBIT_A_TARGET_PATH, "/dev/" DIRTYBIT_REGION_NODE_DIR "/" NAME);
-	db_put_str(&m, DIRTYBIT_A_BITMAP_NAME, "a");
-	db_nest_end(&m, src);
-	db_nest_end(&m, srcs);
+	put_source(&m, DIRTYBIT_A_TARGET_PATH, "/dev/" DIRTYBIT_REGION_NODE_DIR "/" NAME, "a");
 	EXPECT_EQ(-EINVAL, nl_send(&self->db.nl, &m, NULL, 0));
 	EXPECT_STRNE("", self->db.nl.extack);
 	ASSERT_EQ(0, db_info(&self->db, self->idstr, "c", &bi));
