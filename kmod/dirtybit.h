@@ -265,7 +265,7 @@ struct db_blk_info {
 void db_blk_info(const struct db_track *tr, struct db_blk_info *info);
 extern struct list_head db_tracks;
 
-/* mem.c */
+/* region.c */
 int db_region_init(void);
 void db_region_exit(void);
 bool db_track_is_region(const struct db_track *tr);
