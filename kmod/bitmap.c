@@ -17,12 +17,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/netlink.h>
-#include <linux/notifier.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
-#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/netlink.h>
 
@@ -40,13 +37,7 @@ static u64 db_seq;
  */
 struct workqueue_struct *db_wq;
 
-/*
- * Frozen bitmaps, for the netlink release notifier, which runs in atomic
- * context and so cannot take dirtybit_lock: it only flags the dead owner's
- * bitmaps and leaves the reclaim to db_reclaim_work.
- */
-static DEFINE_SPINLOCK(db_owner_lock);
-static LIST_HEAD(db_frozen);
+/* Reclaims the freezes whose owner went away (db_owner_gone()). */
 static void db_reclaim_dead(struct work_struct *work);
 static DECLARE_WORK(db_reclaim_work, db_reclaim_dead);
 static void db_settle_all(struct work_struct *work);
@@ -147,33 +138,73 @@ static void db_bitmap_free(struct db_bitmap *bm)
 	db_obj_put(DB_OBJ_BITMAP);
 }
 
-/*
- * A frozen bitmap holds the module: a backup in progress makes rmmod fail
- * with "in use" instead of taking the bitmap (and the agent's cut) away.
- */
-static void db_frozen_add(struct db_bitmap *bm, bool owner_dead)
+/* ---- freeze owners ------------------------------------------------------ */
+
+void db_owner_init(struct db_owner *owner, void (*release)(struct db_owner *owner))
 {
-	__module_get(THIS_MODULE);
-	spin_lock_bh(&db_owner_lock);
-	bm->owner_dead = owner_dead;
-	list_add_tail(&bm->frozen_node, &db_frozen);
-	spin_unlock_bh(&db_owner_lock);
+	kref_init(&owner->ref);
+	owner->gone = false;
+	owner->release = release;
+}
+
+static void db_owner_free(struct kref *ref)
+{
+	struct db_owner *owner = container_of(ref, struct db_owner, ref);
+
+	owner->release(owner);
+}
+
+void db_owner_put(struct db_owner *owner)
+{
+	kref_put(&owner->ref, db_owner_free);
 }
 
 /*
- * Takes @bm off the frozen list; true if it was on it, and the caller owes
- * the module reference it held (module_put(), once nothing of the
- * operation runs any more: a reclaim's drain must not outlive the module).
+ * @owner went away: its freezes are reclaimed soon, by db_reclaim_work.
+ * Any context (the netlink release notifier's is atomic); once only.
  */
-static bool db_frozen_del(struct db_bitmap *bm)
+void db_owner_gone(struct db_owner *owner)
 {
-	bool was_frozen;
+	WRITE_ONCE(owner->gone, true);
+	/* The work sees the store: queue_work() orders it before the run. */
+	queue_work(db_wq, &db_reclaim_work);
+}
 
-	spin_lock_bh(&db_owner_lock);
-	was_frozen = !list_empty(&bm->frozen_node);
-	list_del_init(&bm->frozen_node);
-	spin_unlock_bh(&db_owner_lock);
-	return was_frozen;
+/* Frozen with no owner (NULL: the module's own), or one that went away. */
+static bool db_bitmap_orphaned(const struct db_bitmap *bm)
+{
+	return bm->successor && (!bm->owner || READ_ONCE(bm->owner->gone));
+}
+
+/*
+ * A frozen bitmap holds the module: a backup in progress makes rmmod fail
+ * with "in use" instead of taking the bitmap (and the agent's cut) away.
+ * It holds its owner too.  Under dirtybit_lock, which orders this against
+ * the reclaim work: an owner that went before its freeze was applied has
+ * its freeze reclaimed by the work queued here, or by one that runs after
+ * this section.
+ */
+static void db_bitmap_hold_owner(struct db_bitmap *bm, struct db_owner *owner)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	__module_get(THIS_MODULE);
+	if (owner)
+		db_owner_get(owner);
+	bm->owner = owner;
+	if (db_bitmap_orphaned(bm))
+		queue_work(db_wq, &db_reclaim_work);
+}
+
+/*
+ * The freeze of @bm ends: it lets its owner go.  The caller owes the
+ * module reference it held (module_put(), once nothing of the operation
+ * runs any more: a reclaim's drain must not outlive the module).
+ */
+static void db_bitmap_drop_owner(struct db_bitmap *bm)
+{
+	if (bm->owner)
+		db_owner_put(bm->owner);
+	bm->owner = NULL;
 }
 
 /*
@@ -187,8 +218,10 @@ void db_track_release(struct db_track *tr)
 	struct db_rec *rec;
 
 	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
-		if (db_frozen_del(bm))
+		if (bm->successor) {
+			db_bitmap_drop_owner(bm);
 			module_put(THIS_MODULE);
+		}
 		list_del(&bm->node);
 		db_bitmap_free(bm);
 	}
@@ -446,7 +479,7 @@ struct db_tx {
 	u32 id;
 	struct db_action *acts;
 	unsigned int n;
-	const struct db_requester *who;
+	struct db_owner *owner;		/* of its freezes, or NULL */
 	struct netlink_ext_ack *extack;
 	struct db_track **tracks;	/* touched, in order */
 	struct db_rec **recs;
@@ -547,9 +580,9 @@ static bool db_bitmap_fits(struct db_track *tr, u32 granularity)
 	return need <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
 }
 
-static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
+static bool db_owned_by(const struct db_bitmap *bm, const struct db_owner *owner)
 {
-	return who && bm->owner_net == who->net && bm->owner_portid == who->portid;
+	return owner && bm->owner == owner;
 }
 
 /*
@@ -570,7 +603,7 @@ static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 	if (bm->tx_ended || bm->tx_next_pass)
 		return DB_REFUSE(tx, -EINVAL,
 				 "a next pass must be its bitmap's only freeze, abdicate or reclaim in the transaction");
-	if (!db_owned_by(bm, tx->who))
+	if (!db_owned_by(bm, tx->owner))
 		return DB_REFUSE(tx, -EPERM, "bitmap is frozen by another socket");
 	if (READ_ONCE(bm->inconsistent))
 		return DB_REFUSE(tx, -EINVAL,
@@ -625,7 +658,6 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (!a->bm)
 			return -ENOMEM;
 		db_obj_get(DB_OBJ_BITMAP);
-		INIT_LIST_HEAD(&a->bm->frozen_node);
 		a->bm->track = tr;
 		strscpy(a->bm->name, a->name, sizeof(a->bm->name));
 		a->bm->hb = db_hbitmap_alloc(tr->size, a->granularity);
@@ -701,7 +733,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		 * Anyone else may only force a reclaim, which keeps every bit;
 		 * an abdicate would drop the owner's frozen bits.
 		 */
-		if (a->bm->successor && !db_owned_by(a->bm, tx->who) &&
+		if (a->bm->successor && !db_owned_by(a->bm, tx->owner) &&
 		    !(a->force && a->cmd == DIRTYBIT_CMD_BITMAP_RECLAIM))
 			return DB_REFUSE(tx, -EPERM,
 					 "bitmap is frozen by another socket (reclaim with force to override)");
@@ -776,12 +808,11 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		}
 		bm->successor = a->new_hb;
 		a->new_hb = NULL;
-		bm->owner_net = tx->who ? tx->who->net : NULL;
-		bm->owner_portid = tx->who ? tx->who->portid : 0;
-		db_frozen_add(bm, !tx->who);
+		db_bitmap_hold_owner(bm, tx->owner);
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
-		tx->module_puts += db_frozen_del(bm);
+		db_bitmap_drop_owner(bm);
+		tx->module_puts++;
 		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
 		a->passed_hb = bm->passed;
@@ -799,7 +830,8 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		bm->passed = NULL;
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
-		tx->module_puts += db_frozen_del(bm);
+		db_bitmap_drop_owner(bm);
+		tx->module_puts++;
 		a->dst_hb = bm->hb;
 		a->old_hb = bm->successor;
 		/*
@@ -981,15 +1013,15 @@ static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec 
 }
 
 /*
- * Applies @n actions all or nothing, at one cut.  @who owns any freeze (NULL:
+ * Applies @n actions all or nothing, at one cut.  @owner owns any freeze (NULL:
  * the module itself).  The caller holds a reference on every track the
  * actions name, and no lock: the cut locks are taken here, dirtybit_lock
  * only around the apply and the publish.  0 or -errno (with a message).
  */
 int db_transaction(struct db_action *acts, unsigned int n,
-		   const struct db_requester *who, struct netlink_ext_ack *extack)
+		   struct db_owner *owner, struct netlink_ext_ack *extack)
 {
-	struct db_tx tx = { .acts = acts, .n = n, .who = who, .extack = extack };
+	struct db_tx tx = { .acts = acts, .n = n, .owner = owner, .extack = extack };
 	unsigned int i, prepared = 0, changed;
 	int ret = -ENOMEM;
 
@@ -1071,28 +1103,25 @@ out_free:
 	return ret;
 }
 
-/* ---- freeze owners ------------------------------------------------------ */
+/* ---- orphaned freezes ---------------------------------------------------- */
 
-/* A frozen bitmap whose freezer went away, or NULL. */
+/* A frozen bitmap whose owner went away, or NULL.  Under dirtybit_lock. */
 static struct db_bitmap *db_find_orphan(void)
 {
-	struct db_bitmap *bm, *found = NULL;
+	struct db_bitmap *bm;
+	struct db_track *tr;
 
-	spin_lock_bh(&db_owner_lock);
-	list_for_each_entry(bm, &db_frozen, frozen_node) {
-		if (bm->owner_dead) {
-			found = bm;
-			break;
-		}
-	}
-	spin_unlock_bh(&db_owner_lock);
-	return found;
+	lockdep_assert_held(&dirtybit_lock);
+	list_for_each_entry(tr, &db_tracks, node)
+		list_for_each_entry(bm, &tr->bitmaps, node)
+			if (db_bitmap_orphaned(bm))
+				return bm;
+	return NULL;
 }
 
 /*
- * Reclaims every orphaned freeze.  Bitmaps are only freed under
- * dirtybit_lock, so a bitmap found on db_frozen stays valid while it is
- * held; the transaction then works on a reference to its track.
+ * Reclaims every orphaned freeze.  The transaction works on a reference
+ * to the track and the bitmap's name, taken under dirtybit_lock.
  */
 static void db_reclaim_dead(struct work_struct *work)
 {
@@ -1130,48 +1159,18 @@ static void db_reclaim_dead(struct work_struct *work)
 	}
 }
 
-static int db_netlink_release(struct notifier_block *nb, unsigned long state,
-			      void *ptr)
-{
-	struct netlink_notify *n = ptr;
-	struct db_bitmap *bm;
-	bool found = false;
-
-	if (state != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
-		return NOTIFY_DONE;
-	spin_lock_bh(&db_owner_lock);
-	list_for_each_entry(bm, &db_frozen, frozen_node) {
-		if (bm->owner_net == n->net && bm->owner_portid == n->portid) {
-			bm->owner_dead = true;
-			found = true;
-		}
-	}
-	spin_unlock_bh(&db_owner_lock);
-	if (found)
-		queue_work(db_wq, &db_reclaim_work);
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block db_netlink_nb = {
-	.notifier_call = db_netlink_release,
-};
-
 int db_bitmap_init(void)
 {
-	int ret;
-
 	db_wq = db_fault() ? NULL : alloc_workqueue("dirtybit", WQ_UNBOUND, 0);
-	if (!db_wq)
-		return -ENOMEM;
-	ret = db_fault() ? -ENOMEM : netlink_register_notifier(&db_netlink_nb);
-	if (ret)
-		destroy_workqueue(db_wq);
-	return ret;
+	return db_wq ? 0 : -ENOMEM;
 }
 
-/* Last in the exit ladder: no target is left, nothing marks any more. */
+/*
+ * Last in the exit ladder: no target is left, nothing marks any more, and
+ * no owner can go (the netlink layer is gone); a reclaim still running
+ * finishes here.
+ */
 void db_bitmap_exit(void)
 {
-	netlink_unregister_notifier(&db_netlink_nb);
 	destroy_workqueue(db_wq);
 }

@@ -17,8 +17,8 @@
 
 #include "hbitmap.h"
 
+struct genl_info;
 struct netlink_ext_ack;
-struct net;
 
 /*
  * Locking, outermost first:
@@ -32,7 +32,12 @@ struct net;
  *  - dirtybit_lock: the lists of targets, bitmaps and regions and what they
  *    publish.  Held for short sections only: never across a wait for I/O,
  *    user memory, another target or an RCU grace period of a cut.
- *  - db_owner_lock (bitmap.c), a spinlock: frozen bitmaps and their owners.
+ *  - db_nl_owners_lock (nl_owner.c), a spinlock, innermost: the netlink
+ *    sockets' freeze owners by (net, portid).  Taken in the netlink release
+ *    notifier, which runs in atomic context (an atomic notifier chain) and
+ *    so cannot take dirtybit_lock: it only unhashes the socket's owner and
+ *    tells the core (db_owner_gone(): a flag and a work item), whose
+ *    reclaim work then takes the locks above.
  *
  * A target's bitmap list, and each bitmap's bits and flags, change only
  * with both its cut_lock and dirtybit_lock held, so either lock is enough
@@ -160,7 +165,6 @@ struct db_track {
 
 struct db_bitmap {
 	struct list_head node;		/* track->bitmaps */
-	struct list_head frozen_node;	/* db_frozen, under db_owner_lock */
 	struct db_track *track;
 	char name[DIRTYBIT_NAME_MAX];
 	struct hbitmap *hb;
@@ -169,10 +173,8 @@ struct db_bitmap {
 	bool enabled;
 	bool inconsistent;
 	u64 seq;			/* bumped on every change of its bits but marks */
-	/* The freeze's owner: a netlink socket. */
-	const struct net *owner_net;
-	u32 owner_portid;
-	bool owner_dead;		/* under db_owner_lock */
+	/* While frozen: who froze it, referenced (NULL: the module). */
+	struct db_owner *owner;
 	/* Transaction view: valid while tx_id == the running transaction's. */
 	u32 tx_id;
 	bool tx_removed, tx_frozen;
@@ -238,13 +240,31 @@ struct db_action {
 	bool no_change;			/* enable/disable of a bitmap already so */
 };
 
-struct db_requester {
-	const struct net *net;
-	u32 portid;
+/*
+ * Who froze a bitmap, as the core sees it: something that may go away.
+ * Only a freeze's owner may abdicate it or take a next pass of it (anyone
+ * may reclaim it with FORCE); once its owner is gone, the module reclaims
+ * it.  The core compares owners by address and holds a reference on a
+ * frozen bitmap's; it knows nothing of what an owner stands for.  The
+ * netlink layer (nl_owner.c) embeds one per socket that freezes.
+ */
+struct db_owner {
+	struct kref ref;		/* its maker's, each frozen bitmap's, each user's */
+	bool gone;			/* set once, by db_owner_gone() */
+	void (*release)(struct db_owner *owner);	/* the last reference went */
 };
 
+void db_owner_init(struct db_owner *owner, void (*release)(struct db_owner *owner));
+
+static inline void db_owner_get(struct db_owner *owner)
+{
+	kref_get(&owner->ref);
+}
+
+void db_owner_put(struct db_owner *owner);
+void db_owner_gone(struct db_owner *owner);
 int db_transaction(struct db_action *acts, unsigned int n,
-		   const struct db_requester *who, struct netlink_ext_ack *extack);
+		   struct db_owner *owner, struct netlink_ext_ack *extack);
 extern struct workqueue_struct *db_wq;
 
 /* blk.c */
@@ -275,6 +295,11 @@ int db_region_lookup(const char *path, dev_t *dev);
 int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack);
 void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 *flags);
 long db_region_pages_held(void);
+
+/* nl_owner.c */
+int db_nl_owner_init(void);
+void db_nl_owner_exit(void);
+int db_nl_owner_transaction(struct genl_info *info, struct db_action *acts, unsigned int n);
 
 /* genl.c */
 extern struct genl_family dirtybit_genl_family;

@@ -315,24 +315,16 @@ static void db_nl_free_actions(struct db_action *acts, unsigned int n)
 	kfree(acts);
 }
 
-static void db_nl_requester(struct genl_info *info, struct db_requester *who)
-{
-	who->net = genl_info_net(info);
-	who->portid = info->snd_portid;
-}
-
 static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_action *a = db_fault() ? NULL : kzalloc(sizeof(*a), GFP_KERNEL);
-	struct db_requester who;
 	int ret;
 
 	if (!a)
 		return -ENOMEM;
-	db_nl_requester(info, &who);
 	ret = db_nl_action(info->attrs, info->genlhdr->cmd, a, info->extack);
 	if (!ret)
-		ret = db_transaction(a, 1, &who, info->extack);
+		ret = db_nl_owner_transaction(info, a, 1);
 	db_nl_free_actions(a, 1);
 	return ret;
 }
@@ -371,7 +363,6 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nest = info->attrs[DIRTYBIT_A_ACTIONS];
 	struct db_action *acts;
-	struct db_requester who;
 	struct nlattr *act;
 	unsigned int n = 0;
 	int rem, ret;
@@ -389,14 +380,13 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 	acts = db_fault() ? NULL : kcalloc(n, sizeof(*acts), GFP_KERNEL);
 	if (!acts)
 		return -ENOMEM;
-	db_nl_requester(info, &who);
 	n = 0;
 	nla_for_each_nested(act, nest, rem) {
 		ret = db_nl_parse_action(act, &acts[n++], info->extack);
 		if (ret)
 			goto out;
 	}
-	ret = db_transaction(acts, n, &who, info->extack);
+	ret = db_nl_owner_transaction(info, acts, n);
 out:
 	db_nl_free_actions(acts, n);
 	return ret;

@@ -27,6 +27,10 @@ static int __init dirtybit_init(void)
 	if (ret)
 		goto err_region;
 
+	ret = db_nl_owner_init();
+	if (ret)
+		goto err_owner;
+
 	ret = dirtybit_genl_init();
 	if (ret)
 		goto err_genl;
@@ -41,6 +45,8 @@ static int __init dirtybit_init(void)
 err_cdev:
 	dirtybit_genl_exit();
 err_genl:
+	db_nl_owner_exit();
+err_owner:
 	db_region_exit();
 err_region:
 	db_blk_exit();
@@ -55,6 +61,7 @@ static void __exit dirtybit_exit(void)
 {
 	dirtybit_cdev_exit();
 	dirtybit_genl_exit();
+	db_nl_owner_exit();
 	db_region_exit();
 	db_blk_exit();
 	db_bitmap_exit();
