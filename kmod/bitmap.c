@@ -66,7 +66,11 @@ void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops
 	tr->ops = ops;
 }
 
-/* Gives @tr an id and an empty rec; db_track_list() makes it findable. */
+/*
+ * Gives @tr an id and an empty rec; db_track_list() makes it findable.
+ *
+ * Return: 0 on success, -ENOMEM if the rec could not be allocated.
+ */
 int db_track_publish_empty(struct db_track *tr)
 {
 	struct db_rec *rec = db_fault() ? NULL : kzalloc(sizeof(*rec), GFP_KERNEL);
@@ -112,8 +116,10 @@ void db_track_put(struct db_track *tr)
 }
 
 /*
- * Takes @tr's cut lock, killably.  0, or -EINTR, or -ENOENT when the
- * target was detached while the caller waited.
+ * Takes @tr's cut lock, killably.
+ *
+ * Return: 0 with the lock held, -EINTR if a fatal signal interrupted the
+ * wait, -ENOENT if the target was detached while the caller waited.
  */
 int db_track_lock(struct db_track *tr, struct netlink_ext_ack *extack)
 {
@@ -324,7 +330,11 @@ u32 db_bitmap_flags(const struct db_bitmap *bm)
 	       (bm->inconsistent ? DIRTYBIT_BITMAP_F_INCONSISTENT : 0);
 }
 
-/* Detach and destroy refuse a target whose bitmap a backup holds. */
+/*
+ * Detach and destroy refuse a target whose bitmap a backup holds.
+ *
+ * Return: 0 if no bitmap of @tr is frozen, -EBUSY (with a message) if one is.
+ */
 int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_bitmap *bm;
@@ -380,6 +390,7 @@ module_param(fold_before_cut, bool, 0444);
 MODULE_PARM_DESC(fold_before_cut,
 		 "Fold the marking log before a transaction's actions (default Y; N for tests only)");
 
+/* Return: 0 (the take goes on). */
 static int db_rec_fold_run(void *opaque, u64 start, u64 length)
 {
 	const struct db_rec *rec = opaque;
@@ -541,6 +552,11 @@ static void db_tx_touch(struct db_tx *tx, struct db_track *tr)
 	(err);								\
 })
 
+/*
+ * Whether the bits of @a's bitmap may change (CLEAR, ENABLE, DISABLE).
+ *
+ * Return: 0 if so, -EBUSY if it is frozen, -EINVAL if it is inconsistent.
+ */
 static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 {
 	if (a->bm->tx_frozen)
@@ -587,7 +603,12 @@ static bool db_owned_by(const struct db_bitmap *bm, const struct db_owner *owner
 
 /*
  * FREEZE with NEXT_PASS: a cut of a bitmap frozen before this transaction by
- * the same socket (see "Passes" in the uapi header).  0 or -errno.
+ * the same owner (see "Passes" in the uapi header).
+ *
+ * Return: 0 on success; -EINVAL if the bitmap was not frozen before the
+ * transaction, already ended or took a pass in it, or is inconsistent;
+ * -EPERM if another owner froze it; -ENODEV if the device is gone;
+ * -ENOMEM.
  */
 static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 {
@@ -618,7 +639,19 @@ static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 	return 0;
 }
 
-/* Validates action @i against the view and allocates what it needs. */
+/*
+ * Validates action @i against the view and allocates what it needs.
+ * Every refusal carries a message.
+ *
+ * Return: 0 on success; -ENOENT if a bitmap it names does not exist;
+ * -EEXIST if ADD's name is taken; -EBUSY if it changes a frozen bitmap (or
+ * freezes one twice); -EINVAL if the bitmap is inconsistent, not frozen
+ * (ABDICATE, RECLAIM), or the action is not allowed in this state;
+ * -ENODEV if the device is gone; -E2BIG if ADD's bitmap would have too
+ * many granules or need too much memory; -EINVAL for a granularity that is
+ * not a power of two from 512 to 2^31 or under the kind's minimum; -EPERM
+ * if another owner froze the bitmap; -ENOMEM.
+ */
 static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 {
 	struct db_action *a = &tx->acts[i];
@@ -944,7 +977,10 @@ static void db_tx_unlock(struct db_tx *tx, unsigned int n)
 /*
  * Takes the cut lock of every track the actions name (sources too), in
  * ascending id order, so two transactions over the same tracks cannot
- * deadlock.  0, or the -errno of db_track_lock() with nothing held.
+ * deadlock.
+ *
+ * Return: 0 with every lock held; -ENOMEM, or the error of
+ * db_track_lock() (-EINTR, -ENOENT), with none held.
  */
 static int db_tx_lock(struct db_tx *tx)
 {
@@ -977,7 +1013,10 @@ static int db_tx_lock(struct db_tx *tx)
  * A rec for what @tr will record after the transaction, with room for
  * every bitmap it may have then and, if that may be two or more, a log at
  * the finest granularity among them (db_cut_publish() drops it if fewer
- * record).  0 or -ENOMEM.
+ * record).
+ *
+ * Return: 0 on success (*@recp set, even with a log missing: freed by the
+ * caller), -ENOMEM.
  */
 static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec **recp)
 {
@@ -1016,7 +1055,11 @@ static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec 
  * Applies @n actions all or nothing, at one cut.  @owner owns any freeze (NULL:
  * the module itself).  The caller holds a reference on every track the
  * actions name, and no lock: the cut locks are taken here, dirtybit_lock
- * only around the apply and the publish.  0 or -errno (with a message).
+ * only around the apply and the publish.
+ *
+ * Return: 0 if every action applied; else nothing changed, and the error
+ * is -ENOMEM, that of db_tx_lock() (-EINTR, -ENOENT: a target was
+ * detached), or the refusal of db_tx_prepare() (with a message).
  */
 int db_transaction(struct db_action *acts, unsigned int n,
 		   struct db_owner *owner, struct netlink_ext_ack *extack)
@@ -1159,6 +1202,7 @@ static void db_reclaim_dead(struct work_struct *work)
 	}
 }
 
+/* Return: 0 on success, -ENOMEM if the workqueue could not be made. */
 int db_bitmap_init(void)
 {
 	db_wq = db_fault() ? NULL : alloc_workqueue("dirtybit", WQ_UNBOUND, 0);

@@ -1,6 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internal interfaces between the files of dirtybit.ko.
+ *
+ * Targets and tracks.  A target is what userspace attaches and names
+ * (DIRTYBIT_A_TARGET_*, TARGET_ID): a block device (struct db_blk_target,
+ * blk.c) or a memory region (struct db_region, region.c).  A track (struct
+ * db_track) is the part of every target that the bitmap core works on, the
+ * same for every kind: its size, named bitmaps, recording set, cut lock and
+ * references; each kind embeds one and reaches back with container_of()
+ * (to_blk(), to_region(), the kernel's to_*() idiom).  So "target" is the
+ * object of a kind and what the protocol calls it; "track" is the core's
+ * view of any target, and db_track_ops what a kind does its own way.
+ *
+ * Names.  db_ (DB_ for macros and enums) prefixes everything the module
+ * defines, but for:
+ *  - hbitmap_ (hb_ for its static helpers, HBITMAP_ for its macros): the
+ *    self-contained bitmap of hbitmap.[ch], which knows nothing of the rest
+ *    and is also built on the host by tests/host/;
+ *  - dirtybit_ (DIRTYBIT_): the uapi (uapi/linux/dirtybit.h), and what is
+ *    the module itself: its init and exit, its one global lock
+ *    (dirtybit_lock) and its generic netlink family (dirtybit_genl_family,
+ *    with its ops and groups);
+ *  - to_*(): the container_of() accessors above;
+ *  - module parameters (drain_timeout, region_rearm, ...): module_param()
+ *    names each after its variable, and those names are ABI.
  */
 #ifndef _DIRTYBIT_H
 #define _DIRTYBIT_H
@@ -303,13 +326,13 @@ int db_nl_owner_transaction(struct genl_info *info, struct db_action *acts, unsi
 
 /* genl.c */
 extern struct genl_family dirtybit_genl_family;
-int dirtybit_genl_init(void);
-void dirtybit_genl_exit(void);
+int db_genl_init(void);
+void db_genl_exit(void);
 void db_notify(u32 event, const struct db_track *tr, const char *bitmap);
 
 /* cdev.c */
-int dirtybit_cdev_init(void);
-void dirtybit_cdev_exit(void);
+int db_cdev_init(void);
+void db_cdev_exit(void);
 
 /* debug.c: test knobs.  Live objects by kind, for leak checks. */
 enum db_object {

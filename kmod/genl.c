@@ -892,7 +892,7 @@ struct genl_family dirtybit_genl_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(dirtybit_mcgrps),
 };
 
-int __init dirtybit_genl_init(void)
+int __init db_genl_init(void)
 {
 	int ret = genl_register_family(&dirtybit_genl_family);
 
@@ -903,7 +903,7 @@ int __init dirtybit_genl_init(void)
 }
 
 /* No event after the first step: none is being sent when the family goes. */
-void dirtybit_genl_exit(void)
+void db_genl_exit(void)
 {
 	down_write(&db_events_lock);
 	db_events_on = false;

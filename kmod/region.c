@@ -46,6 +46,7 @@ long db_region_pages_held(void)
 	return atomic_long_read(&db_region_pages);
 }
 
+/* Return: the length of what it wrote into @buf (an errno never). */
 static int db_region_pages_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%ld\n", db_region_pages_held());
@@ -112,6 +113,12 @@ static void db_region_free(struct db_track *tr)
 	db_obj_put(DB_OBJ_TARGET);
 }
 
+/*
+ * Allocates and zeroes the region's pages; on failure the pages allocated
+ * so far are freed with the region (db_region_free()).
+ *
+ * Return: 0 on success, -ENOMEM, or -EINTR if the caller was killed.
+ */
 static int db_region_alloc_pages(struct db_region *r)
 {
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
@@ -152,7 +159,12 @@ static struct db_region *db_region_find_name(const char *name)
 	return NULL;
 }
 
-/* A new region's file, holding a reference of its own. */
+/*
+ * A new region's file, holding a reference of its own.
+ *
+ * Return: the file, or ERR_PTR(-ENOMEM) (or another error of
+ * alloc_file_pseudo()).
+ */
 static struct file *db_region_file(struct db_region *r, int flags)
 {
 	struct file *file;
@@ -173,7 +185,12 @@ static struct file *db_region_file(struct db_region *r, int flags)
 	return file;
 }
 
-/* Installs @file as a new close-on-exec fd once *@out is copied out. */
+/*
+ * Installs @file as a new close-on-exec fd once @arg (which gets the fd in
+ * *@fd_out) is copied out to @argp; on failure @file is put.
+ *
+ * Return: 0 on success, -EMFILE (no fd), -EFAULT.
+ */
 static int db_region_install(struct file *file, void __user *argp, void *arg,
 			     size_t argsize, __s32 *fd_out)
 {
@@ -199,6 +216,12 @@ static bool db_region_capable(void)
 	return capable(CAP_NET_ADMIN) && capable(CAP_SYS_ADMIN);
 }
 
+/*
+ * Creates /dev/dirtybit-regions/NAME for @r.
+ *
+ * Return: 0 on success, -ENOMEM, or the error of device_create() (-EEXIST
+ * if a node of that name is still there).
+ */
 static int db_region_create_node(struct db_region *r)
 {
 	struct device *dev;
@@ -215,11 +238,15 @@ static int db_region_create_node(struct db_region *r)
 }
 
 /*
- * DIRTYBIT_IOC_REGION_CREATE.  Errors: -EPERM, -EINVAL bad size/name/flags/
- * reserved, -E2BIG larger than the machine's memory, -EEXIST name taken,
- * -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM (the memory cgroup's limit
- * too), -EFAULT (then nothing was created: the region appears, with its
- * event, only once its creator has the answer).
+ * DIRTYBIT_IOC_REGION_CREATE.  On -EFAULT nothing was created: the region
+ * appears, with its event, only once its creator has the answer.
+ *
+ * Return: 0 on success (the fd and target id copied out); -EPERM; -EFAULT;
+ * -EINVAL for a bad size, name, flags or reserved field; -E2BIG if larger
+ * than the machine's memory; -EEXIST if the name is taken; -ENOSPC if
+ * DIRTYBIT_MAX_REGIONS exist; -ENOMEM (the memory cgroup's limit too);
+ * -EINTR if the creator was killed while its pages were allocated;
+ * -EMFILE.
  */
 long db_region_ioc_create(void __user *argp)
 {
@@ -337,7 +364,13 @@ err_free:
 	return ret;
 }
 
-/* DIRTYBIT_IOC_REGION_OPEN: a region by id or name, for reading (or writing). */
+/*
+ * DIRTYBIT_IOC_REGION_OPEN: a region by id or name, for reading (or writing).
+ *
+ * Return: 0 on success (the fd copied out); -EPERM; -EFAULT; -EINVAL for a
+ * bad size, name, flags or reserved field; -ENOENT if no listed region has
+ * that id or name; -ENOMEM; -EMFILE.
+ */
 long db_region_ioc_open(void __user *argp)
 {
 	struct dirtybit_ioc_region_open o;
@@ -403,7 +436,11 @@ static void db_region_drop(struct db_region *r, struct db_rec *rec)
 	db_track_put(&r->track);	/* the list's; its files keep the memory */
 }
 
-/* ->detach (TARGET_DETACH of a region): under its cut lock; 0 or -EBUSY. */
+/*
+ * ->detach (TARGET_DETACH of a region): under its cut lock.
+ *
+ * Return: 0 when destroyed, -EBUSY (with a message) if a bitmap is frozen.
+ */
 static int db_region_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_rec *rec;
@@ -447,8 +484,10 @@ void db_region_info(const struct db_track *tr, u32 *dev, const char **name, u32 
 }
 
 /*
- * The device number of @path if it is a region's node; -ENOTTY if it is
- * not one.  Looks up a path: never under dirtybit_lock.
+ * The device number of @path if it is a region's node.  Looks up a path:
+ * never under dirtybit_lock.
+ *
+ * Return: 0 with *@dev set, -ENOTTY if @path is not a region's node.
  */
 int db_region_lookup(const char *path, dev_t *dev)
 {
@@ -463,7 +502,11 @@ int db_region_lookup(const char *path, dev_t *dev)
 	return *dev && MAJOR(*dev) == MAJOR(db_region_devt) ? 0 : -ENOTTY;
 }
 
-/* The listed region behind node @dev; under dirtybit_lock. */
+/*
+ * The listed region behind node @dev; under dirtybit_lock.
+ *
+ * Return: 0 with *@tr set, -ENOENT (with a message) if there is none.
+ */
 int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
 	struct db_region *r;
@@ -480,7 +523,11 @@ int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *exta
 
 /* ---- region files ------------------------------------------------------------ */
 
-/* Opening /dev/dirtybit-regions/NAME. */
+/*
+ * Opening /dev/dirtybit-regions/NAME.
+ *
+ * Return: 0 on success, -ENODEV if the region has no node any more.
+ */
 static int db_region_open(struct inode *inode, struct file *file)
 {
 	struct db_region *r;
@@ -500,6 +547,7 @@ static int db_region_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Return: 0 (closing cannot fail). */
 static int db_region_release(struct inode *inode, struct file *file)
 {
 	struct db_region *r = file->private_data;
@@ -514,6 +562,10 @@ static int db_region_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Return: 0 on success; -EINVAL for a private mapping or one past the end;
+ * -EACCES for a read-only mapping of a writable file.
+ */
 static int db_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct db_region *r = file->private_data;
@@ -540,6 +592,11 @@ static int db_region_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/*
+ * read(): a copy of the region's bytes from the file position.
+ *
+ * Return: the bytes read (0 at the end), -EFAULT if none could be copied.
+ */
 static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct db_region *r = iocb->ki_filp->private_data;
@@ -572,6 +629,9 @@ static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
  * between puts the mark in the next epoch, whose copy comes later).  It
  * holds r->writes for reading, since it may sleep where RCU cannot, so
  * that a hold can wait for it.
+ *
+ * Return: the bytes written; -ENOSPC at or past the end; -EINTR if killed
+ * while a hold was waited out; -EFAULT if none could be copied.
  */
 static ssize_t db_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
@@ -617,6 +677,7 @@ static ssize_t db_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return done;
 }
 
+/* Return: the new position, or -EINVAL as fixed_size_llseek(). */
 static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct db_region *r = file->private_data;
@@ -624,6 +685,12 @@ static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 	return fixed_size_llseek(file, offset, whence, r->track.size);
 }
 
+/*
+ * DIRTYBIT_REGION_IOC_INFO.
+ *
+ * Return: 0 on success, -EFAULT, -EINVAL for a bad size or a reserved
+ * field not zero.
+ */
 static long db_region_ioc_info(struct db_region *r, void __user *argp)
 {
 	struct dirtybit_region_info info;
@@ -643,6 +710,10 @@ static long db_region_ioc_info(struct db_region *r, void __user *argp)
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * Return: that of the command's handler; -EPERM for HOLD without
+ * CAP_NET_ADMIN; -ENOTTY for an unknown command.
+ */
 static long db_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct db_region *r = file->private_data;
@@ -675,6 +746,7 @@ static const struct file_operations db_region_fops = {
 
 /* ---- module init / exit ------------------------------------------------------------ */
 
+/* Return: 0 on success, -ENOMEM. */
 static int db_regionfs_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, DB_REGION_FS_MAGIC) ? 0 : -ENOMEM;
@@ -688,6 +760,10 @@ static struct file_system_type db_regionfs_type = {
 	.kill_sb = kill_anon_super,
 };
 
+/*
+ * Return: 0 on success, -ENOMEM, or the error of registering the device
+ * numbers, the cdev or the class.
+ */
 int db_region_init(void)
 {
 	int ret;

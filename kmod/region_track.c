@@ -61,6 +61,13 @@ MODULE_PARM_DESC(region_rearm,
 
 /* ---- the marking path ------------------------------------------------ */
 
+/*
+ * Any fault of a page not mapped yet: the region's page, installed
+ * read-only in a shared mapping (write-notify), so its first write comes to
+ * db_region_mkwrite().
+ *
+ * Return: 0 with the page referenced, VM_FAULT_SIGBUS past the end.
+ */
 static vm_fault_t db_region_fault(struct vm_fault *vmf)
 {
 	struct db_region *r = vmf->vma->vm_file->private_data;
@@ -72,6 +79,13 @@ static vm_fault_t db_region_fault(struct vm_fault *vmf)
 	return 0;
 }
 
+/*
+ * The first write to a page since it was mapped or re-armed: marks it
+ * (see the top of this file), once no writer hold is in force.
+ *
+ * Return: VM_FAULT_LOCKED (the page lock held until the PTE is writable),
+ * VM_FAULT_SIGBUS if the writer was killed while a hold kept it waiting.
+ */
 static vm_fault_t db_region_mkwrite(struct vm_fault *vmf)
 {
 	struct db_region *r = vmf->vma->vm_file->private_data;
@@ -245,6 +259,11 @@ static void db_region_rearm_window(struct db_rearm *ra)
 	cond_resched();
 }
 
+/*
+ * One run of armed pages, taken from the armed set: into the windows.
+ *
+ * Return: 0 (the take goes on).
+ */
 static int db_region_rearm_run(void *opaque, u64 start, u64 length)
 {
 	struct db_rearm *ra = opaque;
@@ -300,7 +319,10 @@ void db_region_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 /*
  * HOLD: new writes wait until RELEASE.  Waits for the write()s in progress
  * (killably: one may be stuck on its source) holding only the region's cut
- * lock.  0, -EBUSY (held already), -ENODEV (destroyed), -EINTR.
+ * lock.
+ *
+ * Return: 0 once held; -EBUSY if held already; -ENODEV if the region was
+ * destroyed; -EINTR if the caller was killed (then nothing is held).
  */
 int db_region_hold(struct db_region *r, struct file *file)
 {
@@ -344,6 +366,12 @@ void db_region_unhold(struct db_region *r)
 	wake_up_all(&r->hold_wq);
 }
 
+/*
+ * RELEASE: the writes a hold parked go on.
+ *
+ * Return: 0 once released, -EINVAL if not held, -EPERM if another file
+ * holds it.
+ */
 int db_region_release_hold(struct db_region *r, struct file *file)
 {
 	int ret = 0;
