@@ -55,12 +55,15 @@ struct netlink_ext_ack;
  *  - dirtybit_lock: the lists of targets, bitmaps and regions and what they
  *    publish.  Held for short sections only: never across a wait for I/O,
  *    user memory, another target or an RCU grace period of a cut.
- *  - db_nl_owners_lock (nl_owner.c), a spinlock, innermost: the netlink
- *    sockets' freeze owners by (net, portid).  Taken in the netlink release
- *    notifier, which runs in atomic context (an atomic notifier chain) and
- *    so cannot take dirtybit_lock: it only unhashes the socket's owner and
- *    tells the core (db_owner_gone(): a flag and a work item), whose
- *    reclaim work then takes the locks above.
+ *  - db_nl_owners_lock (nl_owner.c), a spinlock: the netlink sockets'
+ *    freeze owners by (net, portid).  Taken alone, around a lookup before
+ *    a transaction and in the netlink release notifier, which runs in
+ *    atomic context (an atomic notifier chain) and so cannot take
+ *    dirtybit_lock: it only unhashes the socket's owner and tells the core
+ *    (db_owner_gone(): a flag and a work item), whose reclaim work then
+ *    takes the locks above.  A frozen bitmap's owner (db_bitmap.owner)
+ *    changes like its other state; the flag is written once, without a
+ *    lock, and read under dirtybit_lock.
  *
  * A target's bitmap list, and each bitmap's bits and flags, change only
  * with both its cut_lock and dirtybit_lock held, so either lock is enough
