@@ -190,7 +190,7 @@ static bool db_bitmap_orphaned(const struct db_bitmap *bm)
  * its freeze reclaimed by the work queued here, or by one that runs after
  * this section.
  */
-static void db_bitmap_hold_owner(struct db_bitmap *bm, struct db_owner *owner)
+static void db_bitmap_own(struct db_bitmap *bm, struct db_owner *owner)
 {
 	lockdep_assert_held(&dirtybit_lock);
 	__module_get(THIS_MODULE);
@@ -206,7 +206,7 @@ static void db_bitmap_hold_owner(struct db_bitmap *bm, struct db_owner *owner)
  * module reference it held (module_put(), once nothing of the operation
  * runs any more: a reclaim's drain must not outlive the module).
  */
-static void db_bitmap_drop_owner(struct db_bitmap *bm)
+static void db_bitmap_disown(struct db_bitmap *bm)
 {
 	if (bm->owner)
 		db_owner_put(bm->owner);
@@ -225,7 +225,7 @@ void db_track_release(struct db_track *tr)
 
 	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
 		if (bm->successor) {
-			db_bitmap_drop_owner(bm);
+			db_bitmap_disown(bm);
 			module_put(THIS_MODULE);
 		}
 		list_del(&bm->node);
@@ -841,10 +841,10 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		}
 		bm->successor = a->new_hb;
 		a->new_hb = NULL;
-		db_bitmap_hold_owner(bm, tx->owner);
+		db_bitmap_own(bm, tx->owner);
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
-		db_bitmap_drop_owner(bm);
+		db_bitmap_disown(bm);
 		tx->module_puts++;
 		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
@@ -863,7 +863,7 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		bm->passed = NULL;
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
-		db_bitmap_drop_owner(bm);
+		db_bitmap_disown(bm);
 		tx->module_puts++;
 		a->dst_hb = bm->hb;
 		a->old_hb = bm->successor;
