@@ -17,12 +17,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
-#include <linux/netlink.h>
-#include <linux/notifier.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
-#include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <net/netlink.h>
 
@@ -40,13 +37,7 @@ static u64 db_seq;
  */
 struct workqueue_struct *db_wq;
 
-/*
- * Frozen bitmaps, for the netlink release notifier, which runs in atomic
- * context and so cannot take dirtybit_lock: it only flags the dead owner's
- * bitmaps and leaves the reclaim to db_reclaim_work.
- */
-static DEFINE_SPINLOCK(db_owner_lock);
-static LIST_HEAD(db_frozen);
+/* Reclaims the freezes whose owner went away (db_owner_gone()). */
 static void db_reclaim_dead(struct work_struct *work);
 static DECLARE_WORK(db_reclaim_work, db_reclaim_dead);
 static void db_settle_all(struct work_struct *work);
@@ -75,7 +66,11 @@ void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops
 	tr->ops = ops;
 }
 
-/* Gives @tr an id and an empty rec; db_track_list() makes it findable. */
+/*
+ * Gives @tr an id and an empty rec; db_track_list() makes it findable.
+ *
+ * Return: 0 on success, -ENOMEM if the rec could not be allocated.
+ */
 int db_track_publish_empty(struct db_track *tr)
 {
 	struct db_rec *rec = db_fault() ? NULL : kzalloc(sizeof(*rec), GFP_KERNEL);
@@ -121,8 +116,10 @@ void db_track_put(struct db_track *tr)
 }
 
 /*
- * Takes @tr's cut lock, killably.  0, or -EINTR, or -ENOENT when the
- * target was detached while the caller waited.
+ * Takes @tr's cut lock, killably.
+ *
+ * Return: 0 with the lock held, -EINTR if a fatal signal interrupted the
+ * wait, -ENOENT if the target was detached while the caller waited.
  */
 int db_track_lock(struct db_track *tr, struct netlink_ext_ack *extack)
 {
@@ -147,33 +144,73 @@ static void db_bitmap_free(struct db_bitmap *bm)
 	db_obj_put(DB_OBJ_BITMAP);
 }
 
-/*
- * A frozen bitmap holds the module: a backup in progress makes rmmod fail
- * with "in use" instead of taking the bitmap (and the agent's cut) away.
- */
-static void db_frozen_add(struct db_bitmap *bm, bool owner_dead)
+/* ---- freeze owners ------------------------------------------------------ */
+
+void db_owner_init(struct db_owner *owner, void (*release)(struct db_owner *owner))
 {
-	__module_get(THIS_MODULE);
-	spin_lock_bh(&db_owner_lock);
-	bm->owner_dead = owner_dead;
-	list_add_tail(&bm->frozen_node, &db_frozen);
-	spin_unlock_bh(&db_owner_lock);
+	kref_init(&owner->ref);
+	owner->gone = false;
+	owner->release = release;
+}
+
+static void db_owner_free(struct kref *ref)
+{
+	struct db_owner *owner = container_of(ref, struct db_owner, ref);
+
+	owner->release(owner);
+}
+
+void db_owner_put(struct db_owner *owner)
+{
+	kref_put(&owner->ref, db_owner_free);
 }
 
 /*
- * Takes @bm off the frozen list; true if it was on it, and the caller owes
- * the module reference it held (module_put(), once nothing of the
- * operation runs any more: a reclaim's drain must not outlive the module).
+ * @owner went away: its freezes are reclaimed soon, by db_reclaim_work.
+ * Any context (the netlink release notifier's is atomic); once only.
  */
-static bool db_frozen_del(struct db_bitmap *bm)
+void db_owner_gone(struct db_owner *owner)
 {
-	bool was_frozen;
+	WRITE_ONCE(owner->gone, true);
+	/* The work sees the store: queue_work() orders it before the run. */
+	queue_work(db_wq, &db_reclaim_work);
+}
 
-	spin_lock_bh(&db_owner_lock);
-	was_frozen = !list_empty(&bm->frozen_node);
-	list_del_init(&bm->frozen_node);
-	spin_unlock_bh(&db_owner_lock);
-	return was_frozen;
+/* Frozen with no owner (NULL: the module's own), or one that went away. */
+static bool db_bitmap_orphaned(const struct db_bitmap *bm)
+{
+	return bm->successor && (!bm->owner || READ_ONCE(bm->owner->gone));
+}
+
+/*
+ * A frozen bitmap holds the module: a backup in progress makes rmmod fail
+ * with "in use" instead of taking the bitmap (and the agent's cut) away.
+ * It holds its owner too.  Under dirtybit_lock, which orders this against
+ * the reclaim work: an owner that went before its freeze was applied has
+ * its freeze reclaimed by the work queued here, or by one that runs after
+ * this section.
+ */
+static void db_bitmap_own(struct db_bitmap *bm, struct db_owner *owner)
+{
+	lockdep_assert_held(&dirtybit_lock);
+	__module_get(THIS_MODULE);
+	if (owner)
+		db_owner_get(owner);
+	bm->owner = owner;
+	if (db_bitmap_orphaned(bm))
+		queue_work(db_wq, &db_reclaim_work);
+}
+
+/*
+ * The freeze of @bm ends: it lets its owner go.  The caller owes the
+ * module reference it held (module_put(), once nothing of the operation
+ * runs any more: a reclaim's drain must not outlive the module).
+ */
+static void db_bitmap_disown(struct db_bitmap *bm)
+{
+	if (bm->owner)
+		db_owner_put(bm->owner);
+	bm->owner = NULL;
 }
 
 /*
@@ -187,8 +224,10 @@ void db_track_release(struct db_track *tr)
 	struct db_rec *rec;
 
 	list_for_each_entry_safe(bm, tmp, &tr->bitmaps, node) {
-		if (db_frozen_del(bm))
+		if (bm->successor) {
+			db_bitmap_disown(bm);
 			module_put(THIS_MODULE);
+		}
 		list_del(&bm->node);
 		db_bitmap_free(bm);
 	}
@@ -291,7 +330,11 @@ u32 db_bitmap_flags(const struct db_bitmap *bm)
 	       (bm->inconsistent ? DIRTYBIT_BITMAP_F_INCONSISTENT : 0);
 }
 
-/* Detach and destroy refuse a target whose bitmap a backup holds. */
+/*
+ * Detach and destroy refuse a target whose bitmap a backup holds.
+ *
+ * Return: 0 if no bitmap of @tr is frozen, -EBUSY (with a message) if one is.
+ */
 int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_bitmap *bm;
@@ -347,6 +390,7 @@ module_param(fold_before_cut, bool, 0444);
 MODULE_PARM_DESC(fold_before_cut,
 		 "Fold the marking log before a transaction's actions (default Y; N for tests only)");
 
+/* Return: 0 (the take goes on). */
 static int db_rec_fold_run(void *opaque, u64 start, u64 length)
 {
 	const struct db_rec *rec = opaque;
@@ -446,7 +490,7 @@ struct db_tx {
 	u32 id;
 	struct db_action *acts;
 	unsigned int n;
-	const struct db_requester *who;
+	struct db_owner *owner;		/* of its freezes, or NULL */
 	struct netlink_ext_ack *extack;
 	struct db_track **tracks;	/* touched, in order */
 	struct db_rec **recs;
@@ -508,6 +552,11 @@ static void db_tx_touch(struct db_tx *tx, struct db_track *tr)
 	(err);								\
 })
 
+/*
+ * Whether the bits of @a's bitmap may change (CLEAR, ENABLE, DISABLE).
+ *
+ * Return: 0 if so, -EBUSY if it is frozen, -EINVAL if it is inconsistent.
+ */
 static int db_tx_check_usable(struct db_tx *tx, struct db_action *a)
 {
 	if (a->bm->tx_frozen)
@@ -547,14 +596,19 @@ static bool db_bitmap_fits(struct db_track *tr, u32 granularity)
 	return need <= (u64)totalram_pages() << (PAGE_SHIFT - 1);
 }
 
-static bool db_owned_by(const struct db_bitmap *bm, const struct db_requester *who)
+static bool db_owned_by(const struct db_bitmap *bm, const struct db_owner *owner)
 {
-	return who && bm->owner_net == who->net && bm->owner_portid == who->portid;
+	return owner && bm->owner == owner;
 }
 
 /*
  * FREEZE with NEXT_PASS: a cut of a bitmap frozen before this transaction by
- * the same socket (see "Passes" in the uapi header).  0 or -errno.
+ * the same owner (see "Passes" in the uapi header).
+ *
+ * Return: 0 on success; -EINVAL if the bitmap was not frozen before the
+ * transaction, already ended or took a pass in it, or is inconsistent;
+ * -EPERM if another owner froze it; -ENODEV if the device is gone;
+ * -ENOMEM.
  */
 static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 {
@@ -570,7 +624,7 @@ static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 	if (bm->tx_ended || bm->tx_next_pass)
 		return DB_REFUSE(tx, -EINVAL,
 				 "a next pass must be its bitmap's only freeze, abdicate or reclaim in the transaction");
-	if (!db_owned_by(bm, tx->who))
+	if (!db_owned_by(bm, tx->owner))
 		return DB_REFUSE(tx, -EPERM, "bitmap is frozen by another socket");
 	if (READ_ONCE(bm->inconsistent))
 		return DB_REFUSE(tx, -EINVAL,
@@ -585,7 +639,19 @@ static int db_tx_prepare_next_pass(struct db_tx *tx, struct db_action *a)
 	return 0;
 }
 
-/* Validates action @i against the view and allocates what it needs. */
+/*
+ * Validates action @i against the view and allocates what it needs.
+ * Every refusal carries a message.
+ *
+ * Return: 0 on success; -ENOENT if a bitmap it names does not exist;
+ * -EEXIST if ADD's name is taken; -EBUSY if it changes a frozen bitmap (or
+ * freezes one twice); -EINVAL if the bitmap is inconsistent, not frozen
+ * (ABDICATE, RECLAIM), or the action is not allowed in this state;
+ * -ENODEV if the device is gone; -E2BIG if ADD's bitmap would have too
+ * many granules or need too much memory; -EINVAL for a granularity that is
+ * not a power of two from 512 to 2^31 or under the kind's minimum; -EPERM
+ * if another owner froze the bitmap; -ENOMEM.
+ */
 static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 {
 	struct db_action *a = &tx->acts[i];
@@ -625,7 +691,6 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		if (!a->bm)
 			return -ENOMEM;
 		db_obj_get(DB_OBJ_BITMAP);
-		INIT_LIST_HEAD(&a->bm->frozen_node);
 		a->bm->track = tr;
 		strscpy(a->bm->name, a->name, sizeof(a->bm->name));
 		a->bm->hb = db_hbitmap_alloc(tr->size, a->granularity);
@@ -701,7 +766,7 @@ static int db_tx_prepare(struct db_tx *tx, unsigned int i)
 		 * Anyone else may only force a reclaim, which keeps every bit;
 		 * an abdicate would drop the owner's frozen bits.
 		 */
-		if (a->bm->successor && !db_owned_by(a->bm, tx->who) &&
+		if (a->bm->successor && !db_owned_by(a->bm, tx->owner) &&
 		    !(a->force && a->cmd == DIRTYBIT_CMD_BITMAP_RECLAIM))
 			return DB_REFUSE(tx, -EPERM,
 					 "bitmap is frozen by another socket (reclaim with force to override)");
@@ -776,12 +841,11 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		}
 		bm->successor = a->new_hb;
 		a->new_hb = NULL;
-		bm->owner_net = tx->who ? tx->who->net : NULL;
-		bm->owner_portid = tx->who ? tx->who->portid : 0;
-		db_frozen_add(bm, !tx->who);
+		db_bitmap_own(bm, tx->owner);
 		break;
 	case DIRTYBIT_CMD_BITMAP_ABDICATE:
-		tx->module_puts += db_frozen_del(bm);
+		db_bitmap_disown(bm);
+		tx->module_puts++;
 		a->dst_hb = bm->successor;
 		a->old_hb = bm->hb;
 		a->passed_hb = bm->passed;
@@ -799,7 +863,8 @@ static void db_tx_apply(struct db_tx *tx, struct db_action *a)
 		bm->passed = NULL;
 		break;
 	case DIRTYBIT_CMD_BITMAP_RECLAIM:
-		tx->module_puts += db_frozen_del(bm);
+		db_bitmap_disown(bm);
+		tx->module_puts++;
 		a->dst_hb = bm->hb;
 		a->old_hb = bm->successor;
 		/*
@@ -912,7 +977,10 @@ static void db_tx_unlock(struct db_tx *tx, unsigned int n)
 /*
  * Takes the cut lock of every track the actions name (sources too), in
  * ascending id order, so two transactions over the same tracks cannot
- * deadlock.  0, or the -errno of db_track_lock() with nothing held.
+ * deadlock.
+ *
+ * Return: 0 with every lock held; -ENOMEM, or the error of
+ * db_track_lock() (-EINTR, -ENOENT), with none held.
  */
 static int db_tx_lock(struct db_tx *tx)
 {
@@ -945,7 +1013,10 @@ static int db_tx_lock(struct db_tx *tx)
  * A rec for what @tr will record after the transaction, with room for
  * every bitmap it may have then and, if that may be two or more, a log at
  * the finest granularity among them (db_cut_publish() drops it if fewer
- * record).  0 or -ENOMEM.
+ * record).
+ *
+ * Return: 0 on success (*@recp set, even with a log missing: freed by the
+ * caller), -ENOMEM.
  */
 static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec **recp)
 {
@@ -981,15 +1052,19 @@ static int db_tx_alloc_rec(struct db_tx *tx, struct db_track *tr, struct db_rec 
 }
 
 /*
- * Applies @n actions all or nothing, at one cut.  @who owns any freeze (NULL:
+ * Applies @n actions all or nothing, at one cut.  @owner owns any freeze (NULL:
  * the module itself).  The caller holds a reference on every track the
  * actions name, and no lock: the cut locks are taken here, dirtybit_lock
- * only around the apply and the publish.  0 or -errno (with a message).
+ * only around the apply and the publish.
+ *
+ * Return: 0 if every action applied; else nothing changed, and the error
+ * is -ENOMEM, that of db_tx_lock() (-EINTR, -ENOENT: a target was
+ * detached), or the refusal of db_tx_prepare() (with a message).
  */
 int db_transaction(struct db_action *acts, unsigned int n,
-		   const struct db_requester *who, struct netlink_ext_ack *extack)
+		   struct db_owner *owner, struct netlink_ext_ack *extack)
 {
-	struct db_tx tx = { .acts = acts, .n = n, .who = who, .extack = extack };
+	struct db_tx tx = { .acts = acts, .n = n, .owner = owner, .extack = extack };
 	unsigned int i, prepared = 0, changed;
 	int ret = -ENOMEM;
 
@@ -1071,28 +1146,25 @@ out_free:
 	return ret;
 }
 
-/* ---- freeze owners ------------------------------------------------------ */
+/* ---- orphaned freezes ---------------------------------------------------- */
 
-/* A frozen bitmap whose freezer went away, or NULL. */
+/* A frozen bitmap whose owner went away, or NULL.  Under dirtybit_lock. */
 static struct db_bitmap *db_find_orphan(void)
 {
-	struct db_bitmap *bm, *found = NULL;
+	struct db_bitmap *bm;
+	struct db_track *tr;
 
-	spin_lock_bh(&db_owner_lock);
-	list_for_each_entry(bm, &db_frozen, frozen_node) {
-		if (bm->owner_dead) {
-			found = bm;
-			break;
-		}
-	}
-	spin_unlock_bh(&db_owner_lock);
-	return found;
+	lockdep_assert_held(&dirtybit_lock);
+	list_for_each_entry(tr, &db_tracks, node)
+		list_for_each_entry(bm, &tr->bitmaps, node)
+			if (db_bitmap_orphaned(bm))
+				return bm;
+	return NULL;
 }
 
 /*
- * Reclaims every orphaned freeze.  Bitmaps are only freed under
- * dirtybit_lock, so a bitmap found on db_frozen stays valid while it is
- * held; the transaction then works on a reference to its track.
+ * Reclaims every orphaned freeze.  The transaction works on a reference
+ * to the track and the bitmap's name, taken under dirtybit_lock.
  */
 static void db_reclaim_dead(struct work_struct *work)
 {
@@ -1130,48 +1202,19 @@ static void db_reclaim_dead(struct work_struct *work)
 	}
 }
 
-static int db_netlink_release(struct notifier_block *nb, unsigned long state,
-			      void *ptr)
-{
-	struct netlink_notify *n = ptr;
-	struct db_bitmap *bm;
-	bool found = false;
-
-	if (state != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
-		return NOTIFY_DONE;
-	spin_lock_bh(&db_owner_lock);
-	list_for_each_entry(bm, &db_frozen, frozen_node) {
-		if (bm->owner_net == n->net && bm->owner_portid == n->portid) {
-			bm->owner_dead = true;
-			found = true;
-		}
-	}
-	spin_unlock_bh(&db_owner_lock);
-	if (found)
-		queue_work(db_wq, &db_reclaim_work);
-	return NOTIFY_DONE;
-}
-
-static struct notifier_block db_netlink_nb = {
-	.notifier_call = db_netlink_release,
-};
-
+/* Return: 0 on success, -ENOMEM if the workqueue could not be made. */
 int db_bitmap_init(void)
 {
-	int ret;
-
 	db_wq = db_fault() ? NULL : alloc_workqueue("dirtybit", WQ_UNBOUND, 0);
-	if (!db_wq)
-		return -ENOMEM;
-	ret = db_fault() ? -ENOMEM : netlink_register_notifier(&db_netlink_nb);
-	if (ret)
-		destroy_workqueue(db_wq);
-	return ret;
+	return db_wq ? 0 : -ENOMEM;
 }
 
-/* Last in the exit ladder: no target is left, nothing marks any more. */
+/*
+ * Last in the exit ladder: no target is left, nothing marks any more, and
+ * no owner can go (the netlink layer is gone); a reclaim still running
+ * finishes here.
+ */
 void db_bitmap_exit(void)
 {
-	netlink_unregister_notifier(&db_netlink_nb);
 	destroy_workqueue(db_wq);
 }

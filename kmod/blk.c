@@ -785,6 +785,8 @@ static bool db_blk_carry_inflight(struct db_blk_target *t, struct db_rec *rec)
  * Writes of generation parity @p still in flight.  Called after the cut's
  * synchronize_rcu(): every increment for @p is visible and no new one comes,
  * so a decrement not yet seen only makes the sum larger, never 0 too early.
+ *
+ * Return: how many (an errno never).
  */
 static int db_inflight_sum(const struct db_blk_target *t, unsigned int p)
 {
@@ -867,7 +869,12 @@ static void db_probes_unregister(bool bio, int end)
 			tracepoint_probe_unregister(db_probes[end].tp, db_probes[end].func, NULL);
 }
 
-/* Registers the probes of one set, all or none.  0 or -errno. */
+/*
+ * Registers the probes of one set, all or none.
+ *
+ * Return: 0 on success, or the error of tracepoint_probe_register()
+ * (-ENOMEM, -EEXIST) with none of the set registered.
+ */
 static int db_probes_register(bool bio)
 {
 	int i, ret;
@@ -887,8 +894,11 @@ static int db_probes_register(bool bio)
 
 /*
  * A target is about to be hooked: the probes it needs are registered if
- * they were not.  0 or -errno.  Never under dirtybit_lock.  A probe may
- * still be running after its unregister: db_blk_exit() waits for them all.
+ * they were not.  Never under dirtybit_lock.  A probe may still be
+ * running after its unregister: db_blk_exit() waits for them all.
+ *
+ * Return: 0 with a use of the probes taken, or the error of
+ * db_probes_register() with none.
  */
 static int db_probes_get(bool bio_based)
 {
@@ -1053,7 +1063,12 @@ static void db_blk_removed(struct device *dev)
 
 DB_CLASS_REMOVE_DEV(db_blk_removed)
 
-/* Registers for block device removals, once; never under dirtybit_lock. */
+/*
+ * Registers for block device removals, once; never under dirtybit_lock.
+ *
+ * Return: 0 if registered (now or before), or the error of
+ * class_interface_register() (-ENOMEM).
+ */
 static int db_blk_watch(struct device *disk_dev)
 {
 	int ret = 0;
@@ -1084,7 +1099,11 @@ static void db_blk_release(struct db_track *tr)
 	db_blk_free(to_blk(tr));
 }
 
-/* ->detach: under the cut lock; 0 or -EBUSY. */
+/*
+ * ->detach: under the cut lock.
+ *
+ * Return: 0 when detached, -EBUSY (with a message) if a bitmap is frozen.
+ */
 static int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_blk_target *t = to_blk(tr);
@@ -1127,6 +1146,15 @@ static void db_blk_check(struct db_track *tr)
 
 /* ---- attach ----------------------------------------------------------------- */
 
+/*
+ * Fills @t from the block device at @path, holding a reference to its disk
+ * on success.
+ *
+ * Return: 0 on success; with a message, the error of lookup_bdev()
+ * (-ENOTBLK, -ENOENT, ...) or of opening the device (-ENXIO, -ENODEV,
+ * ...), -EOPNOTSUPP for a zoned or DAX device, -EINVAL if it has no
+ * capacity.
+ */
 static int db_blk_open(const char *path, struct db_blk_target *t,
 		       struct netlink_ext_ack *extack)
 {
@@ -1198,6 +1226,9 @@ static struct db_blk_target *db_blk_find_dev(dev_t dev, bool live_only)
 /*
  * Waits until every request that entered @q before now has completed (a
  * freeze and a thaw), killably and until @deadline at most.
+ *
+ * Return: 0 once they have, -EINTR if the caller was killed, -ETIMEDOUT
+ * at @deadline (each with a message).
  */
 static int db_blk_quiesce(struct request_queue *q, unsigned long deadline,
 			  struct netlink_ext_ack *extack)
@@ -1228,6 +1259,7 @@ struct db_quiesce_all {
 	struct netlink_ext_ack *extack;
 };
 
+/* Return: 0, or the error of db_blk_quiesce(), which stops the walk. */
 static int db_blk_quiesce_one(struct device *dev, void *data)
 {
 	struct db_quiesce_all *qa = data;
@@ -1246,6 +1278,8 @@ static int db_blk_quiesce_one(struct device *dev, void *data)
  * drivers passed on are requests of the blk-mq disks below, whichever they
  * are: each of those queues is frozen and thawed in turn, all within one
  * drain_timeout.
+ *
+ * Return: 0 on success, -EINTR or -ETIMEDOUT as db_blk_quiesce().
  */
 static int db_blk_wait_earlier_writes(struct db_blk_target *t, struct netlink_ext_ack *extack)
 {
@@ -1284,9 +1318,11 @@ static bool db_blk_still_there(struct db_blk_target *t)
 
 /*
  * TARGET_ATTACH: tracks @path from now on; *@trp gets a reference to the
- * new target.  0, or -errno with a message: -ENOTBLK/-ENODEV (lookup),
- * -EEXIST already attached, -EOPNOTSUPP zoned, -EINVAL no capacity,
- * -ETIMEDOUT/-EINTR earlier writes did not complete, -ENOMEM.
+ * new target.
+ *
+ * Return: 0 on success, or with a message: -ENOTBLK/-ENODEV (lookup),
+ * -EEXIST already attached, -EOPNOTSUPP zoned or DAX, -EINVAL no
+ * capacity, -ETIMEDOUT/-EINTR earlier writes did not complete, -ENOMEM.
  */
 int db_blk_attach(const char *path, struct db_track **trp, struct netlink_ext_ack *extack)
 {
@@ -1385,7 +1421,9 @@ err_put:
 
 /*
  * ->lookup: the block device @path names; the kind TARGET_PATH asks last.
- * Return: 0, or -ENODEV if @path is not a block device.
+ *
+ * Return: 0 with *@dev set, -ENODEV (with a message) if @path is not a
+ * block device.
  */
 static int db_blk_lookup(const char *path, dev_t *dev, struct netlink_ext_ack *extack)
 {
@@ -1398,7 +1436,9 @@ static int db_blk_lookup(const char *path, dev_t *dev, struct netlink_ext_ack *e
 
 /*
  * ->find: the target of block device @dev (a gone one too), settled; under
- * dirtybit_lock.  Return: 0, or -ENOENT if the device is not attached.
+ * dirtybit_lock.
+ *
+ * Return: 0 with *@tr set, -ENOENT (with a message) if it is not attached.
  */
 static int db_blk_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
@@ -1454,6 +1494,10 @@ static void db_find_tracepoints(struct tracepoint *tp, void *priv)
 			db_probes[i].tp = tp;
 }
 
+/*
+ * Return: 0 on success, -ENOMEM, -ENOENT if a tracepoint the probes need
+ * is missing from this kernel.
+ */
 int db_blk_init(void)
 {
 	int i;

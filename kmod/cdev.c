@@ -18,7 +18,13 @@
 /* Words copied per round trip under dirtybit_lock: one page. */
 #define DB_READ_CHUNK_WORDS	(PAGE_SIZE / sizeof(__le64))
 
-static long dirtybit_ioc_version(void __user *argp)
+/*
+ * DIRTYBIT_IOC_VERSION.
+ *
+ * Return: 0 on success, -EFAULT, -EINVAL for a bad size or a reserved
+ * field not zero.
+ */
+static long db_ioc_version(void __user *argp)
 {
 	struct dirtybit_ioc_version v;
 
@@ -57,8 +63,13 @@ static struct db_bitmap *db_ioc_bitmap(struct dirtybit_ioc_bitmap_read *r, u64 s
  * A page of words at a time into a bounce buffer under dirtybit_lock, then
  * to the user without it: a fault on the user's buffer never stalls the
  * control plane.  The bitmap's change count must not move in between.
+ *
+ * Return: 0 on success; -EPERM without CAP_NET_ADMIN; -EFAULT; -EINVAL for
+ * a bad size, name, reserved field or first word; -ENOMEM; -ENOENT if the
+ * bitmap does not exist; -EAGAIN if it changed or went during the read;
+ * -EINTR if the caller was killed.
  */
-static long dirtybit_ioc_bitmap_read(void __user *argp)
+static long db_ioc_bitmap_read(void __user *argp)
 {
 	struct dirtybit_ioc_bitmap_read r;
 	struct db_bitmap *bm;
@@ -111,16 +122,16 @@ static long dirtybit_ioc_bitmap_read(void __user *argp)
 	return copy_to_user(argp, &r, sizeof(r)) ? -EFAULT : 0;
 }
 
-static long dirtybit_cdev_ioctl(struct file *file, unsigned int cmd,
-				unsigned long arg)
+/* Return: that of the command's handler, or -ENOTTY for an unknown one. */
+static long db_cdev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *argp = (void __user *)arg;
 
 	switch (cmd) {
 	case DIRTYBIT_IOC_VERSION:
-		return dirtybit_ioc_version(argp);
+		return db_ioc_version(argp);
 	case DIRTYBIT_IOC_BITMAP_READ:
-		return dirtybit_ioc_bitmap_read(argp);
+		return db_ioc_bitmap_read(argp);
 	case DIRTYBIT_IOC_REGION_CREATE:
 		return db_region_ioc_create(argp);
 	case DIRTYBIT_IOC_REGION_OPEN:
@@ -130,28 +141,29 @@ static long dirtybit_cdev_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-static const struct file_operations dirtybit_cdev_fops = {
+static const struct file_operations db_cdev_fops = {
 	.owner = THIS_MODULE,
-	.unlocked_ioctl = dirtybit_cdev_ioctl,
+	.unlocked_ioctl = db_cdev_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
 
-static struct miscdevice dirtybit_miscdev = {
+static struct miscdevice db_miscdev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = DIRTYBIT_DEVICE_NAME,
-	.fops = &dirtybit_cdev_fops,
+	.fops = &db_cdev_fops,
 	.mode = 0600,
 };
 
-int __init dirtybit_cdev_init(void)
+/* Return: 0 on success, -ENOMEM (injected) or the error of misc_register(). */
+int __init db_cdev_init(void)
 {
 	if (db_fault())
 		return -ENOMEM;
-	return misc_register(&dirtybit_miscdev);
+	return misc_register(&db_miscdev);
 }
 
-void dirtybit_cdev_exit(void)
+void db_cdev_exit(void)
 {
-	misc_deregister(&dirtybit_miscdev);
+	misc_deregister(&db_miscdev);
 }

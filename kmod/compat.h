@@ -20,6 +20,7 @@ struct db_bdev_handle {
 	struct block_device *bdev;
 };
 
+/* Return: 0 with @h open, or the error of the open (-ENXIO, -ENODEV, ...). */
 static inline int db_bdev_open(dev_t dev, struct db_bdev_handle *h)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)

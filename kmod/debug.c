@@ -74,6 +74,7 @@ bool db_fault(void)
 	return true;
 }
 
+/* Return: 0 (a read cannot fail). */
 static int db_fail_nth_get(void *data, u64 *val)
 {
 	*val = atomic_read(&db_fail_nth);
@@ -89,6 +90,7 @@ static void db_fail_nth_arm(unsigned int n)
 	atomic_set(&db_fail_nth, n);
 }
 
+/* Return: 0 once armed (0 disarms), -EINVAL for a count above INT_MAX. */
 static int db_fail_nth_set(void *data, u64 val)
 {
 	if (val > INT_MAX)
@@ -99,6 +101,7 @@ static int db_fail_nth_set(void *data, u64 val)
 
 DEFINE_DEBUGFS_ATTRIBUTE(db_fail_nth_fops, db_fail_nth_get, db_fail_nth_set, "%llu\n");
 
+/* Return: 0 (a read cannot fail). */
 static int db_faults_get(void *data, u64 *val)
 {
 	*val = atomic_long_read(&db_faults_injected);
@@ -107,6 +110,7 @@ static int db_faults_get(void *data, u64 *val)
 
 DEFINE_DEBUGFS_ATTRIBUTE(db_faults_fops, db_faults_get, NULL, "%llu\n");
 
+/* Return: 0 (seq_file retries with a larger buffer by itself). */
 static int db_objects_show(struct seq_file *m, void *v)
 {
 	int i;

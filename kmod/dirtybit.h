@@ -1,6 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Internal interfaces between the files of dirtybit.ko.
+ *
+ * Targets and tracks.  A target is what userspace attaches and names
+ * (DIRTYBIT_A_TARGET_*, TARGET_ID): a block device (struct db_blk_target,
+ * blk.c) or a memory region (struct db_region, region.c).  A track (struct
+ * db_track) is the part of every target that the bitmap core works on, the
+ * same for every kind: its size, named bitmaps, recording set, cut lock and
+ * references; each kind embeds one and reaches back with container_of()
+ * (to_blk(), to_region(), the kernel's to_*() idiom).  So "target" is the
+ * object of a kind and what the protocol calls it; "track" is the core's
+ * view of any target, and db_track_ops what a kind does its own way.
+ *
+ * Names.  db_ (DB_ for macros and enums) prefixes everything the module
+ * defines, but for:
+ *  - hbitmap_ (hb_ for its static helpers, HBITMAP_ for its macros): the
+ *    self-contained bitmap of hbitmap.[ch], which knows nothing of the rest
+ *    and is also built on the host by tests/host/;
+ *  - dirtybit_ (DIRTYBIT_): the uapi (uapi/linux/dirtybit.h), and what is
+ *    the module itself: its init and exit, its one global lock
+ *    (dirtybit_lock) and its generic netlink family (dirtybit_genl_family,
+ *    with its ops and groups);
+ *  - to_*(): the container_of() accessors above;
+ *  - module parameters (drain_timeout, region_rearm, ...): module_param()
+ *    names each after its variable, and those names are ABI.
  */
 #ifndef _DIRTYBIT_H
 #define _DIRTYBIT_H
@@ -17,8 +40,8 @@
 
 #include "hbitmap.h"
 
+struct genl_info;
 struct netlink_ext_ack;
-struct net;
 struct sk_buff;
 
 /*
@@ -33,7 +56,15 @@ struct sk_buff;
  *  - dirtybit_lock: the lists of targets, bitmaps and regions and what they
  *    publish.  Held for short sections only: never across a wait for I/O,
  *    user memory, another target or an RCU grace period of a cut.
- *  - db_owner_lock (bitmap.c), a spinlock: frozen bitmaps and their owners.
+ *  - db_nl_owners_lock (nl_owner.c), a spinlock: the netlink sockets'
+ *    freeze owners by (net, portid).  Taken alone, around a lookup before
+ *    a transaction and in the netlink release notifier, which runs in
+ *    atomic context (an atomic notifier chain) and so cannot take
+ *    dirtybit_lock: it only unhashes the socket's owner and tells the core
+ *    (db_owner_gone(): a flag and a work item), whose reclaim work then
+ *    takes the locks above.  A frozen bitmap's owner (db_bitmap.owner)
+ *    changes like its other state; the flag is written once, without a
+ *    lock, and read under dirtybit_lock.
  *
  * A target's bitmap list, and each bitmap's bits and flags, change only
  * with both its cut_lock and dirtybit_lock held, so either lock is enough
@@ -181,7 +212,6 @@ struct db_track {
 
 struct db_bitmap {
 	struct list_head node;		/* track->bitmaps */
-	struct list_head frozen_node;	/* db_frozen, under db_owner_lock */
 	struct db_track *track;
 	char name[DIRTYBIT_NAME_MAX];
 	struct hbitmap *hb;
@@ -190,10 +220,8 @@ struct db_bitmap {
 	bool enabled;
 	bool inconsistent;
 	u64 seq;			/* bumped on every change of its bits but marks */
-	/* The freeze's owner: a netlink socket. */
-	const struct net *owner_net;
-	u32 owner_portid;
-	bool owner_dead;		/* under db_owner_lock */
+	/* While frozen: who froze it, referenced (NULL: the module). */
+	struct db_owner *owner;
 	/* Transaction view: valid while tx_id == the running transaction's. */
 	u32 tx_id;
 	bool tx_removed, tx_frozen;
@@ -259,13 +287,31 @@ struct db_action {
 	bool no_change;			/* enable/disable of a bitmap already so */
 };
 
-struct db_requester {
-	const struct net *net;
-	u32 portid;
+/*
+ * Who froze a bitmap, as the core sees it: something that may go away.
+ * Only a freeze's owner may abdicate it or take a next pass of it (anyone
+ * may reclaim it with FORCE); once its owner is gone, the module reclaims
+ * it.  The core compares owners by address and holds a reference on a
+ * frozen bitmap's; it knows nothing of what an owner stands for.  The
+ * netlink layer (nl_owner.c) embeds one per socket that freezes.
+ */
+struct db_owner {
+	struct kref ref;		/* its maker's, each frozen bitmap's, each user's */
+	bool gone;			/* set once, by db_owner_gone() */
+	void (*release)(struct db_owner *owner);	/* the last reference went */
 };
 
+void db_owner_init(struct db_owner *owner, void (*release)(struct db_owner *owner));
+
+static inline void db_owner_get(struct db_owner *owner)
+{
+	kref_get(&owner->ref);
+}
+
+void db_owner_put(struct db_owner *owner);
+void db_owner_gone(struct db_owner *owner);
 int db_transaction(struct db_action *acts, unsigned int n,
-		   const struct db_requester *who, struct netlink_ext_ack *extack);
+		   struct db_owner *owner, struct netlink_ext_ack *extack);
 extern struct workqueue_struct *db_wq;
 
 /* blk.c */
@@ -277,7 +323,7 @@ bool db_track_is_blk(const struct db_track *tr);
 unsigned int db_blk_probes(void);
 extern struct list_head db_tracks;
 
-/* mem.c */
+/* region.c */
 extern const struct db_track_ops db_region_ops;
 int db_region_init(void);
 void db_region_exit(void);
@@ -286,15 +332,20 @@ long db_region_ioc_create(void __user *argp);
 long db_region_ioc_open(void __user *argp);
 long db_region_pages_held(void);
 
+/* nl_owner.c */
+int db_nl_owner_init(void);
+void db_nl_owner_exit(void);
+int db_nl_owner_transaction(struct genl_info *info, struct db_action *acts, unsigned int n);
+
 /* genl.c */
 extern struct genl_family dirtybit_genl_family;
-int dirtybit_genl_init(void);
-void dirtybit_genl_exit(void);
+int db_genl_init(void);
+void db_genl_exit(void);
 void db_notify(u32 event, const struct db_track *tr, const char *bitmap);
 
 /* cdev.c */
-int dirtybit_cdev_init(void);
-void dirtybit_cdev_exit(void);
+int db_cdev_init(void);
+void db_cdev_exit(void);
 
 /* debug.c: test knobs.  Live objects by kind, for leak checks. */
 enum db_object {

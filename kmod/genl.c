@@ -448,31 +448,24 @@ static void db_nl_free_actions(struct db_action *acts, unsigned int n)
 	kfree(acts);
 }
 
-static void db_nl_requester(struct genl_info *info, struct db_requester *who)
-{
-	who->net = genl_info_net(info);
-	who->portid = info->snd_portid;
-}
-
 /*
  * ->doit of a bitmap command: a transaction of one action.
  *
- * Return: 0, -ENOMEM, or the -errno of its ->parse or of db_transaction().
+ * Return: 0, -ENOMEM, or the -errno of its ->parse or of
+ * db_nl_owner_transaction().
  */
 static int db_nl_bitmap_cmd(struct sk_buff *skb, struct genl_info *info)
 {
 	struct db_action *a = db_fault() ? NULL : kzalloc(sizeof(*a), GFP_KERNEL);
 	u8 cmd = info->genlhdr->cmd;
-	struct db_requester who;
 	int ret;
 
 	if (!a)
 		return -ENOMEM;
-	db_nl_requester(info, &who);
 	a->cmd = cmd;
 	ret = db_nl_cmds[cmd].parse(info->attrs, a, info->extack);
 	if (!ret)
-		ret = db_transaction(a, 1, &who, info->extack);
+		ret = db_nl_owner_transaction(info, a, 1);
 	db_nl_free_actions(a, 1);
 	return ret;
 }
@@ -527,7 +520,6 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *nest = info->attrs[DIRTYBIT_A_ACTIONS];
 	struct db_action *acts;
-	struct db_requester who;
 	struct nlattr *act;
 	unsigned int n = 0;
 	int rem, ret;
@@ -545,14 +537,13 @@ static int db_nl_transaction(struct sk_buff *skb, struct genl_info *info)
 	acts = db_fault() ? NULL : kcalloc(n, sizeof(*acts), GFP_KERNEL);
 	if (!acts)
 		return -ENOMEM;
-	db_nl_requester(info, &who);
 	n = 0;
 	nla_for_each_nested(act, nest, rem) {
 		ret = db_nl_parse_action(act, &acts[n++], info->extack);
 		if (ret)
 			goto out;
 	}
-	ret = db_transaction(acts, n, &who, info->extack);
+	ret = db_nl_owner_transaction(info, acts, n);
 out:
 	db_nl_free_actions(acts, n);
 	return ret;
@@ -1078,7 +1069,7 @@ struct genl_family dirtybit_genl_family __ro_after_init = {
  *
  * Return: 0, or genl_register_family()'s -errno.
  */
-int __init dirtybit_genl_init(void)
+int __init db_genl_init(void)
 {
 	unsigned int cmd, n = 0;
 	int ret;
@@ -1107,7 +1098,7 @@ int __init dirtybit_genl_init(void)
 }
 
 /* No event after the first step: none is being sent when the family goes. */
-void dirtybit_genl_exit(void)
+void db_genl_exit(void)
 {
 	down_write(&db_events_lock);
 	db_events_on = false;

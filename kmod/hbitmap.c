@@ -47,6 +47,13 @@ static u64 hb_words(u64 nbits)
 	return nbits ? (nbits + 63) >> 6 : 1;
 }
 
+/*
+ * Whether a bitmap of @size bytes at @granularity can be made.
+ *
+ * Return: 0 if so; -EINVAL if @granularity is not a power of two from
+ * 2^HBITMAP_MIN_GRANULARITY_SHIFT to 2^HBITMAP_MAX_GRANULARITY_SHIFT;
+ * -E2BIG if @size would take more than HBITMAP_MAX_BITS granules.
+ */
 int hbitmap_check_params(u64 size, u32 granularity)
 {
 	unsigned int shift;
@@ -96,6 +103,12 @@ static void hb_free_level(struct hbitmap_level *l)
 	l->chunks = NULL;
 }
 
+/*
+ * Allocates level @l, zeroed, in chunks; on failure the caller frees what
+ * was allocated (hb_free_level()).
+ *
+ * Return: 0 on success, -ENOMEM, or -EINTR if the caller was killed.
+ */
 static int hb_alloc_level(struct hbitmap_level *l, u64 nwords, gfp_t gfp)
 {
 	u64 c, nchunks = (nwords + HB_CHUNK_MASK) >> HBITMAP_CHUNK_SHIFT;
@@ -127,7 +140,12 @@ static void hb_free_levels(struct hbitmap *hb)
 		hb_free_level(&hb->levels[i]);
 }
 
-/* Sets up the level geometry of @hb for @size and allocates it, zeroed. */
+/*
+ * Sets up the level geometry of @hb for @size and allocates it, zeroed.
+ *
+ * Return: 0 on success; -ENOMEM or -EINTR (hb_alloc_level()), with
+ * nothing left allocated.
+ */
 static int hb_init(struct hbitmap *hb, u64 size, unsigned int shift, gfp_t gfp)
 {
 	u64 n[HBITMAP_MAX_LEVELS];
@@ -157,6 +175,12 @@ static int hb_init(struct hbitmap *hb, u64 size, unsigned int shift, gfp_t gfp)
 	return 0;
 }
 
+/*
+ * A clean bitmap of @size bytes at @granularity.
+ *
+ * Return: the bitmap, or NULL if the parameters are refused
+ * (hbitmap_check_params()) or the allocation failed or was interrupted.
+ */
 struct hbitmap *hbitmap_alloc(u64 size, u32 granularity, gfp_t gfp)
 {
 	struct hbitmap *hb;
@@ -428,6 +452,8 @@ bool hbitmap_next_extent(const struct hbitmap *hb, u64 *cursor, u64 end,
  * Calls @fn(leaf word index, bits) with the bits of every leaf word that
  * overlaps [start, start + length), after clearing them.  Visits only words
  * that are non-zero, so the cost follows the dirty set.
+ *
+ * Return: 0, or the first non-zero return of @fn, which stops the walk.
  */
 static int hb_clear_range(struct hbitmap *hb, u64 start, u64 length,
 			  int (*fn)(struct hbitmap *hb, u64 i, u64 bits,
@@ -475,6 +501,11 @@ struct hb_take_state {
 	int err;
 };
 
+/*
+ * Reports the open run, if any, to the taker.
+ *
+ * Return: 0, or the error of the taker's callback (the run is set again).
+ */
 static int hb_take_flush(struct hbitmap *hb, struct hb_take_state *st)
 {
 	u64 start = st->run_start << hb->shift;
@@ -491,6 +522,13 @@ static int hb_take_flush(struct hbitmap *hb, struct hb_take_state *st)
 	return ret;
 }
 
+/*
+ * Adds the taken @bits of leaf word @i to the runs, reporting each run
+ * that ends.
+ *
+ * Return: 0, or the error of hb_take_flush() (the word's untaken bits are
+ * set again).
+ */
 static int hb_take_word(struct hbitmap *hb, u64 i, u64 bits, void *opaque)
 {
 	struct hb_take_state *st = opaque;
@@ -521,8 +559,9 @@ static int hb_take_word(struct hbitmap *hb, u64 i, u64 bits, void *opaque)
 /*
  * Atomically takes (clears and reports, as coalesced byte extents clipped to
  * the size) every dirty granule overlapping [start, start + length).  If @fn
- * fails, the run it refused and everything not yet reported stay set, and
- * its error is returned.
+ * fails, the run it refused and everything not yet reported stay set.
+ *
+ * Return: 0 once every granule was taken, or the first error of @fn.
  */
 int hbitmap_take(struct hbitmap *hb, u64 start, u64 length,
 		 hbitmap_extent_fn fn, void *opaque)
@@ -548,6 +587,7 @@ void hbitmap_merge(struct hbitmap *dst, const struct hbitmap *src)
 		hbitmap_set(dst, ext.start, ext.length);
 }
 
+/* Return: a new bitmap with @src's bits, or NULL as hbitmap_alloc(). */
 struct hbitmap *hbitmap_copy(const struct hbitmap *src, gfp_t gfp)
 {
 	struct hbitmap *hb = hbitmap_alloc(src->size, hbitmap_granularity(src),
@@ -593,7 +633,11 @@ static bool hb_words_in_range(const struct hbitmap *hb, u64 first, u64 n)
 	return first <= total && n <= total - first;
 }
 
-/* Copies leaf words [first, first + n) as little-endian 64-bit words. */
+/*
+ * Copies leaf words [first, first + n) as little-endian 64-bit words.
+ *
+ * Return: 0 on success, -EINVAL if the words are not all within @hb.
+ */
 int hbitmap_serialize(const struct hbitmap *hb, u64 first_word, u64 nwords,
 		      __le64 *out)
 {
@@ -622,6 +666,9 @@ static u64 hb_valid_mask(const struct hbitmap *hb, u64 i)
  * Replaces leaf words [first, first + n) with little-endian @in (bits past
  * the last granule ignored), then rebuilds the upper levels and the count.
  * Needs exclusive access.
+ *
+ * Return: 0 on success, -EINVAL (nothing changed) if the words are not all
+ * within @hb.
  */
 int hbitmap_deserialize(struct hbitmap *hb, u64 first_word, u64 nwords,
 			const __le64 *in)
@@ -650,6 +697,9 @@ int hbitmap_deserialize(struct hbitmap *hb, u64 first_word, u64 nwords,
  * Truncates or grows @hb to @size bytes, keeping the granularity.  Granules
  * beyond the old end start clean; a partial last granule that grows keeps its
  * bit.  Needs exclusive access; on failure @hb is unchanged.
+ *
+ * Return: 0 on success; -E2BIG if @size takes too many granules;
+ * -ENOMEM, or -EINTR if the caller was killed while allocating.
  */
 int hbitmap_resize(struct hbitmap *hb, u64 size, gfp_t gfp)
 {

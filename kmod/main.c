@@ -9,6 +9,12 @@
 
 #include "dirtybit.h"
 
+/*
+ * Each step undone in reverse if a later one fails.
+ *
+ * Return: 0 once loaded, or the error of the step that failed (-ENOMEM,
+ * -ENOENT: a tracepoint is missing, or a registration's).
+ */
 static int __init dirtybit_init(void)
 {
 	int ret;
@@ -27,11 +33,15 @@ static int __init dirtybit_init(void)
 	if (ret)
 		goto err_region;
 
-	ret = dirtybit_genl_init();
+	ret = db_nl_owner_init();
+	if (ret)
+		goto err_owner;
+
+	ret = db_genl_init();
 	if (ret)
 		goto err_genl;
 
-	ret = dirtybit_cdev_init();
+	ret = db_cdev_init();
 	if (ret)
 		goto err_cdev;
 
@@ -39,8 +49,10 @@ static int __init dirtybit_init(void)
 	return 0;
 
 err_cdev:
-	dirtybit_genl_exit();
+	db_genl_exit();
 err_genl:
+	db_nl_owner_exit();
+err_owner:
 	db_region_exit();
 err_region:
 	db_blk_exit();
@@ -53,8 +65,9 @@ err_bitmap:
 
 static void __exit dirtybit_exit(void)
 {
-	dirtybit_cdev_exit();
-	dirtybit_genl_exit();
+	db_cdev_exit();
+	db_genl_exit();
+	db_nl_owner_exit();
 	db_region_exit();
 	db_blk_exit();
 	db_bitmap_exit();

@@ -4,43 +4,15 @@
  * process (QEMU guest RAM through memory-backend-file), with the first write
  * to each page after every cut recorded.
  *
- * How a write is recorded, and why none is lost:
- *  - Mappings are write-notify (they have ->page_mkwrite), so a page's PTEs
- *    are installed read-only and its first write faults into
- *    db_region_mkwrite().  That marks the page in every recording bitmap and
- *    in the region's armed set (pages that may have a writable PTE), under
- *    RCU, holding the page lock, which the fault code keeps until the PTE is
- *    writable (we return VM_FAULT_LOCKED).
- *  - A cut (publish the new bitmaps, an RCU grace period, then our ->drain)
- *    re-arms: it takes the armed set, waits for the lock of every page
- *    taken to be free (so a fault that marked the old bitmaps has installed
- *    its PTE), then write-protects and cleans, or removes, every PTE of
- *    those pages.  A write after that faults again and marks the new
- *    bitmaps.  A write in between lands on a page the old epoch has, and
- *    whoever copies that epoch copies after the cut.  No PTE may be left
- *    writable and clean: mprotect() makes a dirty shared PTE writable
- *    without a fault, so a write-protect walk followed by a separate clean
- *    walk could leave one so.  Each way of re-arming changes each PTE in
- *    one step under its page table lock, or (db_region_rearm_walks())
- *    finishes with one such step for every PTE a walk may have left so.
- *  - A page someone holds a reference to beyond its mappings (pinned for
- *    DMA, or merely referenced by GUP, as 6.1's O_DIRECT reads do; a
- *    remote access through /proc/PID/mem) can be written behind the PTEs:
- *    it is marked in the new epoch too and stays armed, at every cut.
- *  - Every open file of a region points its f_mapping at the region's own
- *    inode, so the re-arm walks every mapping of every opener.  Each page's
- *    ->mapping and ->index point into that inode (for folio_mkclean()'s
- *    rmap walk), which is why the inode needs ->dirty_folio.
+ * This file: a region's lifetime, its file system, files, device node and
+ * ioctls.  How its writes are recorded (the write fault, the re-arm at a
+ * cut, the writer hold) is region_track.c's.
  *
  * Pages are allocated at creation, charged to the creator's memory cgroup,
  * and freed when the region is destroyed and its last file (every mapping
  * holds one) is closed.  A region's inode lives in the module's own file
  * system, pinned (with the module) while any region exists, so the last
  * close never runs the file system's code after the module is gone.
- *
- * A writer hold parks new write faults in db_region_mkwrite() (as a frozen
- * file system parks them in its ->page_mkwrite) until released by its
- * holder, or by the holder's file going away.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,7 +29,6 @@
 #include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/pseudo_fs.h>
-#include <linux/rmap.h>
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -66,21 +37,7 @@
 #include <net/netlink.h>
 
 #include "compat.h"
-#include "dirtybit.h"
-
-/* clean_record_shared_mapping_range(), wp_shared_mapping_range() */
-#ifndef CONFIG_MAPPING_DIRTY_HELPERS
-#error "memory regions need CONFIG_MAPPING_DIRTY_HELPERS"
-#endif
-
-/*
- * Testing only: the region stress test shows that a copy built from the
- * bitmaps goes stale without the re-arm.  Set at load, never for real.
- */
-static bool region_rearm = true;
-module_param(region_rearm, bool, 0444);
-MODULE_PARM_DESC(region_rearm,
-		 "Write-protect harvested region pages at a cut (default Y; N loses writes, for tests only)");
+#include "region.h"
 
 /* Pages regions hold, destroyed or not: freed with their last file. */
 static atomic_long_t db_region_pages = ATOMIC_LONG_INIT(0);
@@ -90,6 +47,7 @@ long db_region_pages_held(void)
 	return atomic_long_read(&db_region_pages);
 }
 
+/* Return: the length of what it wrote into @buf (an errno never). */
 static int db_region_pages_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf, "%ld\n", db_region_pages_held());
@@ -103,26 +61,6 @@ module_param_cb(region_pages, &db_region_pages_ops, NULL, 0444);
 MODULE_PARM_DESC(region_pages, "Pages held by memory regions (read only)");
 
 #define DB_REGION_FS_MAGIC	0x64627267	/* "dbrg" */
-#define DB_REARM_CHUNK		4096		/* pages per PTE walk */
-
-struct db_region {
-	struct db_track track;		/* its references: the list's, each file's */
-	char name[DIRTYBIT_NAME_MAX];
-	pgoff_t npages;			/* track.size in pages */
-	struct page **pages;
-	struct inode *inode;		/* its address_space holds every mapping */
-	bool pinned;			/* holds a pin of db_region_mnt */
-	struct hbitmap *armed;		/* pages that may have a writable PTE */
-	unsigned long *taken;		/* the re-arm window's, under the cut lock */
-	unsigned long *dirtied;		/* its pages found dirty, likewise */
-	int minor;			/* in db_region_idr */
-	struct device *node;		/* /dev/dirtybit-regions/NAME, or NULL */
-	/* The writer hold: set and cleared under dirtybit_lock. */
-	bool held;
-	struct rw_semaphore writes;	/* read by write()s in progress */
-	struct file *holder;
-	wait_queue_head_t hold_wq;
-};
 
 /* Regions by minor, whether or not they have a node; under dirtybit_lock. */
 static DEFINE_IDR(db_region_idr);
@@ -135,321 +73,15 @@ static struct cdev db_region_cdev;
 static struct class *db_region_class;
 static const struct file_operations db_region_fops;
 
-static struct db_region *to_region(struct db_track *tr)
-{
-	return container_of(tr, struct db_region, track);
-}
-
 bool db_track_is_region(const struct db_track *tr)
 {
 	return tr->ops == &db_region_ops;
 }
 
-/* ---- the marking path ------------------------------------------------ */
-
-static vm_fault_t db_region_fault(struct vm_fault *vmf)
-{
-	struct db_region *r = vmf->vma->vm_file->private_data;
-
-	if (vmf->pgoff >= r->npages)
-		return VM_FAULT_SIGBUS;
-	vmf->page = r->pages[vmf->pgoff];
-	get_page(vmf->page);
-	return 0;
-}
-
-static vm_fault_t db_region_mkwrite(struct vm_fault *vmf)
-{
-	struct db_region *r = vmf->vma->vm_file->private_data;
-	u64 off = (u64)vmf->pgoff << PAGE_SHIFT;
-	struct page *page = vmf->page;
-	struct db_rec *rec;
-
-	for (;;) {
-		/* A dying writer gets SIGBUS rather than a retry loop. */
-		if (wait_event_killable(r->hold_wq, !READ_ONCE(r->held)))
-			return VM_FAULT_SIGBUS;
-		lock_page(page);
-		/* A hold waits for this section (synchronize_rcu()). */
-		rcu_read_lock();
-		if (!READ_ONCE(r->held))
-			break;
-		rcu_read_unlock();
-		unlock_page(page);
-	}
-	rec = rcu_dereference(r->track.rec);
-	if (rec)
-		db_rec_mark(rec, off, PAGE_SIZE);
-	hbitmap_set(r->armed, off, PAGE_SIZE);
-	rcu_read_unlock();
-	return VM_FAULT_LOCKED;
-}
-
+/* Pages point into the inode for folio_mkclean()'s rmap walk (region_track.c). */
 static const struct address_space_operations db_region_aops = {
 	.dirty_folio = noop_dirty_folio,
 };
-
-static const struct vm_operations_struct db_region_vm_ops = {
-	.fault = db_region_fault,
-	.page_mkwrite = db_region_mkwrite,
-};
-
-/* ---- the re-arm ---------------------------------------------------------- */
-
-/*
- * Runs of armed pages are gathered into windows of at most DB_REARM_CHUNK
- * pages (r->taken marks a window's armed pages, ra->taken counts them),
- * and each window is re-armed the cheapest of three ways.  Each leaves
- * every PTE of the window's armed pages write-protected and clean (or
- * gone), changing each PTE in one step under its page table lock, so that
- * the next write to the page faults:
- *  - folio_mkclean() of each armed page (an rmap walk that write-protects
- *    and cleans each PTE of the page, as fb_defio does): dear per page,
- *    nothing per page not armed; for pages far apart.
- *  - unmap_mapping_pages() of the window: one range walk that also visits
- *    the gaps between its runs, a fixed cost (a lock, a descent, an
- *    mmu-notifier round and a TLB flush) plus one visit per PTE; it removes
- *    each PTE (the page's next access faults it in again, read-only),
- *    which costs ~450 guest instructions a PTE but little a gap.
- *  - db_region_rearm_walks(): three range walks of the window that keep
- *    the PTEs, ~200 instructions per armed page and ~100 per other page
- *    (more fixed cost); for windows of which a quarter or more is armed.
- * The mkclean/unmap costs, in PTE visits, were measured under TCG; the
- * instruction counts under QEMU icount (docs/PERFORMANCE.md).  A wrong
- * guess costs time, never a write.
- */
-#define DB_REARM_GAP		64	/* pages walked to join two runs */
-#define DB_REARM_WALK_COST	170	/* fixed cost of one range walk */
-#define DB_REARM_MKCLEAN_COST	144	/* folio_mkclean() of one page */
-
-struct db_rearm {
-	struct db_region *r;
-	struct db_rec *rec;		/* the bitmaps recording from now on */
-	pgoff_t start, end;		/* the window, empty if equal */
-	unsigned long taken;		/* its armed pages */
-};
-
-/*
- * Someone besides the region (one reference) and its mappings (one each)
- * holds the page: a pin or a plain GUP reference for DMA, a remote access.
- * It may be written behind the page tables.
- */
-static bool db_region_page_held(struct page *page)
-{
-	struct folio *folio = page_folio(page);
-
-	return folio_maybe_dma_pinned(folio) ||
-	       folio_ref_count(folio) > 1 + db_page_mapcount(page);
-}
-
-static void db_region_mkclean(struct page *page)
-{
-	struct folio *folio = page_folio(page);
-
-	folio_lock(folio);
-	folio_mkclean(folio);
-	folio_unlock(folio);
-}
-
-/*
- * Write-protects and cleans every PTE of the window's pages in three walks
- * of its mappings, with the helpers vmwgfx tracks dirt with (each notifies
- * secondary MMUs and flushes the TLB):
- *  1. clean every dirty PTE, leaving it writable.  A write fault installs
- *     its PTE dirty, so this is every armed page's;
- *  2. write-protect every writable PTE;
- *  3. clean every dirty PTE again, recording which, then folio_mkclean()
- *     each page recorded.
- * Walks 2 and 3 alone would be the racy pair of old: mprotect() (and NUMA
- * hinting) makes a write-protected shared PTE writable again without a
- * fault when, and only when, it is dirty (can_change_pte_writable(); on
- * 6.1 also a NUMA PTE's saved write bit, which is the write bit that walk
- * 2 clears).  Nothing else cleans these PTEs.  So after walk 1:
- *  - a PTE clean at walk 3 has not been dirty since walk 1, so nothing has
- *    made it writable since walk 2 write-protected it, except a fault,
- *    which marked the new bitmaps: it is write-protected and clean;
- *  - a PTE dirty at walk 3 was written after walk 1 and may have been made
- *    writable after walk 2 (walk 3 then leaves it writable and clean):
- *    folio_mkclean() write-protects and cleans it in one step.
- * Walk 1 is there for speed: without it, every armed page would be dirty
- * at walk 3 and need its own rmap walk.  Writes during the walks land on
- * pages the old epoch has (only armed pages have writable PTEs).
- */
-static void db_region_rearm_walks(struct db_rearm *ra)
-{
-	struct db_region *r = ra->r;
-	struct address_space *mapping = r->inode->i_mapping;
-	pgoff_t n = ra->end - ra->start, first = 0, last = 0;
-
-	clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
-					  r->dirtied, &first, &last);
-	if (last > first)
-		bitmap_clear(r->dirtied, first, last - first);
-	wp_shared_mapping_range(mapping, ra->start, n);
-	first = 0;
-	last = 0;
-	clean_record_shared_mapping_range(mapping, ra->start, n, ra->start,
-					  r->dirtied, &first, &last);
-	if (last <= first)
-		return;
-	for_each_set_bit_from(first, r->dirtied, last)
-		db_region_mkclean(r->pages[ra->start + first]);
-	bitmap_clear(r->dirtied, 0, n);
-}
-
-static void db_region_rearm_window(struct db_rearm *ra)
-{
-	struct db_region *r = ra->r;
-	pgoff_t n = ra->end - ra->start;
-	unsigned long bit;
-
-	if (!n)
-		return;
-	/* Each armed page's lock was seen free (db_region_rearm_run()). */
-	smp_rmb();
-	if (4 * ra->taken >= n + 64) {
-		db_region_rearm_walks(ra);
-	} else if (ra->taken * DB_REARM_MKCLEAN_COST >= 2 * (DB_REARM_WALK_COST + n)) {
-		unmap_mapping_pages(r->inode->i_mapping, ra->start, n, false);
-	} else {
-		for_each_set_bit(bit, r->taken, n)
-			db_region_mkclean(r->pages[ra->start + bit]);
-	}
-	/*
-	 * After the walk: a reference taken before it is seen here; one that
-	 * GUP took during it, from a PTE the walk then changed, is given back
-	 * (GUP checks the PTE after taking its reference) and taken again
-	 * through a fault, which marks the new bitmaps.
-	 */
-	for_each_set_bit(bit, r->taken, n) {
-		pgoff_t i = ra->start + bit;
-
-		if (!db_region_page_held(r->pages[i]))
-			continue;
-		db_rec_mark(ra->rec, (u64)i << PAGE_SHIFT, PAGE_SIZE);
-		hbitmap_set(r->armed, (u64)i << PAGE_SHIFT, PAGE_SIZE);
-	}
-	bitmap_clear(r->taken, 0, n);
-	ra->start = ra->end;
-	ra->taken = 0;
-	cond_resched();
-}
-
-static int db_region_rearm_run(void *opaque, u64 start, u64 length)
-{
-	struct db_rearm *ra = opaque;
-	pgoff_t i = start >> PAGE_SHIFT;
-	pgoff_t end = i + (length >> PAGE_SHIFT);
-
-	for (; i < end; i++) {
-		if (ra->start != ra->end &&
-		    (i - ra->end > DB_REARM_GAP || i - ra->start >= DB_REARM_CHUNK))
-			db_region_rearm_window(ra);
-		if (ra->start == ra->end)
-			ra->start = i;
-		ra->end = i + 1;
-		__set_bit(i - ra->start, ra->r->taken);
-		ra->taken++;
-		/*
-		 * A fault that marked before the cut holds the page lock from
-		 * before its mark (before the cut's grace period ended, then)
-		 * until its PTE is in place: once the lock is seen free, the
-		 * walk sees the PTE (the smp_rmb() before the walk pairs with
-		 * the unlock's release).  Waiting, not taking the lock, is
-		 * enough: a later holder is a later fault, marking the new
-		 * bitmaps.
-		 */
-		folio_wait_locked(page_folio(ra->r->pages[i]));
-	}
-	return 0;
-}
-
-/*
- * Write-protects every page that may have a writable PTE: O(pages armed).
- * Under the region's cut lock.
- */
-static void db_region_rearm(struct db_region *r, struct db_rec *rec)
-{
-	struct db_rearm ra = { .r = r, .rec = rec };
-
-	lockdep_assert_held(&r->track.cut_lock);
-	if (!region_rearm)
-		return;
-	hbitmap_take(r->armed, 0, r->track.size, db_region_rearm_run, &ra);
-	db_region_rearm_window(&ra);
-}
-
-/* ->drain: the cut published @rec and every marker of the old one is done. */
-static void db_region_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
-{
-	db_region_rearm(to_region(tr), rec);
-}
-
-/* ---- the writer hold ------------------------------------------------------ */
-
-static void db_region_unhold(struct db_region *r);
-
-/*
- * HOLD: new writes wait until RELEASE.  Waits for the write()s in progress
- * (killably: one may be stuck on its source) holding only the region's cut
- * lock.  0, -EBUSY (held already), -ENODEV (destroyed), -EINTR.
- */
-static int db_region_hold(struct db_region *r, struct file *file)
-{
-	int ret = db_track_lock(&r->track, NULL);
-
-	if (ret)
-		return ret == -ENOENT ? -ENODEV : ret;
-	mutex_lock(&dirtybit_lock);
-	ret = r->held ? -EBUSY : 0;
-	if (!ret) {
-		WRITE_ONCE(r->held, true);
-		r->holder = file;
-	}
-	mutex_unlock(&dirtybit_lock);
-	if (ret)
-		goto out;
-	/* A write() that saw no hold finishes; later ones wait. */
-	if (down_write_killable(&r->writes)) {
-		mutex_lock(&dirtybit_lock);
-		db_region_unhold(r);
-		mutex_unlock(&dirtybit_lock);
-		ret = -EINTR;
-		goto out;
-	}
-	up_write(&r->writes);
-	/* Every fault that saw no hold has marked and armed its page ... */
-	synchronize_rcu();
-	/* ... and loses its writable PTE here; later ones wait. */
-	db_region_rearm(r, rcu_dereference_protected(r->track.rec,
-						     lockdep_is_held(&r->track.cut_lock)));
-out:
-	mutex_unlock(&r->track.cut_lock);
-	return ret;
-}
-
-static void db_region_unhold(struct db_region *r)
-{
-	lockdep_assert_held(&dirtybit_lock);
-	r->holder = NULL;
-	WRITE_ONCE(r->held, false);
-	wake_up_all(&r->hold_wq);
-}
-
-static int db_region_release_hold(struct db_region *r, struct file *file)
-{
-	int ret = 0;
-
-	mutex_lock(&dirtybit_lock);
-	if (!r->held)
-		ret = -EINVAL;
-	else if (r->holder != file)
-		ret = -EPERM;
-	else
-		db_region_unhold(r);
-	mutex_unlock(&dirtybit_lock);
-	return ret;
-}
 
 /* ---- lifetime -------------------------------------------------------------- */
 
@@ -481,6 +113,12 @@ static void db_region_free(struct db_track *tr)
 	db_obj_put(DB_OBJ_TARGET);
 }
 
+/*
+ * Allocates and zeroes the region's pages; on failure the pages allocated
+ * so far are freed with the region (db_region_free()).
+ *
+ * Return: 0 on success, -ENOMEM, or -EINTR if the caller was killed.
+ */
 static int db_region_alloc_pages(struct db_region *r)
 {
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
@@ -521,7 +159,12 @@ static struct db_region *db_region_find_name(const char *name)
 	return NULL;
 }
 
-/* A new region's file, holding a reference of its own. */
+/*
+ * A new region's file, holding a reference of its own.
+ *
+ * Return: the file, or ERR_PTR(-ENOMEM) (or another error of
+ * alloc_file_pseudo()).
+ */
 static struct file *db_region_file(struct db_region *r, int flags)
 {
 	struct file *file;
@@ -542,7 +185,12 @@ static struct file *db_region_file(struct db_region *r, int flags)
 	return file;
 }
 
-/* Installs @file as a new close-on-exec fd once *@out is copied out. */
+/*
+ * Installs @file as a new close-on-exec fd once @arg (which gets the fd in
+ * *@fd_out) is copied out to @argp; on failure @file is put.
+ *
+ * Return: 0 on success, -EMFILE (no fd), -EFAULT.
+ */
 static int db_region_install(struct file *file, void __user *argp, void *arg,
 			     size_t argsize, __s32 *fd_out)
 {
@@ -568,6 +216,12 @@ static bool db_region_capable(void)
 	return capable(CAP_NET_ADMIN) && capable(CAP_SYS_ADMIN);
 }
 
+/*
+ * Creates /dev/dirtybit-regions/NAME for @r.
+ *
+ * Return: 0 on success, -ENOMEM, or the error of device_create() (-EEXIST
+ * if a node of that name is still there).
+ */
 static int db_region_create_node(struct db_region *r)
 {
 	struct device *dev;
@@ -584,11 +238,15 @@ static int db_region_create_node(struct db_region *r)
 }
 
 /*
- * DIRTYBIT_IOC_REGION_CREATE.  Errors: -EPERM, -EINVAL bad size/name/flags/
- * reserved, -E2BIG larger than the machine's memory, -EEXIST name taken,
- * -ENOSPC DIRTYBIT_MAX_REGIONS reached, -ENOMEM (the memory cgroup's limit
- * too), -EFAULT (then nothing was created: the region appears, with its
- * event, only once its creator has the answer).
+ * DIRTYBIT_IOC_REGION_CREATE.  On -EFAULT nothing was created: the region
+ * appears, with its event, only once its creator has the answer.
+ *
+ * Return: 0 on success (the fd and target id copied out); -EPERM; -EFAULT;
+ * -EINVAL for a bad size, name, flags or reserved field; -E2BIG if larger
+ * than the machine's memory; -EEXIST if the name is taken; -ENOSPC if
+ * DIRTYBIT_MAX_REGIONS exist; -ENOMEM (the memory cgroup's limit too);
+ * -EINTR if the creator was killed while its pages were allocated;
+ * -EMFILE.
  */
 long db_region_ioc_create(void __user *argp)
 {
@@ -706,7 +364,13 @@ err_free:
 	return ret;
 }
 
-/* DIRTYBIT_IOC_REGION_OPEN: a region by id or name, for reading (or writing). */
+/*
+ * DIRTYBIT_IOC_REGION_OPEN: a region by id or name, for reading (or writing).
+ *
+ * Return: 0 on success (the fd copied out); -EPERM; -EFAULT; -EINVAL for a
+ * bad size, name, flags or reserved field; -ENOENT if no listed region has
+ * that id or name; -ENOMEM; -EMFILE.
+ */
 long db_region_ioc_open(void __user *argp)
 {
 	struct dirtybit_ioc_region_open o;
@@ -772,7 +436,11 @@ static void db_region_drop(struct db_region *r, struct db_rec *rec)
 	db_track_put(&r->track);	/* the list's; its files keep the memory */
 }
 
-/* ->detach (TARGET_DETACH of a region): under its cut lock; 0 or -EBUSY. */
+/*
+ * ->detach (TARGET_DETACH of a region): under its cut lock.
+ *
+ * Return: 0 when destroyed, -EBUSY (with a message) if a bitmap is frozen.
+ */
 static int db_region_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_rec *rec;
@@ -812,8 +480,9 @@ static int db_region_fill(struct sk_buff *msg, const struct db_track *tr)
 
 /*
  * ->lookup: the device number of @path if it is a region's node.  Looks
- * up a path: never under dirtybit_lock.  Return: 0, or -ENOTTY if @path
- * is not a region's node.
+ * up a path: never under dirtybit_lock.
+ *
+ * Return: 0 with *@dev set, -ENOTTY if @path is not a region's node.
  */
 static int db_region_lookup(const char *path, dev_t *dev, struct netlink_ext_ack *extack)
 {
@@ -830,7 +499,8 @@ static int db_region_lookup(const char *path, dev_t *dev, struct netlink_ext_ack
 
 /*
  * ->find: the listed region behind node @dev; under dirtybit_lock.
- * Return: 0, or -ENOENT if there is none.
+ *
+ * Return: 0 with *@tr set, -ENOENT (with a message) if there is none.
  */
 static int db_region_find(dev_t dev, struct db_track **tr, struct netlink_ext_ack *extack)
 {
@@ -869,7 +539,11 @@ const struct db_track_ops db_region_ops = {
 
 /* ---- region files ------------------------------------------------------------ */
 
-/* Opening /dev/dirtybit-regions/NAME. */
+/*
+ * Opening /dev/dirtybit-regions/NAME.
+ *
+ * Return: 0 on success, -ENODEV if the region has no node any more.
+ */
 static int db_region_open(struct inode *inode, struct file *file)
 {
 	struct db_region *r;
@@ -889,6 +563,7 @@ static int db_region_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* Return: 0 (closing cannot fail). */
 static int db_region_release(struct inode *inode, struct file *file)
 {
 	struct db_region *r = file->private_data;
@@ -903,6 +578,10 @@ static int db_region_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Return: 0 on success; -EINVAL for a private mapping or one past the end;
+ * -EACCES for a read-only mapping of a writable file.
+ */
 static int db_region_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct db_region *r = file->private_data;
@@ -929,6 +608,11 @@ static int db_region_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/*
+ * read(): a copy of the region's bytes from the file position.
+ *
+ * Return: the bytes read (0 at the end), -EFAULT if none could be copied.
+ */
 static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct db_region *r = iocb->ki_filp->private_data;
@@ -961,6 +645,9 @@ static ssize_t db_region_read_iter(struct kiocb *iocb, struct iov_iter *to)
  * between puts the mark in the next epoch, whose copy comes later).  It
  * holds r->writes for reading, since it may sleep where RCU cannot, so
  * that a hold can wait for it.
+ *
+ * Return: the bytes written; -ENOSPC at or past the end; -EINTR if killed
+ * while a hold was waited out; -EFAULT if none could be copied.
  */
 static ssize_t db_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
@@ -1006,6 +693,7 @@ static ssize_t db_region_write_iter(struct kiocb *iocb, struct iov_iter *from)
 	return done;
 }
 
+/* Return: the new position, or -EINVAL as fixed_size_llseek(). */
 static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 {
 	struct db_region *r = file->private_data;
@@ -1013,6 +701,12 @@ static loff_t db_region_llseek(struct file *file, loff_t offset, int whence)
 	return fixed_size_llseek(file, offset, whence, r->track.size);
 }
 
+/*
+ * DIRTYBIT_REGION_IOC_INFO.
+ *
+ * Return: 0 on success, -EFAULT, -EINVAL for a bad size or a reserved
+ * field not zero.
+ */
 static long db_region_ioc_info(struct db_region *r, void __user *argp)
 {
 	struct dirtybit_region_info info;
@@ -1032,6 +726,10 @@ static long db_region_ioc_info(struct db_region *r, void __user *argp)
 	return copy_to_user(argp, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/*
+ * Return: that of the command's handler; -EPERM for HOLD without
+ * CAP_NET_ADMIN; -ENOTTY for an unknown command.
+ */
 static long db_region_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct db_region *r = file->private_data;
@@ -1064,6 +762,7 @@ static const struct file_operations db_region_fops = {
 
 /* ---- module init / exit ------------------------------------------------------------ */
 
+/* Return: 0 on success, -ENOMEM. */
 static int db_regionfs_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, DB_REGION_FS_MAGIC) ? 0 : -ENOMEM;
@@ -1077,6 +776,10 @@ static struct file_system_type db_regionfs_type = {
 	.kill_sb = kill_anon_super,
 };
 
+/*
+ * Return: 0 on success, -ENOMEM, or the error of registering the device
+ * numbers, the cdev or the class.
+ */
 int db_region_init(void)
 {
 	int ret;
