@@ -421,7 +421,8 @@ static int parse_qcow2(struct qcow2_image *img, unsigned int flags, int depth, c
 		if (len > have - ext - 8)
 			return errf(err, errlen, -EINVAL, "%s: bad header extension", img->path);
 		if (type == QCOW2_EXT_DATA_FILE)
-			return errf(err, errlen, -EINVAL, "%s: external data files are not supported",
+			return errf(err, errlen, -EINVAL,
+				    "%s: external data files are not supported",
 				    img->path);
 		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(fmt))
 			snprintf(fmt, sizeof(fmt), "%.*s", (int)len, (const char *)h + ext + 8);
