@@ -64,30 +64,23 @@ int backup_restore(const char *top, const char *dest, bool verify, unsigned int 
 	*bytes = 0;
 	ret = !a || !d ? -ENOMEM : qcow2_open(&img, top, "qcow2", qcow2_flags, err, errlen);
 	if (ret == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
+		errf(err, errlen, ret, "out of memory");
 	if (!ret) {
 		fd = open_dest(dest, verify, &st, err, errlen);
 		ret = fd < 0 ? fd : 0;
 	}
 	/* Checked by inode, before anything is truncated or written. */
-	if (!ret && !verify && qcow2_chain_find(img, &st)) {
-		ret = -EEXIST;
-		snprintf(err, errlen, "%s is %s, an image of the chain being restored",
-			 dest, qcow2_chain_find(img, &st)->path);
-	}
-	if (!ret && fd_size(fd, &dsize)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-	}
-	if (!ret && S_ISREG(st.st_mode) && !verify && ftruncate(fd, (off_t)img->size)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-	} else if (!ret && (S_ISREG(st.st_mode) && !verify ? 0 :
-			    verify ? dsize != img->size : dsize < img->size)) {
-		ret = -EINVAL;
-		snprintf(err, errlen, "%s is %llu bytes, the backup %llu", dest,
-			 (unsigned long long)dsize, (unsigned long long)img->size);
-	}
+	if (!ret && !verify && qcow2_chain_find(img, &st))
+		ret = errf(err, errlen, -EEXIST, "%s is %s, an image of the chain being restored",
+			   dest, qcow2_chain_find(img, &st)->path);
+	if (!ret && fd_size(fd, &dsize))
+		ret = errf(err, errlen, -errno, "%s: %s", dest, strerror(errno));
+	if (!ret && S_ISREG(st.st_mode) && !verify && ftruncate(fd, (off_t)img->size))
+		ret = errf(err, errlen, -errno, "%s: %s", dest, strerror(errno));
+	else if (!ret && (S_ISREG(st.st_mode) && !verify ? 0 :
+			  verify ? dsize != img->size : dsize < img->size))
+		ret = errf(err, errlen, -EINVAL, "%s is %llu bytes, the backup %llu", dest,
+			   (unsigned long long)dsize, (unsigned long long)img->size);
 	for (off = 0; !ret && off < img->size; off += RESTORE_CHUNK) {
 		size_t n = img->size - off < RESTORE_CHUNK ? (size_t)(img->size - off) : RESTORE_CHUNK;
 
@@ -99,9 +92,9 @@ int backup_restore(const char *top, const char *dest, bool verify, unsigned int 
 
 				while (a[i] == d[i])
 					i++;
-				snprintf(err, errlen, "%s differs from the backup at byte %llu", dest,
-					 (unsigned long long)(off + i));
-				ret = -EINVAL;
+				ret = errf(err, errlen, -EINVAL,
+					   "%s differs from the backup at byte %llu", dest,
+					   (unsigned long long)(off + i));
 				break;
 			}
 		} else if (!ret) {
@@ -112,10 +105,8 @@ int backup_restore(const char *top, const char *dest, bool verify, unsigned int 
 				 strerror(-ret));
 		*bytes += n;
 	}
-	if (!ret && !verify && fsync(fd)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-	}
+	if (!ret && !verify && fsync(fd))
+		ret = errf(err, errlen, -errno, "%s: %s", dest, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	qcow2_close(img);

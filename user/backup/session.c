@@ -581,8 +581,8 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 		if (ret)
 			break;
 		if (rename(partial[i], o[i].output)) {
-			ret = -errno;
-			snprintf(err, errlen, "renaming %s: %s", partial[i], strerror(errno));
+			ret = errf(err, errlen, -errno, "renaming %s: %s", partial[i],
+				   strerror(errno));
 			break;
 		}
 		ret = fsync_dir_of(o[i].output);

@@ -294,11 +294,9 @@ static int hold_all(struct save *s, bool hold)
 			continue;
 		}
 		ret = dirtybit_region_hold(s->src[i].fd);
-		if (ret) {
-			snprintf(s->err, s->errlen, "region %s: writer hold: %s", s->src[i].block,
-				 strerror(-ret));
-			return ret;
-		}
+		if (ret)
+			return errf(s->err, s->errlen, ret, "region %s: writer hold: %s",
+				    s->src[i].block, strerror(-ret));
 		s->src[i].held = true;
 	}
 	return 0;
@@ -369,8 +367,7 @@ static int sync_fd(struct save *s, int fd, const char *what)
 {
 	if (!fdatasync(fd))
 		return 0;
-	snprintf(s->err, s->errlen, "flushing the %s: %s", what, strerror(errno));
-	return -errno;
+	return errf(s->err, s->errlen, -errno, "flushing the %s: %s", what, strerror(errno));
 }
 
 /* Pages durable, then the bitmaps that call them valid, then the trailer. */
@@ -386,10 +383,8 @@ static int finish(struct save *s, int meta, int data)
 		ret = sync_fd(s, meta, "bitmaps");
 	if (!ret)
 		ret = img_write_end(meta, &s->img, s->err, s->errlen);
-	if (!ret && fsync(meta)) {
-		ret = -errno;
-		snprintf(s->err, s->errlen, "flushing the image: %s", strerror(errno));
-	}
+	if (!ret && fsync(meta))
+		ret = errf(s->err, s->errlen, -errno, "flushing the image: %s", strerror(errno));
 	return ret;
 }
 
@@ -446,8 +441,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 		data = meta;
 	/* The slots exist as holes from the start: the size never grows. */
 	if (ftruncate(meta, (off_t)s.img.end)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", partial, strerror(errno));
+		ret = errf(err, errlen, -errno, "%s: %s", partial, strerror(errno));
 		goto out_unlink;
 	}
 	ret = img_write_start(meta, &s.img, err, errlen);
@@ -463,10 +457,8 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 		ret = finish(&s, meta, data);
 	if (!ret)
 		ret = interrupted(&s);	/* the finish's flushes take a while */
-	if (!ret && rename(partial, path)) {
-		ret = -errno;
-		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
-	}
+	if (!ret && rename(partial, path))
+		ret = errf(err, errlen, -errno, "renaming %s: %s", partial, strerror(errno));
 	if (ret)
 		goto out_unlink;
 	ret = fsync_dir_of(path);
