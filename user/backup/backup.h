@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Block backups into qcow2 from a frozen bitmap (QEMU's sync=dirty-bitmap
- * protocol).  session.c runs the protocol, copy.c the copy, quiesce.c the
- * writers' stop; restore.h reads backups back.
+ * protocol).  session.c runs the protocol, output.c keeps the files,
+ * copy.c copies, quiesce.c stops the writers; restore.h reads backups back.
  */
 #ifndef _DIRTYBIT_BACKUP_H
 #define _DIRTYBIT_BACKUP_H

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Inside a backup: the state of one device's backup and of the group the
- * pass engine drives, shared by session.c (the protocol and the outputs),
- * copy.c (the copy) and quiesce.c (stopping the writers).
+ * pass engine drives, shared by session.c (the protocol), output.c (the
+ * qcow2 files), copy.c (the copy) and quiesce.c (stopping the writers).
  */
 #ifndef _DIRTYBIT_BACKUP_SESSION_H
 #define _DIRTYBIT_BACKUP_SESSION_H
@@ -40,6 +40,24 @@ struct group {
 	bool frozen;			/* the first cut froze the bitmaps */
 	struct pass_result *passes;
 };
+
+/*
+ * The outputs (output.c); each returns 0 or -errno with the reason in
+ * b->err.  @backing is named in @output's image by its bare name beside
+ * it, else by its absolute path (*@outside).  Before the cut, no output
+ * may be an image of a chain, another output, or not a regular file; each
+ * is created afresh as @partial, its image started once for every pass
+ * and finished after the last.  backup_keep_partial(): after a failure in
+ * BACKUP_ALWAYS mode, finish and keep what was copied (false if it could
+ * not be).
+ */
+int backup_backing_name(char *out, size_t n, const char *backing, const char *output,
+			bool *outside);
+int backup_check_outputs(struct backup *b, unsigned int n, char (*partial)[PATH_MAX]);
+int backup_open_output(struct backup *b, const char *partial);
+int backup_start_output(struct backup *b);
+int backup_finish_output(struct backup *b);
+bool backup_keep_partial(struct backup *b, const char *partial);
 
 /*
  * Pass @k's copy of @b, between its cut and the end of the freeze: the
