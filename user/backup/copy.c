@@ -33,7 +33,7 @@ static bool cluster_dirty(const uint64_t *words, uint64_t c, uint64_t per, uint6
 }
 
 /*
- * The copy runs on o->threads workers (the caller is worker 0 and shows
+ * The copy runs on o->threads workers (the caller is worker 0 and reports
  * progress).  Each takes the next batch of dirty clusters in ascending
  * order: up to BACKUP_BATCH_RUNS runs of them (every cluster for --full),
  * up to the batch size in all; reads each run with one O_DIRECT pread and
