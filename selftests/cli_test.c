@@ -65,6 +65,55 @@ TEST(usage_errors)
 	EXPECT_NE(NULL, strstr(r.out, "Usage:"));
 }
 
+/*
+ * help, --help and -h print usage on stdout and exit 0, for every command
+ * and subcommand, with nothing on stderr and no module needed; a usage
+ * error still exits 2 with the usage on stderr.
+ */
+TEST(help_exits_zero)
+{
+	static const char *const helps[] = {
+		"help", "-h", "--help", "help bitmap", "help image",
+		"version --help", "attach -h", "detach --help", "targets -h",
+		"region --help", "region create --help", "region destroy -h",
+		"bitmap --help", "bitmap add --help", "bitmap add /dev/nope x -h",
+		"extents -h", "monitor --help", "image --help", "image save --help",
+		"image load -h", "backup --help", "backup verify -h", "restore --help",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
+		EXPECT_EQ(0, run(&r, CLI " %s", helps[i])) TH_LOG("%s: %s", helps[i], r.err);
+		EXPECT_NE(NULL, strcasestr(r.out, "usage:")) TH_LOG("%s: %s", helps[i], r.out);
+		EXPECT_STREQ("", r.err) TH_LOG("%s", helps[i]);
+	}
+	ASSERT_EQ(0, run(&r, CLI " bitmap add --help"));
+	EXPECT_NE(NULL, strstr(r.out, "bitmap add DEVICE|ID NAME")) TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " image save --help"));
+	EXPECT_NE(NULL, strstr(r.out, "--exec-held CMD")) TH_LOG("%s", r.out);
+	ASSERT_EQ(0, run(&r, CLI " help"));
+	EXPECT_NE(NULL, strstr(r.out, "COMMAND --help")) TH_LOG("%s", r.out);
+}
+
+TEST(usage_errors_exit_two)
+{
+	static const char *const bad[] = {
+		"help no-such-command", "help bitmap extra", "bitmap add", "bitmap",
+		"region create", "image", "image frob", "image save", "backup",
+		"backup verify", "restore", "extents", "monitor --count 0", "attach",
+		"image save --no-such-option f x=y",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(2, run(&r, CLI " %s", bad[i])) TH_LOG("%s", bad[i]);
+		EXPECT_STREQ("", r.out) TH_LOG("%s: %s", bad[i], r.out);
+		EXPECT_NE(0, strlen(r.err)) TH_LOG("%s", bad[i]);
+	}
+	EXPECT_EQ(2, run(&r, CLI " bitmap add /dev/ram0"));
+	EXPECT_NE(NULL, strstr(r.err, "usage: bitmap list")) TH_LOG("%s", r.err);
+}
+
 /* The block commands end to end on brd: attach, bitmaps, extents, JSON. */
 TEST(block_tour)
 {

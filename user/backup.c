@@ -11,23 +11,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "backup/backup.h"
 #include "backup/qcow2.h"
-#include "backup/run.h"
-
-static const char backup_usage[] =
-	"usage: backup DEVICE... --bitmap NAME -o FILE.qcow2... (--full | --backing PREVIOUS...)\n"
-	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
-	"              [--clear NAME]... [--threads N] [--direct] [--allow-backing-outside]\n"
-	"              [--fsfreeze MOUNTPOINT]... [--freeze-cmd CMD --thaw-cmd CMD]\n"
-	"              [--passes N] [--threshold SIZE] [--max-freeze TIME] [--exec-frozen CMD]\n"
-	"       (with --fsfreeze or --freeze-cmd: copies in passes, writers stopped only\n"
-	"        for the last one, and the output is the devices at its cut)\n"
-	"       (several devices: one -o, and for an incremental one --backing, per\n"
-	"        device in order; one cut, and they succeed or fail together)\n"
-	"       backup verify TOP.qcow2 DEVICE|FILE [--allow-backing-outside]";
-
-static const char restore_usage[] =
-	"usage: restore TOP.qcow2 -o DEVICE|FILE [--allow-backing-outside]";
+#include "backup/restore.h"
+#include "common/util.h"
 
 /*
  * Parses [--allow-backing-outside] around @want positional arguments
@@ -78,55 +65,73 @@ static int backup_verify(struct cli *cli, int argc, char **argv)
 	int ret;
 
 	if (chain_args(argc, argv, 2, pos, NULL, &flags))
-		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
+		return cli_usage(cli, &cmd_backup);
 	ret = backup_restore(pos[0], pos[1], true, flags, &bytes, err, sizeof(err));
 	if (ret)
 		return chain_error(cli, ret, "", err);
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "backup", pos[0]);
-		json_bool(&cli->js, "equal", true);
-		json_u64(&cli->js, "bytes", bytes);
-		json_object_end(&cli->js);
-	} else {
-		printf("%s equals %s (%llu bytes)\n", pos[0], pos[1], (unsigned long long)bytes);
-	}
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "backup", "%s", pos[0]);
+	print_bool(PRINT_JSON, "equal", NULL, true);
+	print_string(PRINT_FP, NULL, " equals %s", pos[1]);
+	print_u64(PRINT_ANY, "bytes", " (%llu bytes)\n", bytes);
+	close_json_object();
 	return EXIT_OK;
 }
 
-/* One line per device: a JSON object with -j. */
-static void print_result(struct cli *cli, const struct backup_opts *o,
-			 const struct backup_result *r, const struct pass_result *passes)
+/* One line per device (two after passes): a JSON object with -j. */
+static void print_result(const struct backup_opts *o, const struct backup_result *r,
+			 const struct pass_result *passes)
 {
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "output", o->output);
-		json_str(&cli->js, "kind", o->full ? "full" : "incremental");
-		json_u64(&cli->js, "cluster_size", r->cluster);
-		json_u64(&cli->js, "clusters", r->clusters);
-		json_u64(&cli->js, "data_clusters", r->data);
-		json_u64(&cli->js, "zero_clusters", r->zero);
-		json_u64(&cli->js, "bytes", r->bytes_read);
-		json_u64(&cli->js, "usec", (uint64_t)(r->seconds * 1e6));
-		json_u64(&cli->js, "extents", r->extents);
-		json_u64(&cli->js, "bytes_per_sec",
-			 r->seconds > 0 ? (uint64_t)(r->bytes_read / r->seconds) : 0);
-		cli_json_passes(cli, passes, NULL, NULL);
-		json_object_end(&cli->js);
-	} else {
-		printf("%s: %s backup, %llu clusters of %u (%llu data, %llu zero), %.1f MB/s\n",
-		       o->output, o->full ? "full" : "incremental",
-		       (unsigned long long)r->clusters, r->cluster,
-		       (unsigned long long)r->data, (unsigned long long)r->zero,
-		       r->seconds > 0 ? r->bytes_read / r->seconds / 1e6 : 0.0);
-		if (passes->npasses > 1 || passes->quiesced_seconds > 0)
-			printf("%s: %u pass%s, frozen %.3f s of %.3f s\n", o->output,
-			       passes->npasses, passes->npasses == 1 ? "" : "es",
-			       passes->quiesced_seconds, passes->seconds);
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "output", "%s: ", o->output);
+	print_string(PRINT_ANY, "kind", "%s backup", o->full ? "full" : "incremental");
+	print_uint(PRINT_JSON, "cluster_size", NULL, r->cluster);
+	print_u64(PRINT_ANY, "clusters", ", %llu clusters", r->clusters);
+	print_uint(PRINT_FP, NULL, " of %u", r->cluster);
+	print_u64(PRINT_ANY, "data_clusters", " (%llu data", r->data);
+	print_u64(PRINT_ANY, "zero_clusters", ", %llu zero)", r->zero);
+	print_u64(PRINT_JSON, "bytes", NULL, r->bytes_read);
+	print_u64(PRINT_JSON, "usec", NULL, (uint64_t)(r->seconds * 1e6));
+	print_u64(PRINT_JSON, "extents", NULL, r->extents);
+	print_u64(PRINT_JSON, "bytes_per_sec", NULL,
+		  r->seconds > 0 ? (uint64_t)(r->bytes_read / r->seconds) : 0);
+	print_float(", %.1f MB/s\n", r->seconds > 0 ? r->bytes_read / r->seconds / 1e6 : 0.0);
+	cli_print_passes(passes, NULL, NULL);
+	if (passes->npasses > 1 || passes->quiesced_seconds > 0) {
+		print_string(PRINT_FP, NULL, "%s: ", o->output);
+		print_uint(PRINT_FP, NULL, "%u pass", passes->npasses);
+		print_string(PRINT_FP, NULL, "%s", passes->npasses == 1 ? "" : "es");
+		print_float(", frozen %.3f s", passes->quiesced_seconds);
+		print_float(" of %.3f s\n", passes->seconds);
 	}
+	close_json_object();
 }
 
-int cmd_backup(struct cli *cli, int argc, char **argv)
+/* On a terminal: the copy's progress, at most five times a second. */
+static void backup_copying(void *arg, uint64_t done, uint64_t total, double seconds, bool end)
+{
+	static double last;
+
+	(void)arg;
+	if (end)
+		fputs("\r\033[K", stderr);
+	else if (progress_due(&last, mono_now()))
+		fprintf(stderr, "\rbackup: %llu/%llu MiB (%.0f%%), %.1f MB/s",
+			(unsigned long long)(done >> 20), (unsigned long long)(total >> 20),
+			total ? 100.0 * done / total : 100.0, seconds > 0 ? done / seconds / 1e6 : 0.0);
+}
+
+/* A line per pass, when the writers are stopped for a last one. */
+static void backup_pass(void *arg, unsigned int k, uint64_t bytes, double seconds, bool frozen)
+{
+	const struct backup_opts *o = arg;
+
+	if (o->nfsfreeze || o->freeze_cmd)
+		fprintf(stderr, "pass %u%s: %.1f MiB in %.3f s\n", k + 1,
+			frozen ? " (frozen)" : "", bytes / 1048576.0, seconds);
+}
+
+static int backup(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "bitmap", required_argument, NULL, 'b' },
@@ -148,6 +153,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	};
 	const char *outputs[BACKUP_MAX_DEVICES], *backings[BACKUP_MAX_DEVICES];
 	const char *clears[BACKUP_MAX_CLEARS], *fsfreeze[BACKUP_MAX_FSFREEZE];
+	struct backup_progress progress = { backup_copying, backup_pass, NULL };
 	struct pass_result passes;
 	bool pass_opts = false;
 	unsigned int nout = 0, nback = 0, n, i, k;
@@ -238,7 +244,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		default:
 			ret = cli_pass_option(cli, c, optarg, &o.passes);
 			if (ret < 0)
-				return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
+				return cli_usage(cli, &cmd_backup);
 			if (ret)
 				return ret;
 			pass_opts = true;
@@ -253,7 +259,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 				 "--passes, --threshold and --max-freeze need --fsfreeze or --freeze-cmd: without stopping the writers a backup is one live pass");
 	n = (unsigned int)(argc - optind);
 	if (!n || !o.bitmap || o.full == !!nback)
-		return cli_error(cli, EXIT_USAGE, "%s", backup_usage);
+		return cli_usage(cli, &cmd_backup);
 	if (n > BACKUP_MAX_DEVICES || nout != n || (nback && nback != n))
 		return cli_error(cli, EXIT_USAGE,
 				 "%u device(s): give as many -o%s (at most %d devices)", n,
@@ -268,7 +274,9 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 						 clears[i]);
 	}
 	o.clears = clears;
-	o.progress = !cli->json && isatty(STDERR_FILENO);
+	progress.arg = &o;
+	if (!cli->json && isatty(STDERR_FILENO))
+		o.progress = &progress;
 	for (i = 0; i < n; i++) {
 		group[i] = o;
 		group[i].device = argv[optind + i];
@@ -296,11 +304,11 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		return chain_error(cli, ret, what, err);
 	}
 	for (i = 0; i < n; i++)
-		print_result(cli, &group[i], &res[i], &passes);
+		print_result(&group[i], &res[i], &passes);
 	return EXIT_OK;
 }
 
-int cmd_restore(struct cli *cli, int argc, char **argv)
+static int restore(struct cli *cli, int argc, char **argv)
 {
 	const char *top, *dest = NULL;
 	unsigned int flags;
@@ -309,18 +317,34 @@ int cmd_restore(struct cli *cli, int argc, char **argv)
 	int ret;
 
 	if (chain_args(argc, argv, 1, &top, &dest, &flags))
-		return cli_error(cli, EXIT_USAGE, "%s", restore_usage);
+		return cli_usage(cli, &cmd_restore);
 	ret = backup_restore(top, dest, false, flags, &bytes, err, sizeof(err));
 	if (ret)
 		return chain_error(cli, ret, "restore: ", err);
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "backup", top);
-		json_str(&cli->js, "output", dest);
-		json_u64(&cli->js, "bytes", bytes);
-		json_object_end(&cli->js);
-	} else {
-		printf("%s: restored %llu bytes to %s\n", top, (unsigned long long)bytes, dest);
-	}
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "backup", "%s: ", top);
+	print_string(PRINT_JSON, "output", NULL, dest);
+	print_u64(PRINT_ANY, "bytes", "restored %llu bytes", bytes);
+	print_string(PRINT_FP, NULL, " to %s\n", dest);
+	close_json_object();
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_backup = {
+	"backup", backup, "full or incremental qcow2 backup from a bitmap; backup verify",
+	"usage: backup DEVICE... --bitmap NAME -o FILE.qcow2... (--full | --backing PREVIOUS...)\n"
+	"              [--bitmap-mode on-success|never|always] [--cluster-size SIZE]\n"
+	"              [--clear NAME]... [--threads N] [--direct] [--allow-backing-outside]\n"
+	"              [--fsfreeze MOUNTPOINT]... [--freeze-cmd CMD --thaw-cmd CMD]\n"
+	"              [--passes N] [--threshold SIZE] [--max-freeze TIME] [--exec-frozen CMD]\n"
+	"       (with --fsfreeze or --freeze-cmd: copies in passes, writers stopped only\n"
+	"        for the last one, and the output is the devices at its cut)\n"
+	"       (several devices: one -o, and for an incremental one --backing, per\n"
+	"        device in order; one cut, and they succeed or fail together)\n"
+	"       backup verify TOP.qcow2 DEVICE|FILE [--allow-backing-outside]",
+};
+
+const struct cli_cmd cmd_restore = {
+	"restore", restore, "write a backup chain back to a device or file",
+	"usage: restore TOP.qcow2 -o DEVICE|FILE [--allow-backing-outside]",
+};

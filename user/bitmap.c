@@ -25,39 +25,26 @@ static const struct {
 	{ "reclaim", DIRTYBIT_CMD_BITMAP_RECLAIM },
 };
 
-static void flags_text(uint32_t f, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s%s%s", f & DIRTYBIT_BITMAP_F_RECORDING ? "recording" : "disabled",
-		 f & DIRTYBIT_BITMAP_F_FROZEN ? ",frozen" : "",
-		 f & DIRTYBIT_BITMAP_F_INCONSISTENT ? ",inconsistent" : "");
-}
-
 static int print_bitmap(const struct dirtybit_bitmap *b, void *data)
 {
-	struct cli *cli = data;
+	bool frozen = b->flags & DIRTYBIT_BITMAP_F_FROZEN;
+	bool recording = b->flags & DIRTYBIT_BITMAP_F_RECORDING;
 
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "target", b->target_id);
-		json_str(&cli->js, "name", b->name);
-		json_u64(&cli->js, "granularity", b->granularity);
-		json_u64(&cli->js, "count", b->count);
-		json_bool(&cli->js, "recording", b->flags & DIRTYBIT_BITMAP_F_RECORDING);
-		json_bool(&cli->js, "frozen", b->flags & DIRTYBIT_BITMAP_F_FROZEN);
-		json_bool(&cli->js, "inconsistent", b->flags & DIRTYBIT_BITMAP_F_INCONSISTENT);
-		if (b->flags & DIRTYBIT_BITMAP_F_FROZEN)
-			json_u64(&cli->js, "successor_count", b->successor_count);
-		json_object_end(&cli->js);
-	} else {
-		char f[64];
-
-		flags_text(b->flags, f, sizeof(f));
-		printf("%u %s granularity %u count %llu %s", b->target_id, b->name,
-		       b->granularity, (unsigned long long)b->count, f);
-		if (b->flags & DIRTYBIT_BITMAP_F_FROZEN)
-			printf(" successor %llu", (unsigned long long)b->successor_count);
-		putchar('\n');
-	}
+	(void)data;
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "target", "%u ", b->target_id);
+	print_string(PRINT_ANY, "name", "%s", b->name);
+	print_uint(PRINT_ANY, "granularity", " granularity %u", b->granularity);
+	print_u64(PRINT_ANY, "count", " count %llu", b->count);
+	print_bool(PRINT_JSON, "recording", NULL, recording);
+	print_string(PRINT_FP, NULL, " %s", recording ? "recording" : "disabled");
+	print_bool(PRINT_ANY, "frozen", ",frozen", frozen);
+	print_bool(PRINT_ANY, "inconsistent", ",inconsistent",
+		   b->flags & DIRTYBIT_BITMAP_F_INCONSISTENT);
+	if (frozen)
+		print_u64(PRINT_ANY, "successor_count", " successor %llu", b->successor_count);
+	print_text("\n");
+	close_json_object();
 	return 0;
 }
 
@@ -71,25 +58,16 @@ static int bitmap_list(struct cli *cli, int argc, char **argv)
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
-	if (cli->json)
-		json_array_start(&cli->js, NULL);
-	ret = dirtybit_bitmaps(&ctx, argc == 2 ? argv[1] : NULL, print_bitmap, cli);
-	if (cli->json)
-		json_array_end(&cli->js);
+	open_json_array(NULL);
+	ret = dirtybit_bitmaps(&ctx, argc == 2 ? argv[1] : NULL, print_bitmap, NULL);
+	close_json_array();
 	dirtybit_close(&ctx);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "bitmap list: %s", ctx.err);
 	return EXIT_OK;
 }
 
-static const char bitmap_usage[] =
-	"usage: bitmap list [DEVICE|ID]\n"
-	"       bitmap add DEVICE|ID NAME [--granularity SIZE] [--disabled]\n"
-	"       bitmap remove|clear|enable|disable|freeze|abdicate DEVICE|ID NAME\n"
-	"       bitmap reclaim DEVICE|ID NAME [--force]\n"
-	"       bitmap merge DEVICE|ID NAME SOURCE [--from DEVICE|ID]";
-
-int cmd_bitmap(struct cli *cli, int argc, char **argv)
+static int bitmap(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_bitmap_req req = { 0 };
 	uint64_t gran;
@@ -104,13 +82,13 @@ int cmd_bitmap(struct cli *cli, int argc, char **argv)
 		if (!strcmp(argv[1], actions[i].name))
 			cmd = actions[i].cmd;
 	if (!cmd || argc < 4)
-		return cli_error(cli, EXIT_USAGE, "%s", bitmap_usage);
+		return cli_usage(cli, &cmd_bitmap);
 	req.target = argv[2];
 	req.name = argv[3];
 	a = 4;
 	if (cmd == DIRTYBIT_CMD_BITMAP_MERGE) {
 		if (argc < 5)
-			return cli_error(cli, EXIT_USAGE, "%s", bitmap_usage);
+			return cli_usage(cli, &cmd_bitmap);
 		req.source = argv[a++];
 	}
 	for (; a < argc; a++) {
@@ -128,7 +106,7 @@ int cmd_bitmap(struct cli *cli, int argc, char **argv)
 			req.source_target = argv[++a];
 		} else {
 			return cli_error(cli, EXIT_USAGE, "unexpected '%s'\n%s", argv[a],
-					 bitmap_usage);
+					 cmd_bitmap.usage);
 		}
 	}
 	ret = cli_open(cli, &ctx);
@@ -144,35 +122,28 @@ int cmd_bitmap(struct cli *cli, int argc, char **argv)
 
 static int print_extent(uint64_t start, uint64_t length, void *data)
 {
-	struct cli *cli = data;
-
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "start", start);
-		json_u64(&cli->js, "length", length);
-		json_object_end(&cli->js);
-	} else {
-		printf("%llu %llu\n", (unsigned long long)start, (unsigned long long)length);
-	}
+	(void)data;
+	open_json_object(NULL);
+	print_u64(PRINT_ANY, "start", "%llu", start);
+	print_u64(PRINT_ANY, "length", " %llu\n", length);
+	close_json_object();
 	return 0;
 }
 
-int cmd_extents(struct cli *cli, int argc, char **argv)
+static int extents(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_ctx ctx;
 	bool changed;
 	int ret;
 
 	if (argc != 3)
-		return cli_error(cli, EXIT_USAGE, "usage: extents DEVICE|ID NAME");
+		return cli_usage(cli, &cmd_extents);
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
-	if (cli->json)
-		json_array_start(&cli->js, NULL);
-	ret = dirtybit_extents(&ctx, argv[1], argv[2], print_extent, cli, &changed);
-	if (cli->json)
-		json_array_end(&cli->js);
+	open_json_array(NULL);
+	ret = dirtybit_extents(&ctx, argv[1], argv[2], print_extent, NULL, &changed);
+	close_json_array();
 	dirtybit_close(&ctx);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "extents %s %s: %s", argv[1], argv[2], ctx.err);
@@ -182,3 +153,17 @@ int cmd_extents(struct cli *cli, int argc, char **argv)
 				 argv[1], argv[2]);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_bitmap = {
+	"bitmap", bitmap, "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list",
+	"usage: bitmap list [DEVICE|ID]\n"
+	"       bitmap add DEVICE|ID NAME [--granularity SIZE] [--disabled]\n"
+	"       bitmap remove|clear|enable|disable|freeze|abdicate DEVICE|ID NAME\n"
+	"       bitmap reclaim DEVICE|ID NAME [--force]\n"
+	"       bitmap merge DEVICE|ID NAME SOURCE [--from DEVICE|ID]",
+};
+
+const struct cli_cmd cmd_extents = {
+	"extents", extents, "list a bitmap's dirty extents (bytes)",
+	"usage: extents DEVICE|ID NAME",
+};

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 
 #include "common/passes.h"
-#include "json.h"
 #include "libdirtybit.h"
+#include "print.h"
 
 /* Exit codes scripts can rely on (see docs/dirtybit.8). */
 enum {
@@ -23,14 +23,18 @@ enum {
 struct cli {
 	bool json;
 	const char *prog;
-	struct json js;
 };
 
+/*
+ * A command: dirtybit NAME [ARGS...] runs @run with argv[0] the name.
+ * "dirtybit NAME --help" (or -h, or "dirtybit help NAME") prints @usage
+ * on stdout; a usage error prints it on stderr.
+ */
 struct cli_cmd {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *args;
-	const char *help;
+	const char *summary;	/* its line in dirtybit help */
+	const char *usage;	/* "usage: NAME ...", lines without a final newline */
 };
 
 /* Opens the kernel connection; on failure prints the reason, returns the
@@ -39,18 +43,11 @@ struct cli_cmd {
 int cli_open(struct cli *cli, struct dirtybit_ctx *ctx);
 int cli_error(struct cli *cli, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* @cmd's usage as a usage error: EXIT_USAGE. */
+int cli_usage(struct cli *cli, const struct cli_cmd *cmd);
 
-int cmd_version(struct cli *cli, int argc, char **argv);
-int cmd_attach(struct cli *cli, int argc, char **argv);
-int cmd_detach(struct cli *cli, int argc, char **argv);
-int cmd_targets(struct cli *cli, int argc, char **argv);
-int cmd_bitmap(struct cli *cli, int argc, char **argv);
-int cmd_extents(struct cli *cli, int argc, char **argv);
-int cmd_monitor(struct cli *cli, int argc, char **argv);
-int cmd_region(struct cli *cli, int argc, char **argv);
-int cmd_image(struct cli *cli, int argc, char **argv);
-int cmd_backup(struct cli *cli, int argc, char **argv);
-int cmd_restore(struct cli *cli, int argc, char **argv);
+extern const struct cli_cmd cmd_version, cmd_attach, cmd_detach, cmd_targets, cmd_region,
+	cmd_backup, cmd_restore, cmd_image, cmd_bitmap, cmd_extents, cmd_monitor;
 
 /* "4096", "64K", "1G", "2MiB" (decimal; K M G T): 0 and *out, or -1 if
  * malformed or above @max.
@@ -83,16 +80,15 @@ enum { CLI_OPT_PASSES = 0x1000, CLI_OPT_THRESHOLD, CLI_OPT_MAX_FREEZE };
 	"  --max-freeze TIME    cancel if the frozen pass would take longer (2s,\n" \
 	"                       500ms), estimated from the live passes' rate\n"
 int cli_pass_option(struct cli *cli, int c, const char *arg, struct pass_opts *o);
-/* "passes": [{bytes, ms, frozen, ...@more}], "frozen_ms", "total_ms". */
-void cli_json_passes(struct cli *cli, const struct pass_result *r,
-		     void (*more)(struct cli *cli, unsigned int k, const void *arg),
-		     const void *arg);
+/* JSON only: "passes": [{bytes, ms, frozen, ...@more}], "frozen_ms", "total_ms". */
+void cli_print_passes(const struct pass_result *r,
+		      void (*more)(unsigned int k, const void *arg), const void *arg);
 
 /* Worker threads by default: the CPUs online, 1 to 8. */
 int cli_default_threads(void);
 
-/* One target (block or region) as text or a JSON object. */
+/* One target (block or region) as a line of text or a JSON object. */
 int print_target(const struct dirtybit_target *t, void *data);
-int print_region(const struct dirtybit_target *t, struct cli *cli);
+int print_region(const struct dirtybit_target *t, void *data);
 
 #endif /* _DIRTYBIT_CLI_H */

@@ -15,18 +15,10 @@
 
 #include "cli.h"
 
-static const struct cli_cmd commands[] = {
-	{ "version", cmd_version, "", "show the CLI's and the kernel module's versions" },
-	{ "attach", cmd_attach, "DEVICE", "start tracking writes to a block device" },
-	{ "detach", cmd_detach, "DEVICE|ID", "stop tracking; drops its bitmaps" },
-	{ "targets", cmd_targets, "[DEVICE|ID]", "list tracked targets" },
-	{ "region", cmd_region, "ACTION ...", "create/destroy/list memory regions" },
-	{ "backup", cmd_backup, "DEVICE ...", "full or incremental qcow2 backup from a bitmap; backup verify" },
-	{ "restore", cmd_restore, "TOP -o DEST", "write a backup chain back to a device or file" },
-	{ "image", cmd_image, "ACTION ...", "save/load/info/verify fixed-ram memory images" },
-	{ "bitmap", cmd_bitmap, "ACTION ...", "add/remove/clear/enable/disable/merge/freeze/abdicate/reclaim/list" },
-	{ "extents", cmd_extents, "DEVICE|ID NAME", "list a bitmap's dirty extents (bytes)" },
-	{ "monitor", cmd_monitor, "[--count N]", "print state changes as they happen" },
+/* In the order dirtybit help lists them. */
+static const struct cli_cmd *const commands[] = {
+	&cmd_version, &cmd_attach, &cmd_detach, &cmd_targets, &cmd_region, &cmd_backup,
+	&cmd_restore, &cmd_image, &cmd_bitmap, &cmd_extents, &cmd_monitor,
 };
 
 int cli_error(struct cli *cli, int code, const char *fmt, ...)
@@ -39,6 +31,11 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return code;
+}
+
+int cli_usage(struct cli *cli, const struct cli_cmd *cmd)
+{
+	return cli_error(cli, EXIT_USAGE, "%s", cmd->usage);
 }
 
 int cli_parse_size(const char *s, uint64_t max, uint64_t *out)
@@ -145,11 +142,56 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out,
+		"\n"
+		"'dirtybit COMMAND --help' (or -h, or 'dirtybit help COMMAND') shows a\n"
+		"command's usage.\n"
 		"\n"
 		"Exit status: 0 success, 1 operation failed, 2 usage error,\n"
 		"3 kernel module not loaded.  See dirtybit(8).\n");
+}
+
+static const struct cli_cmd *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(name, commands[i]->name))
+			return commands[i];
+	return NULL;
+}
+
+/* --help or -h among a command's arguments (before a "--"). */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+/* dirtybit help [COMMAND] */
+static int help(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_cmd *cmd;
+
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc > 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return cli_error(cli, EXIT_USAGE, "unknown command '%s' (try 'dirtybit help')",
+				 argv[1]);
+	printf("%s\n", cmd->usage);
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -161,10 +203,9 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { .prog = "dirtybit" };
-	size_t i;
+	const struct cli_cmd *cmd;
 	int c;
 
-	json_init(&cli.js, stdout);
 	/* '+': options after the command belong to the command. */
 	while ((c = getopt_long(argc, argv, "+jVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -188,13 +229,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[0], "help")) {
-		usage(stdout);
+	print_init(cli.json, stdout);
+	if (!strcmp(argv[0], "help"))
+		return help(&cli, argc, argv);
+	cmd = find_command(argv[0]);
+	if (cmd && wants_help(argc, argv)) {
+		printf("%s\n", cmd->usage);
 		return EXIT_OK;
 	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[0], commands[i].name))
-			return commands[i].run(&cli, argc, argv);
+	if (cmd)
+		return cmd->run(&cli, argc, argv);
 	return cli_error(&cli, EXIT_USAGE, "unknown command '%s' (try 'dirtybit help')",
 			 argv[0]);
 }

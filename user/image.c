@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "image/load.h"
 #include "image/pages.h"
 #include "image/save.h"
 #include "common/util.h"
@@ -78,35 +78,59 @@ static void close_endpoints(struct img_source *s, unsigned int n)
 }
 
 /* The image's own figures of pass @k, beside the engine's. */
-static void print_pass(struct cli *cli, unsigned int k, const void *arg)
+static void print_pass(unsigned int k, const void *arg)
 {
 	const struct img_save_result *r = arg;
 
-	json_u64(&cli->js, "pages", r->pass[k].pages);
-	json_u64(&cli->js, "written", r->pass[k].written);
-	json_u64(&cli->js, "zero", r->pass[k].zero);
-	json_u64(&cli->js, "usec", (uint64_t)(r->passes.pass[k].seconds * 1e6));
-	json_bool(&cli->js, "held", r->passes.pass[k].quiesced);
+	print_u64(PRINT_JSON, "pages", NULL, r->pass[k].pages);
+	print_u64(PRINT_JSON, "written", NULL, r->pass[k].written);
+	print_u64(PRINT_JSON, "zero", NULL, r->pass[k].zero);
+	print_u64(PRINT_JSON, "usec", NULL, (uint64_t)(r->passes.pass[k].seconds * 1e6));
+	print_bool(PRINT_JSON, "held", NULL, r->passes.pass[k].quiesced);
 }
 
-static void print_save(struct cli *cli, const char *path, const struct img_save_result *r)
+static void print_save(const char *path, const struct img_save_result *r)
 {
-	if (!cli->json) {
-		printf("%s: %u pass%s in %.3f s, writers held %.3f s, %llu bytes (%llu allocated)\n",
-		       path, r->passes.npasses, r->passes.npasses == 1 ? "" : "es", r->seconds,
-		       r->passes.quiesced_seconds, (unsigned long long)r->file_size,
-		       (unsigned long long)r->allocated);
-		return;
-	}
-	json_object_start(&cli->js, NULL);
-	json_str(&cli->js, "file", path);
-	cli_json_passes(cli, &r->passes, print_pass, r);
-	json_u64(&cli->js, "hold_usec", (uint64_t)(r->passes.quiesced_seconds * 1e6));
-	json_u64(&cli->js, "usec", (uint64_t)(r->seconds * 1e6));
-	json_u64(&cli->js, "file_size", r->file_size);
-	json_u64(&cli->js, "allocated", r->allocated);
-	json_object_end(&cli->js);
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "file", "%s: ", path);
+	print_uint(PRINT_FP, NULL, "%u pass", r->passes.npasses);
+	print_string(PRINT_FP, NULL, "%s", r->passes.npasses == 1 ? "" : "es");
+	print_float(" in %.3f s", r->seconds);
+	print_float(", writers held %.3f s", r->passes.quiesced_seconds);
+	cli_print_passes(&r->passes, print_pass, r);
+	print_u64(PRINT_JSON, "hold_usec", NULL, (uint64_t)(r->passes.quiesced_seconds * 1e6));
+	print_u64(PRINT_JSON, "usec", NULL, (uint64_t)(r->seconds * 1e6));
+	print_u64(PRINT_ANY, "file_size", ", %llu bytes", r->file_size);
+	print_u64(PRINT_ANY, "allocated", " (%llu allocated)\n", r->allocated);
+	close_json_object();
 }
+
+/* Pass 1 on a terminal: how far, at most five times a second. */
+static void save_copying(void *arg, const char *block, uint64_t done, uint64_t total, bool end)
+{
+	static double last;
+
+	(void)arg;
+	if (end)
+		fputs("\r\033[K", stderr);	/* the pass's line replaces it */
+	else if (progress_due(&last, mono_now()))
+		fprintf(stderr, "\rpass 1: %s %llu/%llu MiB", block,
+			(unsigned long long)(done * IMG_PAGE_SIZE >> 20),
+			(unsigned long long)(total * IMG_PAGE_SIZE >> 20));
+}
+
+static void save_pass(void *arg, unsigned int k, const struct img_pass *p, double seconds,
+		      bool held)
+{
+	(void)arg;
+	fprintf(stderr, "pass %u%s: %llu pages, %llu written, %llu zero, %.3f s\n", k + 1,
+		held ? " (writers held)" : "", (unsigned long long)p->pages,
+		(unsigned long long)p->written, (unsigned long long)p->zero, seconds);
+}
+
+static const struct img_save_progress save_progress = {
+	.copying = save_copying, .pass = save_pass,
+};
 
 static int image_save(struct cli *cli, int argc, char **argv)
 {
@@ -191,13 +215,14 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	o.progress = !cli->json && isatty(STDERR_FILENO);
+	if (!cli->json && isatty(STDERR_FILENO))
+		o.progress = &save_progress;
 	cli_catch_stop_signals();
 	if (img_save(&ctx, argv[optind], src, n, &o, &res, err, sizeof(err))) {
 		ret = cli_error(cli, EXIT_FAILED, "%s: %s", argv[optind], err);
 		goto out;
 	}
-	print_save(cli, argv[optind], &res);
+	print_save(argv[optind], &res);
 out:
 	close_endpoints(src, n);
 	if (ctx_open)
@@ -231,42 +256,31 @@ static int image_info(struct cli *cli, int argc, char **argv)
 	ret = open_image(cli, argv[1], &img, &fd);
 	if (ret)
 		return ret;
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "file", argv[1]);
-		json_str(&cli->js, "machine", img.machine);
-		json_bool(&cli->js, "complete", img.complete);
-		json_u64(&cli->js, "file_size", img.file_size);
-		json_array_start(&cli->js, "blocks");
-	} else {
-		printf("%s: machine %s, %u block%s, %s\n", argv[1], img.machine, img.nblocks,
-		       img.nblocks == 1 ? "" : "s",
-		       img.complete ? "complete" : "INCOMPLETE (an interrupted save)");
-	}
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "file", "%s: ", argv[1]);
+	print_string(PRINT_ANY, "machine", "machine %s", img.machine);
+	print_uint(PRINT_FP, NULL, ", %u block", img.nblocks);
+	print_string(PRINT_FP, NULL, "%s", img.nblocks == 1 ? "" : "s");
+	print_bool(PRINT_JSON, "complete", NULL, img.complete);
+	print_string(PRINT_FP, NULL, ", %s\n",
+		     img.complete ? "complete" : "INCOMPLETE (an interrupted save)");
+	print_u64(PRINT_JSON, "file_size", NULL, img.file_size);
+	open_json_array("blocks");
 	for (i = 0; i < img.nblocks; i++) {
 		const struct img_block *b = &img.blocks[i];
 
-		if (!cli->json) {
-			printf("  %s: %llu bytes, %llu of %llu pages valid, pages at %llu, bitmap at %llu\n",
-			       b->id, (unsigned long long)b->used_length,
-			       (unsigned long long)bits_weight(b->valid, b->npages), (unsigned long long)b->npages,
-			       (unsigned long long)b->pages_offset,
-			       (unsigned long long)b->bitmap_offset);
-			continue;
-		}
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "name", b->id);
-		json_u64(&cli->js, "size", b->used_length);
-		json_u64(&cli->js, "pages", b->npages);
-		json_u64(&cli->js, "valid", bits_weight(b->valid, b->npages));
-		json_u64(&cli->js, "pages_offset", b->pages_offset);
-		json_u64(&cli->js, "bitmap_offset", b->bitmap_offset);
-		json_object_end(&cli->js);
+		open_json_object(NULL);
+		print_string(PRINT_ANY, "name", "  %s: ", b->id);
+		print_u64(PRINT_ANY, "size", "%llu bytes", b->used_length);
+		print_u64(PRINT_JSON, "pages", NULL, b->npages);
+		print_u64(PRINT_ANY, "valid", ", %llu", bits_weight(b->valid, b->npages));
+		print_u64(PRINT_FP, NULL, " of %llu pages valid", b->npages);
+		print_u64(PRINT_ANY, "pages_offset", ", pages at %llu", b->pages_offset);
+		print_u64(PRINT_ANY, "bitmap_offset", ", bitmap at %llu\n", b->bitmap_offset);
+		close_json_object();
 	}
-	if (cli->json) {
-		json_array_end(&cli->js);
-		json_object_end(&cli->js);
-	}
+	close_json_array();
+	close_json_object();
 	close(fd);
 	img_free(&img);
 	return EXIT_OK;
@@ -281,34 +295,6 @@ static struct img_source *dest_for(struct img_source *dst, unsigned int n, const
 		if (!strcmp(dst[i].block, id))
 			return &dst[i];
 	return NULL;
-}
-
-/* One block into a file (written), or a region (through a mapping). */
-static int load_block(struct img_copy *copy, const struct img_block *b,
-		      const struct img_source *d, char *err, size_t errlen)
-{
-	int ret;
-
-	copy->img_fd = d->fd;
-	copy->dest_map = NULL;
-	if (!d->path) {
-		copy->dest_map = mmap(NULL, b->used_length, PROT_READ | PROT_WRITE, MAP_SHARED,
-				      d->fd, 0);
-		if (copy->dest_map == MAP_FAILED) {
-			snprintf(err, errlen, "mapping the region: %s",
-				 strerror(errno));
-			copy->dest_map = NULL;
-			return -errno;
-		}
-	}
-	ret = img_load_pages(copy, b, d->path != NULL, err, errlen);
-	if (copy->dest_map)
-		munmap(copy->dest_map, b->used_length);
-	else if (!ret && fsync(d->fd)) {
-		ret = -errno;
-		snprintf(err, errlen, "flushing: %s", strerror(errno));
-	}
-	return ret;
 }
 
 /*
@@ -383,19 +369,7 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 				goto out;
 			d = &own;
 		}
-		if (verify) {
-			ret = img_verify_pages(fd, b, d->fd, d->size, err, sizeof(err));
-		} else if (d->path && (ftruncate(d->fd, 0) ||
-				       ftruncate(d->fd, (off_t)b->used_length))) {
-			ret = -errno;
-			snprintf(err, sizeof(err), "%s: %s", d->path, strerror(errno));
-		} else if (d->size != b->used_length && !d->path) {
-			ret = -EINVAL;
-			snprintf(err, sizeof(err), "region %s is %llu bytes, the block %llu", b->id,
-				 (unsigned long long)d->size, (unsigned long long)b->used_length);
-		} else {
-			ret = load_block(&copy, b, d, err, sizeof(err));
-		}
+		ret = img_load_block(&copy, b, d, verify, err, sizeof(err));
 		if (d == &own)
 			close(own.fd);
 		if (ret) {
@@ -403,18 +377,18 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 			goto out;
 		}
 	}
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "file", argv[1]);
-		json_bool(&cli->js, verify ? "verified" : "loaded", true);
-		json_u64(&cli->js, "pages", copy.pages_written);
-		json_object_end(&cli->js);
-	} else if (verify) {
-		printf("%s: structure ok%s\n", argv[1], n ? ", equal to the destinations" : "");
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "file", "%s: ", argv[1]);
+	print_bool(PRINT_JSON, verify ? "verified" : "loaded", NULL, true);
+	if (verify) {
+		print_string(PRINT_FP, NULL, "structure ok%s\n",
+			     n ? ", equal to the destinations" : "");
+		print_u64(PRINT_JSON, "pages", NULL, copy.pages_written);
 	} else {
-		printf("%s: loaded %llu pages (%llu zero)\n", argv[1],
-		       (unsigned long long)copy.pages_written, (unsigned long long)copy.pages_zero);
+		print_u64(PRINT_ANY, "pages", "loaded %llu pages", copy.pages_written);
+		print_u64(PRINT_FP, NULL, " (%llu zero)\n", copy.pages_zero);
 	}
+	close_json_object();
 out:
 	close_endpoints(dst, n);
 	if (ctx_open)
@@ -424,39 +398,36 @@ out:
 	return ret;
 }
 
-static void image_usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: dirtybit image save [OPTIONS] FILE SOURCE...\n"
-		"       dirtybit image info FILE\n"
-		"       dirtybit image verify FILE [DEST...]\n"
-		"       dirtybit image load FILE [DEST...]\n"
-		"\n"
-		"QEMU mapped-ram memory images.  SOURCE/DEST: a region, or BLOCK=PATH for a\n"
-		"plain file standing for RAM block BLOCK.\n"
-		"\n"
-		"save options:\n"
-		CLI_PASS_HELP
-		"  --threads N          writer threads (online CPUs, at most 8)\n"
-		"  --direct             write pages with O_DIRECT\n"
-		"  --machine NAME       machine type recorded for QEMU (none)\n"
-		"  --no-hold            last pass without holding the regions' writers\n"
-		"  --exec-held CMD      run 'sh -c CMD' while the writers are held\n"
-		"  --bitmap NAME        the regions' bitmap the save owns (image); one\n"
-		"                       another save holds is refused\n"
-		"  --granularity SIZE   of that bitmap, when created (the region's page)\n"
-		"  --keep-bitmap        leave that bitmap recording afterwards\n"
-		"See docs/IMAGES.md.\n");
-}
+static const char image_usage[] =
+	"Usage: dirtybit image save [OPTIONS] FILE SOURCE...\n"
+	"       dirtybit image info FILE\n"
+	"       dirtybit image verify FILE [DEST...]\n"
+	"       dirtybit image load FILE [DEST...]\n"
+	"\n"
+	"QEMU mapped-ram memory images.  SOURCE/DEST: a region, or BLOCK=PATH for a\n"
+	"plain file standing for RAM block BLOCK.\n"
+	"\n"
+	"save options:\n"
+	CLI_PASS_HELP
+	"  --threads N          writer threads (online CPUs, at most 8)\n"
+	"  --direct             write pages with O_DIRECT\n"
+	"  --machine NAME       machine type recorded for QEMU (none)\n"
+	"  --no-hold            last pass without holding the regions' writers\n"
+	"  --exec-held CMD      run 'sh -c CMD' while the writers are held\n"
+	"  --bitmap NAME        the regions' bitmap the save owns (image); one\n"
+	"                       another save holds is refused\n"
+	"  --granularity SIZE   of that bitmap, when created (the region's page)\n"
+	"  --keep-bitmap        leave that bitmap recording afterwards\n"
+	"See docs/IMAGES.md.";
 
-int cmd_image(struct cli *cli, int argc, char **argv)
+static int image(struct cli *cli, int argc, char **argv)
 {
-	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
-		image_usage(stdout);
+	if (argc >= 2 && !strcmp(argv[1], "help")) {
+		printf("%s\n", image_usage);
 		return EXIT_OK;
 	}
 	if (argc < 2) {
-		image_usage(stderr);
+		fprintf(stderr, "%s\n", image_usage);
 		return EXIT_USAGE;
 	}
 	argc--;
@@ -471,3 +442,7 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		return image_info(cli, argc, argv);
 	return cli_error(cli, EXIT_USAGE, "unknown image action '%s'", argv[0]);
 }
+
+const struct cli_cmd cmd_image = {
+	"image", image, "save/load/info/verify fixed-ram memory images", image_usage,
+};

@@ -13,7 +13,6 @@
 #include "cli.h"
 
 struct monitor {
-	struct cli *cli;
 	unsigned long left;		/* events still to print; 0: no limit */
 };
 
@@ -28,32 +27,26 @@ static void on_signal(int sig)
 static int print_event(const struct dirtybit_event_info *ev, void *data)
 {
 	struct monitor *mon = data;
-	struct cli *cli = mon->cli;
+	const char *name = dirtybit_event_name(ev->event);
 
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "event", dirtybit_event_name(ev->event));
-		json_u64(&cli->js, "target", ev->target_id);
-		if (ev->bitmap[0])
-			json_str(&cli->js, "bitmap", ev->bitmap);
-		json_object_end(&cli->js);
-	} else if (ev->bitmap[0]) {
-		printf("target %u bitmap %s %s\n", ev->target_id, ev->bitmap,
-		       dirtybit_event_name(ev->event));
-	} else {
-		printf("target %u %s\n", ev->target_id, dirtybit_event_name(ev->event));
-	}
+	open_json_object(NULL);
+	print_string(PRINT_JSON, "event", NULL, name);
+	print_uint(PRINT_ANY, "target", "target %u", ev->target_id);
+	if (ev->bitmap[0])
+		print_string(PRINT_ANY, "bitmap", " bitmap %s", ev->bitmap);
+	print_string(PRINT_FP, NULL, " %s\n", name);
+	close_json_object();
 	fflush(stdout);
 	return mon->left && --mon->left == 0;
 }
 
-int cmd_monitor(struct cli *cli, int argc, char **argv)
+static int monitor(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct monitor mon = { .cli = cli };
+	struct monitor mon = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct dirtybit_ctx ctx;
 	char *end;
@@ -62,14 +55,14 @@ int cmd_monitor(struct cli *cli, int argc, char **argv)
 	optind = 0;	/* GNU: start over (main stopped at the command) */
 	while ((c = getopt_long(argc, argv, "+c:", opts, NULL)) != -1) {
 		if (c != 'c')
-			return cli_error(cli, EXIT_USAGE, "usage: monitor [--count N]");
+			return cli_usage(cli, &cmd_monitor);
 		errno = 0;
 		mon.left = strtoul(optarg, &end, 10);
 		if (errno || *end || !mon.left || optarg[0] == '-')
 			return cli_error(cli, EXIT_USAGE, "--count wants a positive number");
 	}
 	if (optind != argc)
-		return cli_error(cli, EXIT_USAGE, "usage: monitor [--count N]");
+		return cli_usage(cli, &cmd_monitor);
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
@@ -86,3 +79,8 @@ int cmd_monitor(struct cli *cli, int argc, char **argv)
 		return cli_error(cli, EXIT_FAILED, "monitor: %s", ctx.err);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_monitor = {
+	"monitor", monitor, "print state changes as they happen",
+	"usage: monitor [--count N]",
+};

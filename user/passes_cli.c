@@ -31,23 +31,24 @@ int cli_pass_option(struct cli *cli, int c, const char *arg, struct pass_opts *o
 	return -1;
 }
 
-void cli_json_passes(struct cli *cli, const struct pass_result *r,
-		     void (*more)(struct cli *cli, unsigned int k, const void *arg),
-		     const void *arg)
+void cli_print_passes(const struct pass_result *r,
+		      void (*more)(unsigned int k, const void *arg), const void *arg)
 {
 	unsigned int k;
 
-	json_array_start(&cli->js, "passes");
+	if (!is_json_context())
+		return;
+	open_json_array("passes");
 	for (k = 0; k < r->npasses; k++) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "bytes", r->pass[k].bytes);
-		json_u64(&cli->js, "ms", (uint64_t)(r->pass[k].seconds * 1e3));
-		json_bool(&cli->js, "frozen", r->pass[k].quiesced);
+		open_json_object(NULL);
+		print_u64(PRINT_JSON, "bytes", NULL, r->pass[k].bytes);
+		print_u64(PRINT_JSON, "ms", NULL, (uint64_t)(r->pass[k].seconds * 1e3));
+		print_bool(PRINT_JSON, "frozen", NULL, r->pass[k].quiesced);
 		if (more)
-			more(cli, k, arg);
-		json_object_end(&cli->js);
+			more(k, arg);
+		close_json_object();
 	}
-	json_array_end(&cli->js);
-	json_u64(&cli->js, "frozen_ms", (uint64_t)(r->quiesced_seconds * 1e3));
-	json_u64(&cli->js, "total_ms", (uint64_t)(r->seconds * 1e3));
+	close_json_array();
+	print_u64(PRINT_JSON, "frozen_ms", NULL, (uint64_t)(r->quiesced_seconds * 1e3));
+	print_u64(PRINT_JSON, "total_ms", NULL, (uint64_t)(r->seconds * 1e3));
 }

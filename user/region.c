@@ -11,32 +11,24 @@
 
 #include "cli.h"
 
-int print_region(const struct dirtybit_target *t, struct cli *cli)
+int print_region(const struct dirtybit_target *t, void *data)
 {
 	bool node = t->region_flags & DIRTYBIT_REGION_F_NODE;
-	bool held = t->region_flags & DIRTYBIT_REGION_F_HELD;
+	char path[128];
 
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "id", t->id);
-		json_str(&cli->js, "kind", "region");
-		json_str(&cli->js, "name", t->name);
-		json_u64(&cli->js, "size", t->size);
-		if (node) {
-			char path[128];
-
-			snprintf(path, sizeof(path), "/dev/%s/%s", DIRTYBIT_REGION_NODE_DIR,
-				 t->name);
-			json_str(&cli->js, "node", path);
-		}
-		json_bool(&cli->js, "held", held);
-		json_object_end(&cli->js);
-	} else {
-		printf("%u: region %s size %llu%s%s%s%s\n", t->id, t->name,
-		       (unsigned long long)t->size, node ? " node /dev/" : "",
-		       node ? DIRTYBIT_REGION_NODE_DIR "/" : "", node ? t->name : "",
-		       held ? " held" : "");
+	(void)data;
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "id", "%u: ", t->id);
+	print_string(PRINT_ANY, "kind", "%s ", "region");
+	print_string(PRINT_ANY, "name", "%s", t->name);
+	print_u64(PRINT_ANY, "size", " size %llu", t->size);
+	if (node) {
+		snprintf(path, sizeof(path), "/dev/%s/%s", DIRTYBIT_REGION_NODE_DIR, t->name);
+		print_string(PRINT_ANY, "node", " node %s", path);
 	}
+	print_bool(PRINT_ANY, "held", " held", t->region_flags & DIRTYBIT_REGION_F_HELD);
+	print_text("\n");
+	close_json_object();
 	return 0;
 }
 
@@ -109,18 +101,16 @@ static int region_list(struct cli *cli, int argc, char **argv)
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
-	if (cli->json)
-		json_array_start(&cli->js, NULL);
+	open_json_array(NULL);
 	ret = dirtybit_targets(&ctx, NULL, print_if_region, cli);
-	if (cli->json)
-		json_array_end(&cli->js);
+	close_json_array();
 	dirtybit_close(&ctx);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "region list: %s", ctx.err);
 	return EXIT_OK;
 }
 
-int cmd_region(struct cli *cli, int argc, char **argv)
+static int region(struct cli *cli, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "create"))
 		return region_create(cli, argc, argv);
@@ -128,6 +118,10 @@ int cmd_region(struct cli *cli, int argc, char **argv)
 		return region_destroy(cli, argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "list"))
 		return region_list(cli, argc, argv);
-	return cli_error(cli, EXIT_USAGE,
-			 "usage: region create NAME SIZE [--no-node] | destroy NAME|ID | list");
+	return cli_usage(cli, &cmd_region);
 }
+
+const struct cli_cmd cmd_region = {
+	"region", region, "create/destroy/list memory regions",
+	"usage: region create NAME SIZE [--no-node] | destroy NAME|ID | list",
+};

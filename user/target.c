@@ -14,38 +14,32 @@ static const char *state_name(uint32_t state)
 
 int print_target(const struct dirtybit_target *t, void *data)
 {
-	struct cli *cli = data;
-
 	if (t->kind == DIRTYBIT_TARGET_REGION)
-		return print_region(t, cli);
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_u64(&cli->js, "id", t->id);
-		json_str(&cli->js, "kind", "block");
-		json_str(&cli->js, "name", t->name);
-		json_u64(&cli->js, "major", t->dev >> 20 ? (t->dev & 0xfff00) >> 8 : t->dev >> 8);
-		json_u64(&cli->js, "minor", (t->dev & 0xff) | ((t->dev >> 12) & 0xfff00));
-		json_u64(&cli->js, "start", t->start);
-		json_u64(&cli->js, "size", t->size);
-		json_str(&cli->js, "state", state_name(t->state));
-		json_u64(&cli->js, "overflows", t->overflows);
-		json_object_end(&cli->js);
-	} else {
-		printf("%u: %s start %llu size %llu %s%s\n", t->id, t->name,
-		       (unsigned long long)t->start, (unsigned long long)t->size,
-		       state_name(t->state), t->overflows ? " (overflows)" : "");
-	}
+		return print_region(t, data);
+	open_json_object(NULL);
+	print_uint(PRINT_ANY, "id", "%u: ", t->id);
+	print_string(PRINT_JSON, "kind", NULL, "block");
+	print_string(PRINT_ANY, "name", "%s", t->name);
+	print_u64(PRINT_JSON, "major", NULL, t->dev >> 20 ? (t->dev & 0xfff00) >> 8 : t->dev >> 8);
+	print_u64(PRINT_JSON, "minor", NULL, (t->dev & 0xff) | ((t->dev >> 12) & 0xfff00));
+	print_u64(PRINT_ANY, "start", " start %llu", t->start);
+	print_u64(PRINT_ANY, "size", " size %llu", t->size);
+	print_string(PRINT_ANY, "state", " %s", state_name(t->state));
+	print_u64(PRINT_JSON, "overflows", NULL, t->overflows);
+	print_bool(PRINT_FP, NULL, " (overflows)", t->overflows);
+	print_text("\n");
+	close_json_object();
 	return 0;
 }
 
-int cmd_attach(struct cli *cli, int argc, char **argv)
+static int attach(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_target t;
 	struct dirtybit_ctx ctx;
 	int ret;
 
 	if (argc != 2)
-		return cli_error(cli, EXIT_USAGE, "usage: attach DEVICE");
+		return cli_usage(cli, &cmd_attach);
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
@@ -53,17 +47,17 @@ int cmd_attach(struct cli *cli, int argc, char **argv)
 	dirtybit_close(&ctx);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "attach %s: %s", argv[1], ctx.err);
-	print_target(&t, cli);
+	print_target(&t, NULL);
 	return EXIT_OK;
 }
 
-int cmd_detach(struct cli *cli, int argc, char **argv)
+static int detach(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_ctx ctx;
 	int ret;
 
 	if (argc != 2)
-		return cli_error(cli, EXIT_USAGE, "usage: detach DEVICE|ID");
+		return cli_usage(cli, &cmd_detach);
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
@@ -74,23 +68,36 @@ int cmd_detach(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_targets(struct cli *cli, int argc, char **argv)
+static int targets(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_ctx ctx;
 	int ret;
 
 	if (argc > 2)
-		return cli_error(cli, EXIT_USAGE, "usage: targets [DEVICE|ID]");
+		return cli_usage(cli, &cmd_targets);
 	ret = cli_open(cli, &ctx);
 	if (ret)
 		return ret;
-	if (cli->json)
-		json_array_start(&cli->js, NULL);
+	open_json_array(NULL);
 	ret = dirtybit_targets(&ctx, argc == 2 ? argv[1] : NULL, print_target, cli);
-	if (cli->json)
-		json_array_end(&cli->js);
+	close_json_array();
 	dirtybit_close(&ctx);
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "targets: %s", ctx.err);
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_attach = {
+	"attach", attach, "start tracking writes to a block device",
+	"usage: attach DEVICE",
+};
+
+const struct cli_cmd cmd_detach = {
+	"detach", detach, "stop tracking; drops its bitmaps",
+	"usage: detach DEVICE|ID",
+};
+
+const struct cli_cmd cmd_targets = {
+	"targets", targets, "list tracked targets",
+	"usage: targets [DEVICE|ID]",
+};

@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 
-int cmd_version(struct cli *cli, int argc, char **argv)
+static int version(struct cli *cli, int argc, char **argv)
 {
 	struct dirtybit_version v;
 	struct dirtybit_ctx ctx;
@@ -21,15 +21,15 @@ int cmd_version(struct cli *cli, int argc, char **argv)
 	if (ret)
 		return cli_error(cli, EXIT_FAILED, "version query: %s", ctx.err);
 
-	if (cli->json) {
-		json_object_start(&cli->js, NULL);
-		json_str(&cli->js, "cli", DIRTYBIT_VERSION);
-		json_str(&cli->js, "module", v.module);
-		json_u64(&cli->js, "protocol", v.protocol);
-		json_object_end(&cli->js);
-	} else {
-		printf("dirtybit %s\nmodule %s (protocol %u)\n", DIRTYBIT_VERSION,
-		       v.module, v.protocol);
-	}
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "cli", "dirtybit %s\n", DIRTYBIT_VERSION);
+	print_string(PRINT_ANY, "module", "module %s", v.module);
+	print_uint(PRINT_ANY, "protocol", " (protocol %u)\n", v.protocol);
+	close_json_object();
 	return EXIT_OK;
 }
+
+const struct cli_cmd cmd_version = {
+	"version", version, "show the CLI's and the kernel module's versions",
+	"usage: version",
+};

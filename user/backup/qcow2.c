@@ -105,7 +105,6 @@ int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, co
 		off[i] = w->next;
 		w->next += w->cluster;
 		w->l2[gcs[i]] = off[i] | QCOW2_OFLAG_COPIED;
-		w->data_clusters++;
 	}
 	pthread_mutex_unlock(&w->lock);
 	for (i = 0; i < n && !ret; i += run) {
@@ -141,7 +140,6 @@ void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc)
 {
 	pthread_mutex_lock(&w->lock);
 	w->l2[gc] = QCOW2_OFLAG_ZERO;
-	w->zero_clusters++;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -421,7 +419,8 @@ static int parse_qcow2(struct qcow2_image *img, unsigned int flags, int depth, c
 		if (len > have - ext - 8)
 			return errf(err, errlen, -EINVAL, "%s: bad header extension", img->path);
 		if (type == QCOW2_EXT_DATA_FILE)
-			return errf(err, errlen, -EINVAL, "%s: external data files are not supported",
+			return errf(err, errlen, -EINVAL,
+				    "%s: external data files are not supported",
 				    img->path);
 		if (type == QCOW2_EXT_BACKING_FMT && len < sizeof(fmt))
 			snprintf(fmt, sizeof(fmt), "%.*s", (int)len, (const char *)h + ext + 8);

@@ -33,7 +33,6 @@ struct qcow2_writer {
 	pthread_mutex_t lock;		/* next and l2, for writer threads */
 	char backing[QCOW2_NAME_MAX + 1];	/* "" for none */
 	char backing_fmt[8];		/* "raw" or "qcow2" */
-	uint64_t data_clusters, zero_clusters;
 };
 
 /*

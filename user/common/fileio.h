@@ -14,6 +14,9 @@
 int pread_all(int fd, void *buf, size_t len, uint64_t off);
 int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
+/* The size of an open file or block device: 0 or -errno. */
+int fd_size(int fd, uint64_t *size);
+
 /*
  * Creates @path (an OUTPUT.partial) afresh: a regular file left there is
  * removed first; anything else there (a symlink, a FIFO, ...) is refused

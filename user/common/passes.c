@@ -37,10 +37,9 @@ static int too_long(const struct pass_ops *ops, const struct pass_opts *o, uint6
 	estimate = pending / rate;
 	if (estimate <= o->max_freeze)
 		return 0;
-	snprintf(ops->err, ops->errlen,
-		 "cancelled before quiescing: the last pass would take about %.2f s (%llu bytes left at %.1f MB/s), more than --max-freeze %.2f s; the writers are faster than the copy: allow more, or back up when they are quieter",
-		 estimate, (unsigned long long)pending, rate / 1e6, o->max_freeze);
-	return -ETIME;
+	return errf(ops->err, ops->errlen, -ETIME,
+		    "cancelled before quiescing: the last pass would take about %.2f s (%llu bytes left at %.1f MB/s), more than --max-freeze %.2f s; the writers are faster than the copy: allow more, or back up when they are quieter",
+		    estimate, (unsigned long long)pending, rate / 1e6, o->max_freeze);
 }
 
 int passes_run(const struct pass_ops *ops, void *arg, const struct pass_opts *o,

@@ -120,8 +120,7 @@ int stop_requested(const volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
 	if (!stop || !*stop)
 		return 0;
-	snprintf(err, errlen, "interrupted");
-	return -EINTR;
+	return errf(err, errlen, -EINTR, "interrupted");
 }
 
 int run_command(const char *cmd, const volatile sig_atomic_t *stop, const char *failed,

@@ -27,7 +27,7 @@ struct job {
 	bool load, dest_zeroed;
 	atomic_ulong next;		/* the next chunk to take */
 	unsigned long nchunks;
-	atomic_ulong written, zero, read;
+	atomic_ulong written, zero;
 	pthread_mutex_t lock;		/* the first error */
 	pthread_t caller;		/* worker 0: reports progress */
 	int ret;
@@ -118,7 +118,6 @@ static int load_run(struct job *j, unsigned char *buf, const unsigned char *zero
 			 (off_t)(b->pages_offset + first * IMG_PAGE_SIZE));
 	if (ret)
 		return job_fail(j, ret, "reading", first), ret;
-	atomic_fetch_add(&j->read, len);
 	atomic_fetch_add(&j->written, n);
 	if (map)
 		return 0;
@@ -149,7 +148,6 @@ static int do_chunk(struct job *j, unsigned char *buf, const unsigned char *zero
 				job_fail(j, ret, "reading", s);
 				return ret;
 			}
-			atomic_fetch_add(&j->read, (p - s) * IMG_PAGE_SIZE);
 			ret = save_run(j, buf, s, p - s);
 		} else {
 			ret = 0;
@@ -223,7 +221,6 @@ static int run_job(struct job *j)
 	pthread_mutex_destroy(&j->lock);
 	j->c->pages_written += atomic_load(&j->written);
 	j->c->pages_zero += atomic_load(&j->zero);
-	j->c->bytes_read += atomic_load(&j->read);
 	return j->ret;
 }
 
@@ -251,11 +248,9 @@ int img_verify_pages(int img_fd, const struct img_block *b, int dest_fd, uint64_
 	uint64_t p;
 	int ret;
 
-	if (dest_size != b->used_length) {
-		snprintf(err, errlen, "the destination is %llu bytes, the block %llu",
-			 (unsigned long long)dest_size, (unsigned long long)b->used_length);
-		return -EINVAL;
-	}
+	if (dest_size != b->used_length)
+		return errf(err, errlen, -EINVAL, "the destination is %llu bytes, the block %llu",
+			    (unsigned long long)dest_size, (unsigned long long)b->used_length);
 	for (p = 0; p < b->npages; p++) {
 		bool valid = img_valid(b, p);
 
@@ -263,16 +258,12 @@ int img_verify_pages(int img_fd, const struct img_block *b, int dest_fd, uint64_
 		if (!ret && valid)
 			ret = pread_all(img_fd, a, IMG_PAGE_SIZE,
 					 (off_t)(b->pages_offset + p * IMG_PAGE_SIZE));
-		if (ret) {
-			snprintf(err, errlen, "reading page %llu: %s", (unsigned long long)p,
-				 strerror(-ret));
-			return ret;
-		}
-		if (valid ? memcmp(a, d, IMG_PAGE_SIZE) : !mem_is_zero(d, IMG_PAGE_SIZE)) {
-			snprintf(err, errlen, "page %llu differs (%s in the image)",
-				 (unsigned long long)p, valid ? "valid" : "zero");
-			return -EINVAL;
-		}
+		if (ret)
+			return errf(err, errlen, ret, "reading page %llu: %s", (unsigned long long)p,
+				    strerror(-ret));
+		if (valid ? memcmp(a, d, IMG_PAGE_SIZE) : !mem_is_zero(d, IMG_PAGE_SIZE))
+			return errf(err, errlen, -EINVAL, "page %llu differs (%s in the image)",
+				    (unsigned long long)p, valid ? "valid" : "zero");
 	}
 	return 0;
 }

@@ -27,7 +27,6 @@ struct img_copy {
 	/* out, summed over calls */
 	uint64_t pages_written;
 	uint64_t pages_zero;		/* zero: left a hole, or punched */
-	uint64_t bytes_read;
 };
 
 /*

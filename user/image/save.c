@@ -42,6 +42,7 @@ struct save {
 	struct img img;
 	struct img_copy copy;
 	struct img_save_result *res;
+	const char *copying;		/* pass 1: the block being written */
 	char *err;
 	size_t errlen;
 };
@@ -97,27 +98,27 @@ static int start_tracking(struct save *s)
 		if (ret == -EEXIST)
 			ret = bitmap_tx(s, src, DIRTYBIT_CMD_BITMAP_FREEZE, 0, true);
 		if (ret == -EBUSY)
-			return snprintf(s->err, s->errlen,
-					"region %s: bitmap %s is in use (frozen by another save or a backup); give this save another --bitmap",
-					src->block, s->o->bitmap), ret;
+			return errf(s->err, s->errlen, ret,
+				    "region %s: bitmap %s is in use (frozen by another save or a backup); give this save another --bitmap",
+				    src->block, s->o->bitmap);
 		if (ret)
-			return snprintf(s->err, s->errlen, "region %s, bitmap %s: %s", src->block,
-					s->o->bitmap, s->ctx->err), ret;
+			return errf(s->err, s->errlen, ret, "region %s, bitmap %s: %s", src->block,
+				    s->o->bitmap, s->ctx->err);
 		src->owned = true;
 		snprintf(target, sizeof(target), "%u", src->target_id);
 		ret = dirtybit_bitmap_get(s->ctx, target, s->o->bitmap, &bm);
 		if (ret)
-			return snprintf(s->err, s->errlen, "region %s: %s", src->block,
-					s->ctx->err), ret;
+			return errf(s->err, s->errlen, ret, "region %s: %s", src->block,
+				    s->ctx->err);
 		if (!(bm.flags & DIRTYBIT_BITMAP_F_RECORDING))
-			return snprintf(s->err, s->errlen,
-					"region %s: bitmap %s is disabled (it records nothing): enable it, or give another --bitmap",
-					src->block, s->o->bitmap), -EINVAL;
+			return errf(s->err, s->errlen, -EINVAL,
+				    "region %s: bitmap %s is disabled (it records nothing): enable it, or give another --bitmap",
+				    src->block, s->o->bitmap);
 		/* A bit may stand for several of the image's pages, never less. */
 		if (bm.granularity < IMG_PAGE_SIZE || bm.granularity % IMG_PAGE_SIZE)
-			return snprintf(s->err, s->errlen,
-					"region %s: bitmap %s has %u-byte granules, not pages",
-					src->block, s->o->bitmap, bm.granularity), -EINVAL;
+			return errf(s->err, s->errlen, -EINVAL,
+				    "region %s: bitmap %s has %u-byte granules, not pages",
+				    src->block, s->o->bitmap, bm.granularity);
 		src->granularity = bm.granularity;
 	}
 	return 0;
@@ -158,8 +159,8 @@ static int read_dirty(struct save *s, struct img_source *src, const struct img_b
 
 	ret = dirtybit_bitmap_read(s->ctx, src->target_id, s->o->bitmap, words, (ngran + 63) / 64);
 	if (ret)
-		return snprintf(s->err, s->errlen, "region %s: reading bitmap %s: %s", src->block,
-				s->o->bitmap, s->ctx->err), ret;
+		return errf(s->err, s->errlen, ret, "region %s: reading bitmap %s: %s", src->block,
+			    s->o->bitmap, s->ctx->err);
 	if (per == 1)
 		return 0;
 	memset(src->dirty, 0, (b->npages + 63) / 64 * 8);
@@ -218,24 +219,19 @@ static int pending(void *arg, uint64_t *bytes)
 		snprintf(target, sizeof(target), "%u", s->src[i].target_id);
 		ret = dirtybit_bitmap_get(s->ctx, target, s->o->bitmap, &bm);
 		if (ret)
-			return snprintf(s->err, s->errlen, "region %s: %s", s->src[i].block,
-					s->ctx->err), ret;
+			return errf(s->err, s->errlen, ret, "region %s: %s", s->src[i].block,
+				    s->ctx->err);
 		*bytes += bm.successor_count;
 	}
 	return 0;
 }
 
-/* Pass 1 on a terminal: how far, at most five times a second. */
-static void show_progress(void *arg, uint64_t done, uint64_t total)
+/* Pass 1: how far, to the caller's progress report. */
+static void copying(void *arg, uint64_t done, uint64_t total)
 {
-	static double last;
-	struct img_block *b = arg;
+	struct save *s = arg;
 
-	if (!progress_due(&last, mono_now()))
-		return;
-	fprintf(stderr, "\rpass 1: %s %llu/%llu MiB", b->id,
-		(unsigned long long)(done * IMG_PAGE_SIZE >> 20),
-		(unsigned long long)(total * IMG_PAGE_SIZE >> 20));
+	s->o->progress->copying(s->o->progress->arg, s->copying, done, total, false);
 }
 
 /*
@@ -247,6 +243,7 @@ static void show_progress(void *arg, uint64_t done, uint64_t total)
 static int copy_pass(void *arg, unsigned int k, uint64_t *bytes)
 {
 	struct save *s = arg;
+	const struct img_save_progress *progress = s->o->progress;
 	struct img_pass *p = &s->res->pass[k];
 	unsigned int i;
 	int ret = 0;
@@ -260,11 +257,12 @@ static int copy_pass(void *arg, unsigned int k, uint64_t *bytes)
 			continue;
 		s->copy.src_fd = src->fd;
 		if (!k) {
-			s->copy.progress = s->o->progress ? show_progress : NULL;
-			s->copy.progress_arg = b;
+			s->copying = b->id;
+			s->copy.progress = progress && progress->copying ? copying : NULL;
+			s->copy.progress_arg = s;
 			ret = img_save_pages(&s->copy, b, NULL, s->err, s->errlen);
 			if (s->copy.progress)
-				fputs("\r\033[K", stderr);	/* the pass's line replaces it */
+				progress->copying(progress->arg, b->id, b->npages, b->npages, true);
 			s->copy.progress = NULL;
 			p->pages += b->npages;
 		} else {
@@ -296,11 +294,9 @@ static int hold_all(struct save *s, bool hold)
 			continue;
 		}
 		ret = dirtybit_region_hold(s->src[i].fd);
-		if (ret) {
-			snprintf(s->err, s->errlen, "region %s: writer hold: %s", s->src[i].block,
-				 strerror(-ret));
-			return ret;
-		}
+		if (ret)
+			return errf(s->err, s->errlen, ret, "region %s: writer hold: %s",
+				    s->src[i].block, strerror(-ret));
 		s->src[i].held = true;
 	}
 	return 0;
@@ -335,14 +331,10 @@ static int held_command(void *arg)
 static void report(void *arg, unsigned int k, uint64_t bytes, double seconds, bool held)
 {
 	struct save *s = arg;
-	const struct img_pass *p = &s->res->pass[k];
 
 	(void)bytes;
-	if (!s->o->progress)
-		return;
-	fprintf(stderr, "pass %u%s: %llu pages, %llu written, %llu zero, %.3f s\n", k + 1,
-		held ? " (writers held)" : "", (unsigned long long)p->pages,
-		(unsigned long long)p->written, (unsigned long long)p->zero, seconds);
+	if (s->o->progress && s->o->progress->pass)
+		s->o->progress->pass(s->o->progress->arg, k, &s->res->pass[k], seconds, held);
 }
 
 /* The passes, by the engine every live copy shares (common/passes.c). */
@@ -375,8 +367,7 @@ static int sync_fd(struct save *s, int fd, const char *what)
 {
 	if (!fdatasync(fd))
 		return 0;
-	snprintf(s->err, s->errlen, "flushing the %s: %s", what, strerror(errno));
-	return -errno;
+	return errf(s->err, s->errlen, -errno, "flushing the %s: %s", what, strerror(errno));
 }
 
 /* Pages durable, then the bitmaps that call them valid, then the trailer. */
@@ -392,10 +383,8 @@ static int finish(struct save *s, int meta, int data)
 		ret = sync_fd(s, meta, "bitmaps");
 	if (!ret)
 		ret = img_write_end(meta, &s->img, s->err, s->errlen);
-	if (!ret && fsync(meta)) {
-		ret = -errno;
-		snprintf(s->err, s->errlen, "flushing the image: %s", strerror(errno));
-	}
+	if (!ret && fsync(meta))
+		ret = errf(s->err, s->errlen, -errno, "flushing the image: %s", strerror(errno));
 	return ret;
 }
 
@@ -452,8 +441,7 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 		data = meta;
 	/* The slots exist as holes from the start: the size never grows. */
 	if (ftruncate(meta, (off_t)s.img.end)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", partial, strerror(errno));
+		ret = errf(err, errlen, -errno, "%s: %s", partial, strerror(errno));
 		goto out_unlink;
 	}
 	ret = img_write_start(meta, &s.img, err, errlen);
@@ -469,10 +457,8 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 		ret = finish(&s, meta, data);
 	if (!ret)
 		ret = interrupted(&s);	/* the finish's flushes take a while */
-	if (!ret && rename(partial, path)) {
-		ret = -errno;
-		snprintf(err, errlen, "renaming %s: %s", partial, strerror(errno));
-	}
+	if (!ret && rename(partial, path))
+		ret = errf(err, errlen, -errno, "renaming %s: %s", partial, strerror(errno));
 	if (ret)
 		goto out_unlink;
 	ret = fsync_dir_of(path);

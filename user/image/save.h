@@ -30,6 +30,20 @@ struct img_source {
 	bool created;			/* by the save (else taken over) */
 };
 
+struct img_pass;
+
+/* What a save reports as it goes, for the caller to show (NULL: nothing). */
+struct img_save_progress {
+	/* Pass 1, by the calling thread between chunks of block @block:
+	 * @done of @total pages; once more with @end when the block is done.
+	 */
+	void (*copying)(void *arg, const char *block, uint64_t done, uint64_t total, bool end);
+	/* Pass @k (from 0) ended: its figures and time. */
+	void (*pass)(void *arg, unsigned int k, const struct img_pass *p, double seconds,
+		     bool held);
+	void *arg;
+};
+
 struct img_save_opts {
 	const char *machine;		/* NULL: "none" */
 	const char *bitmap;		/* the regions' bitmap the save owns */
@@ -40,7 +54,7 @@ struct img_save_opts {
 	bool hold;			/* the last pass under the writer hold */
 	bool keep_bitmap;
 	const char *exec_held;		/* sh -c command run while held */
-	bool progress;			/* a line per pass on stderr */
+	const struct img_save_progress *progress;	/* NULL: silent */
 	const volatile sig_atomic_t *stop;
 };
 

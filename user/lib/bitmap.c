@@ -74,11 +74,11 @@ int dirtybit_transaction(struct dirtybit_ctx *ctx, const struct dirtybit_tx_acti
 	int ret = 0;
 
 	if (!n || n > DIRTYBIT_MAX_ACTIONS)
-		return snprintf(ctx->err, sizeof(ctx->err), "a transaction takes 1 to %d actions",
-				DIRTYBIT_MAX_ACTIONS), -EINVAL;
+		return db_fail(ctx, -EINVAL, "a transaction takes 1 to %d actions",
+			       DIRTYBIT_MAX_ACTIONS);
 	buf = malloc((size_t)n * DB_BITMAP_REQ_SIZE);
 	if (!buf)
-		return snprintf(ctx->err, sizeof(ctx->err), "out of memory"), -ENOMEM;
+		return db_fail(ctx, -ENOMEM, "out of memory");
 	nlh = db_msg_start(ctx, buf, DIRTYBIT_CMD_TRANSACTION, 0);
 	all = mnl_attr_nest_start(nlh, DIRTYBIT_A_ACTIONS);
 	for (i = 0; i < n && !ret; i++) {
@@ -172,10 +172,8 @@ int dirtybit_bitmap_get(struct dirtybit_ctx *ctx, const char *target, const char
 	struct db_bitmap_find f = { name, b, false };
 	int ret = dirtybit_bitmaps(ctx, target, db_bitmap_find_cb, &f);
 
-	if (!ret && !f.found) {
-		snprintf(ctx->err, sizeof(ctx->err), "no bitmap %s on %s", name, target);
-		ret = -ENOENT;
-	}
+	if (!ret && !f.found)
+		ret = db_fail(ctx, -ENOENT, "no bitmap %s on %s", name, target);
 	return ret;
 }
 

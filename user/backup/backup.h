@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Block backups into qcow2 from a frozen bitmap (QEMU's sync=dirty-bitmap
- * protocol), and restores of backup chains.
+ * protocol).  session.c runs the protocol, output.c keeps the files,
+ * copy.c copies, quiesce.c stops the writers; restore.h reads backups back.
  */
-#ifndef _DIRTYBIT_BACKUP_RUN_H
-#define _DIRTYBIT_BACKUP_RUN_H
+#ifndef _DIRTYBIT_BACKUP_H
+#define _DIRTYBIT_BACKUP_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,19 @@ enum backup_bitmap_mode {
 	BACKUP_NEVER,			/* always reclaim: the bitmap keeps its bits */
 	BACKUP_ALWAYS,			/* abdicate; after a failure keep the partial
 					 * image and the bits it lacks */
+};
+
+/* What a backup reports as it goes, for the caller to show (NULL: nothing). */
+struct backup_progress {
+	/*
+	 * By the calling thread between batches of a device's copy: @done of
+	 * @total bytes, @seconds since the copy began; once more with @end
+	 * when that copy is over.
+	 */
+	void (*copying)(void *arg, uint64_t done, uint64_t total, double seconds, bool end);
+	/* Pass @k (from 0) ended: what it copied, in how long. */
+	void (*pass)(void *arg, unsigned int k, uint64_t bytes, double seconds, bool frozen);
+	void *arg;
 };
 
 struct backup_opts {
@@ -45,7 +59,7 @@ struct backup_opts {
 	unsigned int threads;		/* copy workers, 1 to 64 */
 	bool direct;			/* data written with O_DIRECT */
 	bool any_backing;		/* backing files outside the output's directory */
-	bool progress;			/* on stderr */
+	const struct backup_progress *progress;	/* NULL: silent */
 	const volatile sig_atomic_t *stop;
 };
 
@@ -75,12 +89,4 @@ struct backup_result {
 int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned int n,
 	       struct backup_result *res, struct pass_result *passes, char *err, size_t errlen);
 
-/* Writes the chain ending at @top into @dest (a file, made the chain's
- * size, or a block device at least that large); with @verify compares
- * instead.  0 or -errno (-EINVAL for a difference), reason in @err.
- */
-int backup_restore(const char *top, const char *dest, bool verify, unsigned int qcow2_flags,
-		   uint64_t *bytes,
-		   char *err, size_t errlen);
-
-#endif /* _DIRTYBIT_BACKUP_RUN_H */
+#endif /* _DIRTYBIT_BACKUP_H */
