@@ -287,16 +287,16 @@ static int abandon_dump(struct nlmsghdr *r, void *arg)
 
 /*
  * Sends @m and reads to its end: the ACK or error, or a dump's DONE.  With
- * @abandon, closes the socket after the first part of a dump.  Returns 0
- * or the -errno of the refusal; *msg is set when the refusal had a message.
+ * @abandon, stops at a dump's first part (the caller closes the socket).
+ * Returns 0, the -errno of the refusal or 1 (abandoned); *msg is set when
+ * the refusal had a message.
  */
 static int exchange(struct nl *nl, struct nl_msg *m, int abandon, int *msg)
 {
-	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
-	int dump = (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP, ret;
+	int ret;
 
-	h->nlmsg_flags |= NLM_F_ACK;
-	ret = nl_exchange(nl, m, abandon && dump ? abandon_dump : NULL, NULL);
+	((struct nlmsghdr *)m->data)->nlmsg_flags |= NLM_F_ACK;
+	ret = nl_exchange(nl, m, abandon ? abandon_dump : NULL, NULL);
 	*msg = nl->extack[0] != '\0';
 	return ret;
 }
@@ -328,17 +328,24 @@ static void *sender_main(void *arg)
 	for (i = 0; i < sd->messages; i++) {
 		struct nl_msg m;
 		unsigned int cmd;
-		int abandon = !pick(&s, 50), msg, ret;
+		int abandon = !pick(&s, 50), msg, ret, flags;
 
 		build(&s, &m, &cmd);
+		flags = ((struct nlmsghdr *)m.data)->nlmsg_flags;
+		abandon = abandon && (flags & NLM_F_DUMP) == NLM_F_DUMP;
 		ret = exchange(&nl, &m, abandon, &msg);
 		atomic_fetch_add(&stats.sent, 1);
-		if (ret == 1) {	/* abandoned: a new socket */
+		/* A dump to abandon ends its socket, and the freezes the socket
+		 * owned with it, even when it was refused before a part came
+		 * (the refusal is judged below).
+		 */
+		if (abandon) {
 			nl_close(&nl);
 			if (sender_open(&nl))
 				return (void *)1;
-			continue;
 		}
+		if (ret == 1)
+			continue;
 		if (!ret) {
 			atomic_fetch_add(&stats.ok, 1);
 			continue;
