@@ -2,13 +2,21 @@
 #
 # dirtybit: kernel module, CLI, tests and the VM rig.
 #
-#   make            module (against KDIR), CLI, selftests, host tests
+#   make            (all) module (against KDIR), CLI, selftests, host tests
+#   make module     dirtybit.ko against KDIR, in the tree (W=1)
+#   make all-kmods  dirtybit.ko for each Debian kernel of the rig, in build/k/
+#   make user       the CLI, build/dirtybit
+#   make selftests  the in-VM test programs and benchmarks, build/selftests/
+#   make host-tests the host unit tests, fuzzers and shims, build/host/
 #   make check      host unit tests + the in-VM suite on both Debian kernels
+#   make check-host the host part of make check alone (no VM)
 #   make demo       boot a kernel in QEMU and show dirtybit at work
 #   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
 #   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
 #   make fuzz       longer runs of the hbitmap, image, qcow2 and in-VM netlink/ioctl fuzzers
 #   make checkpatch kernel style check of kmod/ and uapi/
+#   make deps       the Debian kernels, headers and tools the rig needs
+#   make clean      remove build/ and the in-tree module build
 #
 # KDIR selects the kernel tree the module builds against; by default the
 # running kernel's headers, else bookworm's 6.1 installed by `make deps`.
@@ -40,7 +48,7 @@ VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_b
 SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 
-.PHONY: all all-kmods deps module user selftests host-tests check check-host check-vm \
+.PHONY: all all-kmods deps module user selftests host-tests check check-host \
 	demo bench fuzz soak checkpatch clean
 
 all: module user selftests host-tests
@@ -117,6 +125,10 @@ VM_KERNELS = 6.1 6.12
 check: deps
 	@$(MAKE) -s all-kmods user selftests host-tests $(B)/host/hbitmap_fuzz
 	@tools/check.sh $(VM_KERNELS)
+
+check-host: deps
+	@$(MAKE) -s user host-tests $(B)/host/hbitmap_fuzz
+	@tools/check.sh
 
 all-kmods: deps
 	@$(MAKE) -s $(KMODS)

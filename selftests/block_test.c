@@ -14,6 +14,7 @@
 #include "kselftest_harness.h"
 #include "loop.h"
 #include "model.h"
+#include "run.h"
 
 #define RAM_SIZE (64 * MiB)
 
@@ -411,38 +412,26 @@ TEST_F(brd, transaction_actions_take_only_their_own_attributes)
 	nl_close(&other.nl);
 }
 
+static int count_reply(struct nlmsghdr *r, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
 /* Bitmap dump parts, and whether one came flagged NLM_F_DUMP_INTR. */
 static int bitmap_dump(struct db *db, int *parts, int *intr, void (*hook)(void *), void *arg)
 {
-	struct nlmsghdr *h;
 	struct nl_msg m;
-	int n = 0;
+	int n = 0, ret;
 
 	db_msg(db, &m, DIRTYBIT_CMD_BITMAP_GET);
 	db_put_target(&m, "/dev/ram0");
-	h = (struct nlmsghdr *)m.data;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	*parts = *intr = 0;
-	if (nl_transmit(&db->nl, &m))
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);
-		struct nlmsghdr *r;
-
-		if (len < 0)
-			return -errno;
-		if ((*parts)++ == 1 && hook)
-			hook(arg);
-		for (r = (struct nlmsghdr *)db->nl.buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-			if (r->nlmsg_type == NLMSG_DONE)
-				return n;
-			if (r->nlmsg_type == NLMSG_ERROR)
-				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
-			if (r->nlmsg_flags & NLM_F_DUMP_INTR)
-				*intr = 1;
-			n++;
-		}
-	}
+	db->dump_hook = hook;
+	db->dump_hook_arg = arg;
+	ret = db_dump(db, &m, count_reply, &n, intr);
+	db->dump_hook = NULL;
+	*parts = db->dump_parts;
+	return ret ? ret : n;
 }
 
 static void add_from_elsewhere(void *arg)

@@ -30,6 +30,7 @@
 #include "kselftest_harness.h"
 #include "db.h"
 #include "held.h"
+#include "run.h"
 
 #define DISK		"/dev/vda"
 #define AREA		(64 << 20)

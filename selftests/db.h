@@ -6,10 +6,8 @@
 #ifndef _DIRTYBIT_SELFTEST_DB_H
 #define _DIRTYBIT_SELFTEST_DB_H
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <linux/dirtybit.h>
 
 #include "module.h"
@@ -18,8 +16,8 @@
 struct db {
 	struct nl nl;
 	int family;
-	/* extent dumps: parts received by the last one, and a hook run once
-	 * after its first part (to change the bitmap under the dump)
+	/* dumps (db_dump()): parts received by the last one, and a hook run
+	 * once after its first part (to change the bitmap under the dump)
 	 */
 	int dump_parts;
 	void (*dump_hook)(void *arg);
@@ -75,7 +73,6 @@ static inline int db_events_group(struct nl *nl)
 	static unsigned char reply[8192];
 	struct nlattr *grps, *grp, *a;
 	struct nl_msg m;
-	unsigned char *p, *end, *q, *qend;
 	int ret;
 
 	nl_msg_init(&m, GENL_ID_CTRL, CTRL_CMD_GETFAMILY, 1);
@@ -86,18 +83,10 @@ static inline int db_events_group(struct nl *nl)
 	grps = nl_attr(reply, ret, CTRL_ATTR_MCAST_GROUPS);
 	if (!grps)
 		return -ENOENT;
-	p = nl_attr_data(grps);
-	end = (unsigned char *)grps + grps->nla_len;
-	for (; p + NLA_HDRLEN <= end; p += NLA_ALIGN(grp->nla_len)) {
-		grp = (struct nlattr *)p;
-		q = nl_attr_data(grp);
-		qend = p + grp->nla_len;
-		for (; q + NLA_HDRLEN <= qend; q += NLA_ALIGN(a->nla_len)) {
-			a = (struct nlattr *)q;
+	nl_for_each_nested(grp, grps)
+		nl_for_each_nested(a, grp)
 			if (a->nla_type == CTRL_ATTR_MCAST_GRP_ID)
 				return *(uint32_t *)nl_attr_data(a);
-		}
-	}
 	return -ENOENT;
 }
 
@@ -302,9 +291,81 @@ static inline int db_info(struct db *db, const char *path, const char *name,
 	return 0;
 }
 
+/* db_dump()'s wrapper of the caller's @fn. */
+struct db_dump {
+	struct db *db;
+	nl_reply_fn fn;
+	void *arg;
+	int *intr;
+};
+
+static inline int db_dump_reply(struct nlmsghdr *r, void *arg)
+{
+	struct db_dump *d = arg;
+
+	if (!r) {
+		if (d->db->nl.reads == 1 && d->db->dump_hook)
+			d->db->dump_hook(d->db->dump_hook_arg);
+		return 0;
+	}
+	if (d->intr && (r->nlmsg_flags & NLM_F_DUMP_INTR))
+		*d->intr = 1;
+	return d->fn(r, d->arg);
+}
+
+/*
+ * Sends @m as a dump and reads it to its end, each part's messages to
+ * @fn.  db->dump_parts counts the reads it took and db->dump_hook runs once
+ * after the first; *intr (if set) is set when a part came flagged
+ * NLM_F_DUMP_INTR.  Returns 0 or -errno.
+ */
+static inline int db_dump(struct db *db, struct nl_msg *m, nl_reply_fn fn, void *arg, int *intr)
+{
+	struct db_dump d = { db, fn, arg, intr };
+	int ret;
+
+	((struct nlmsghdr *)m->data)->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	if (intr)
+		*intr = 0;
+	ret = nl_exchange(&db->nl, m, db_dump_reply, &d);
+	db->dump_parts = db->nl.reads;
+	return ret;
+}
+
 struct db_extent {
 	uint64_t start, length;
 };
+
+struct db_extents {
+	struct db_extent *out;
+	long max, n;
+};
+
+/* The extents of one part of an EXTENTS_GET dump. */
+static inline int db_extents_part(struct nlmsghdr *r, void *arg)
+{
+	struct db_extents *x = arg;
+	struct nlattr *nest = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_EXTENTS), *e, *a;
+
+	if (!nest)
+		return 0;
+	nl_for_each_nested(e, nest) {
+		uint64_t v[2] = { 0, 0 };
+
+		nl_for_each_nested(a, e) {
+			if (a->nla_type == DIRTYBIT_A_EXTENT_START)
+				memcpy(&v[0], nl_attr_data(a), 8);
+			if (a->nla_type == DIRTYBIT_A_EXTENT_LENGTH)
+				memcpy(&v[1], nl_attr_data(a), 8);
+		}
+		if (x->n < x->max) {
+			x->out[x->n].start = v[0];
+			x->out[x->n].length = v[1];
+		}
+		x->n++;
+	}
+	return 0;
+}
 
 /*
  * Dumps the extents of a bitmap within [@start, @start + @len) (@len 0: to
@@ -316,9 +377,9 @@ static inline long db_extents_in(struct db *db, const char *path, const char *na
 				 uint64_t start, uint64_t len,
 				 struct db_extent *out, long max, int *intr)
 {
-	struct nlmsghdr *h = (struct nlmsghdr *)NULL;
+	struct db_extents x = { out, max, 0 };
 	struct nl_msg m;
-	long n = 0;
+	int ret;
 
 	db_msg(db, &m, DIRTYBIT_CMD_EXTENTS_GET);
 	db_put_action(&m, path, name);
@@ -326,88 +387,14 @@ static inline long db_extents_in(struct db *db, const char *path, const char *na
 		db_put_u64(&m, DIRTYBIT_A_RANGE_START, start);
 	if (len)
 		db_put_u64(&m, DIRTYBIT_A_RANGE_LENGTH, len);
-	db->dump_parts = 0;
-	h = (struct nlmsghdr *)m.data;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	h->nlmsg_len = m.len;
-	h->nlmsg_seq = ++db->nl.seq;
-	db->nl.extack[0] = '\0';
-	if (intr)
-		*intr = 0;
-	if (send(db->nl.fd, m.data, m.len, 0) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);
-		struct nlmsghdr *r;
-
-		if (len < 0)
-			return -errno;
-		for (r = (struct nlmsghdr *)db->nl.buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-			struct nlattr *nest, *e;
-			unsigned char *p, *end;
-
-			if (r->nlmsg_seq != db->nl.seq)
-				continue;
-			if (r->nlmsg_type == NLMSG_DONE)
-				return n;
-			if (r->nlmsg_type == NLMSG_ERROR) {
-				nl_parse_extack(&db->nl, r);
-				return ((struct nlmsgerr *)NLMSG_DATA(r))->error;
-			}
-			if (intr && (r->nlmsg_flags & NLM_F_DUMP_INTR))
-				*intr = 1;
-			if (db->dump_parts++ == 0 && db->dump_hook)
-				db->dump_hook(db->dump_hook_arg);
-			nest = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_EXTENTS);
-			if (!nest)
-				continue;
-			p = nl_attr_data(nest);
-			end = (unsigned char *)nest + nest->nla_len;
-			while (p + NLA_HDRLEN <= end) {
-				struct nlattr *x;
-				uint64_t v[2] = { 0, 0 };
-				unsigned char *q, *qend;
-
-				e = (struct nlattr *)p;
-				q = nl_attr_data(e);
-				qend = p + e->nla_len;
-				while (q + NLA_HDRLEN <= qend) {
-					x = (struct nlattr *)q;
-					if (x->nla_type == DIRTYBIT_A_EXTENT_START)
-						memcpy(&v[0], nl_attr_data(x), 8);
-					if (x->nla_type == DIRTYBIT_A_EXTENT_LENGTH)
-						memcpy(&v[1], nl_attr_data(x), 8);
-					q += NLA_ALIGN(x->nla_len);
-				}
-				if (n < max) {
-					out[n].start = v[0];
-					out[n].length = v[1];
-				}
-				n++;
-				p += NLA_ALIGN(e->nla_len);
-			}
-		}
-	}
+	ret = db_dump(db, &m, db_extents_part, &x, intr);
+	return ret ? ret : x.n;
 }
 
 static inline long db_extents(struct db *db, const char *path, const char *name,
 			      struct db_extent *out, long max, int *intr)
 {
 	return db_extents_in(db, path, name, 0, 0, out, max, intr);
-}
-
-/* Runs a shell command quietly; its exit status. */
-static inline int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-	int ret;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ret = system(cmd);
-	return WIFEXITED(ret) ? WEXITSTATUS(ret) : -1;
 }
 
 #endif /* _DIRTYBIT_SELFTEST_DB_H */

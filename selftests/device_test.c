@@ -9,7 +9,9 @@
 #include <linux/fiemap.h>
 
 #include "kselftest_harness.h"
+#include "dm.h"
 #include "model.h"
+#include "run.h"
 
 #define NULLB_DIR	"/sys/kernel/config/nullb/dbnull"
 #define NULLB_SIZE	(64 * MiB)
@@ -91,9 +93,6 @@ TEST(null_blk_memory_backed)
 /* ---- device-mapper above a tracked disk ------------------------------------- */
 
 #define RAM_SIZE	(64 * MiB)
-
-/* dmsetup without udev in the VM: it makes the /dev/mapper nodes itself. */
-#define DMSETUP		"DM_DISABLE_UDEV=1 dmsetup"
 
 /*
  * Writes to a linear device and to a two-segment concatenation over

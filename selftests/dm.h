@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * device-mapper tables for the backup tests: a linear device over a brd
- * disk whose table is swapped for failing ("error") or growing ones.
+ * device-mapper from the selftests: dmsetup as they run it, and tables
+ * swapped under a live device (a linear device over a brd disk whose
+ * table becomes a failing ("error") or growing one, for the backup tests).
  * dmsetup runs without udev in the VM: it makes the /dev/mapper nodes.
  */
 #ifndef _DIRTYBIT_SELFTEST_DM_H

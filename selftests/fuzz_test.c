@@ -27,6 +27,7 @@
 #include "kselftest_harness.h"
 #include "model.h"
 #include "region.h"
+#include "run.h"
 
 #define DISK_SIZE	(16 * MiB)
 #define MAX_ERRNO	256
@@ -276,48 +277,29 @@ static void build(uint64_t *s, struct nl_msg *m, unsigned int *cmd)
 			pick(s, m->len - NLMSG_HDRLEN - GENL_HDRLEN)] ^= 1 << pick(s, 8);
 }
 
+/* A dump to abandon stops at its first part. */
+static int abandon_dump(struct nlmsghdr *r, void *arg)
+{
+	if (!r)
+		return 0;
+	atomic_fetch_add(&stats.abandoned, 1);
+	return 1;
+}
+
 /*
  * Sends @m and reads to its end: the ACK or error, or a dump's DONE.  With
- * @abandon, closes the socket after the first part of a dump.  Returns 0
- * or the -errno of the refusal; *msg is set when the refusal had a message.
+ * @abandon, stops at a dump's first part (the caller closes the socket).
+ * Returns 0, the -errno of the refusal or 1 (abandoned); *msg is set when
+ * the refusal had a message.
  */
 static int exchange(struct nl *nl, struct nl_msg *m, int abandon, int *msg)
 {
-	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
-	int dump = h->nlmsg_flags & NLM_F_DUMP, ret;
+	int ret;
 
-	*msg = 0;
-	h->nlmsg_flags |= NLM_F_ACK;
-	ret = nl_transmit(nl, m);
-	if (ret)
-		return ret;
-	for (;;) {
-		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
-		struct nlmsghdr *r;
-
-		if (n < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (abandon && dump) {
-			atomic_fetch_add(&stats.abandoned, 1);
-			return 1;
-		}
-		for (r = (struct nlmsghdr *)nl->buf; NLMSG_OK(r, n); r = NLMSG_NEXT(r, n)) {
-			if (r->nlmsg_seq != nl->seq)
-				continue;
-			if (r->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (r->nlmsg_type == NLMSG_ERROR) {
-				int e = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
-
-				nl_parse_extack(nl, r);
-				*msg = nl->extack[0] != '\0';
-				/* A dump's start is acked, then its parts follow. */
-				if (!e && dump)
-					continue;
-				return e;
-			}
-		}
-	}
+	((struct nlmsghdr *)m->data)->nlmsg_flags |= NLM_F_ACK;
+	ret = nl_exchange(nl, m, abandon ? abandon_dump : NULL, NULL);
+	*msg = nl->extack[0] != '\0';
+	return ret;
 }
 
 struct sender {
@@ -347,17 +329,24 @@ static void *sender_main(void *arg)
 	for (i = 0; i < sd->messages; i++) {
 		struct nl_msg m;
 		unsigned int cmd;
-		int abandon = !pick(&s, 50), msg, ret;
+		int abandon = !pick(&s, 50), msg, ret, flags;
 
 		build(&s, &m, &cmd);
+		flags = ((struct nlmsghdr *)m.data)->nlmsg_flags;
+		abandon = abandon && (flags & NLM_F_DUMP) == NLM_F_DUMP;
 		ret = exchange(&nl, &m, abandon, &msg);
 		atomic_fetch_add(&stats.sent, 1);
-		if (ret == 1) {	/* abandoned: a new socket */
+		/* A dump to abandon ends its socket, and the freezes the socket
+		 * owned with it, even when it was refused before a part came
+		 * (the refusal is judged below).
+		 */
+		if (abandon) {
 			nl_close(&nl);
 			if (sender_open(&nl))
 				return (void *)1;
-			continue;
 		}
+		if (ret == 1)
+			continue;
 		if (!ret) {
 			atomic_fetch_add(&stats.ok, 1);
 			continue;
@@ -402,33 +391,30 @@ static long slab_unreclaimable_kib(void)
 	return v;
 }
 
+struct target_ids {
+	uint32_t *ids;
+	int max, n;
+};
+
+static int target_id(struct nlmsghdr *r, void *arg)
+{
+	struct target_ids *t = arg;
+	struct nlattr *a = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_TARGET_ID);
+
+	if (a && t->n < t->max)
+		t->ids[t->n++] = *(uint32_t *)nl_attr_data(a);
+	return 0;
+}
+
 /* The ids of every target, by a TARGET_GET dump; how many. */
 static int target_ids(struct db *db, uint32_t *ids, int max)
 {
+	struct target_ids t = { ids, max, 0 };
 	struct nl_msg m;
-	struct nlmsghdr *h = (struct nlmsghdr *)m.data;
-	int n = 0;
 
 	db_msg(db, &m, DIRTYBIT_CMD_TARGET_GET);
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	if (nl_transmit(&db->nl, &m))
-		return 0;
-	for (;;) {
-		ssize_t len = recv(db->nl.fd, db->nl.buf, sizeof(db->nl.buf), 0);
-		struct nlmsghdr *r;
-
-		if (len < 0)
-			return n;
-		for (r = (struct nlmsghdr *)db->nl.buf; NLMSG_OK(r, len); r = NLMSG_NEXT(r, len)) {
-			struct nlattr *a;
-
-			if (r->nlmsg_type == NLMSG_DONE || r->nlmsg_type == NLMSG_ERROR)
-				return n;
-			a = nl_attr(r, r->nlmsg_len, DIRTYBIT_A_TARGET_ID);
-			if (a && n < max)
-				ids[n++] = *(uint32_t *)nl_attr_data(a);
-		}
-	}
+	db_dump(db, &m, target_id, &t, NULL);
+	return t.n;
 }
 
 /*

@@ -18,6 +18,8 @@
 #include <sys/syscall.h>
 #include <linux/aio_abi.h>
 
+#include "dm.h"
+
 #define HELD_BLOCK	4096
 
 /* Each 4 KiB block carries (block number, version) in every 16 bytes. */
@@ -107,8 +109,6 @@ static inline int held_write_block(struct held_io *h, int fd, unsigned long bloc
 			   version);
 }
 
-#define HELD_DMSETUP	"DM_DISABLE_UDEV=1 dmsetup"
-
 /*
  * dm device @name: a delay device over @dev for its first @sectors, whose
  * writes (@reads too) wait @ms, or until released; held_release() lets
@@ -117,22 +117,14 @@ static inline int held_write_block(struct held_io *h, int fd, unsigned long bloc
 static inline int held_dm_create(const char *name, const char *dev, unsigned long sectors,
 				 int reads, unsigned int ms)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd),
-		 HELD_DMSETUP " create %s --table '0 %lu delay %s 0 %u %s 0 %u'",
-		 name, sectors, dev, reads ? ms : 0, dev, ms);
-	return system(cmd) == 0 ? 0 : -EIO;
+	return sh(DMSETUP " create %s --table '0 %lu delay %s 0 %u %s 0 %u'",
+		  name, sectors, dev, reads ? ms : 0, dev, ms) ? -EIO : 0;
 }
 
 /* Suspending a delay device submits what it holds; then it runs again. */
 static inline int held_release(const char *name)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), HELD_DMSETUP " suspend %s && " HELD_DMSETUP " resume %s",
-		 name, name);
-	return system(cmd) == 0 ? 0 : -EIO;
+	return sh(DMSETUP " suspend %s && " DMSETUP " resume %s", name, name) ? -EIO : 0;
 }
 
 struct held_releaser {
@@ -173,11 +165,7 @@ static inline int held_releaser_join(struct held_releaser *r)
 
 static inline void held_dm_remove(const char *name)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), HELD_DMSETUP " remove %s 2>/dev/null", name);
-	if (system(cmd))
-		return;
+	sh(DMSETUP " remove %s 2>/dev/null", name);
 }
 
 #endif /* _DIRTYBIT_SELFTEST_HELD_H */

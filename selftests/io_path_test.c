@@ -23,12 +23,12 @@
 #include "db.h"
 #include "held.h"
 #include "loop.h"
+#include "run.h"
 
 #define KiB		1024UL
 #define MiB		(1024 * KiB)
 #define RAM_MB		16
 #define RAM_SECTORS	(RAM_MB * MiB / 512)
-#define DMSETUP		HELD_DMSETUP
 
 static struct db_extent ext[4096];
 

@@ -19,6 +19,7 @@
 struct nl {
 	int fd;
 	unsigned int seq;
+	unsigned int reads;	/* recv()s the last answer took so far */
 	char extack[256];	/* last error's message, "" if none */
 	unsigned char buf[NL_BUF];
 };
@@ -112,7 +113,78 @@ static inline int nl_transmit(struct nl *nl, struct nl_msg *m)
 	h->nlmsg_len = m->len;
 	h->nlmsg_seq = ++nl->seq;
 	nl->extack[0] = '\0';
+	nl->reads = 0;
 	return send(nl->fd, m->data, m->len, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * What nl_exchange() hands each message of the answer that is not its end
+ * (ACK, error or a dump's DONE).  A nonzero return stops reading there and
+ * is what nl_exchange() returns.  @r is NULL once the messages of each
+ * read are through, before the next read: the kernel builds a dump's next
+ * part on a read, so a test may change state between parts then.
+ */
+typedef int (*nl_reply_fn)(struct nlmsghdr *r, void *arg);
+
+/*
+ * The one request/answer loop: sends @m, then reads until its answer ends
+ * (the ACK or error; for a dump, DONE, after an ACK of its start if any)
+ * and gives every other message of it to @fn (if set).  Returns 0, the
+ * request's -errno (its extack message in nl->extack), what @fn returned,
+ * or -errno of the socket (-ETIMEDOUT when a reply never came within
+ * SO_RCVTIMEO, if set).
+ */
+static inline int nl_exchange(struct nl *nl, struct nl_msg *m, nl_reply_fn fn, void *arg)
+{
+	struct nlmsghdr *h = (struct nlmsghdr *)m->data;
+	int dump = (h->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+	int ret = nl_transmit(nl, m);
+
+	if (ret)
+		return ret;
+	for (;;) {
+		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
+		struct nlmsghdr *r;
+
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		nl->reads++;
+		for (r = (struct nlmsghdr *)nl->buf; NLMSG_OK(r, n); r = NLMSG_NEXT(r, n)) {
+			if (r->nlmsg_seq != nl->seq)
+				continue;
+			if (r->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (r->nlmsg_type == NLMSG_ERROR) {
+				int e = ((struct nlmsgerr *)NLMSG_DATA(r))->error;
+
+				nl_parse_extack(nl, r);
+				if (!e && dump)
+					continue;
+				return e;
+			}
+			if (fn && (ret = fn(r, arg)))
+				return ret;
+		}
+		if (fn && (ret = fn(NULL, arg)))
+			return ret;
+	}
+}
+
+struct nl_reply {
+	void *buf;
+	size_t size;
+	int len;
+};
+
+static inline int nl_reply_copy(struct nlmsghdr *r, void *arg)
+{
+	struct nl_reply *rp = arg;
+
+	if (r && !rp->len && rp->buf) {
+		rp->len = r->nlmsg_len < rp->size ? r->nlmsg_len : rp->size;
+		memcpy(rp->buf, r, rp->len);
+	}
+	return 0;
 }
 
 /*
@@ -122,31 +194,10 @@ static inline int nl_transmit(struct nl *nl, struct nl_msg *m)
 static inline int nl_send(struct nl *nl, struct nl_msg *m, void *reply,
 			  size_t reply_size)
 {
-	int got = 0, ret = nl_transmit(nl, m);
+	struct nl_reply rp = { reply, reply_size, 0 };
+	int ret = nl_exchange(nl, m, nl_reply_copy, &rp);
 
-	if (ret)
-		return ret;
-	for (;;) {
-		ssize_t n = recv(nl->fd, nl->buf, sizeof(nl->buf), 0);
-		struct nlmsghdr *r;
-
-		if (n < 0)
-			return -errno;
-		for (r = (struct nlmsghdr *)nl->buf; NLMSG_OK(r, n); r = NLMSG_NEXT(r, n)) {
-			if (r->nlmsg_seq != nl->seq)
-				continue;
-			if (r->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(r);
-
-				nl_parse_extack(nl, r);
-				return e->error ? e->error : got;
-			}
-			if (!got && reply) {
-				got = r->nlmsg_len < reply_size ? r->nlmsg_len : reply_size;
-				memcpy(reply, r, got);
-			}
-		}
-	}
+	return ret ? ret : rp.len;
 }
 
 /* First attribute of @type in a genl reply, or NULL. */
@@ -172,6 +223,14 @@ static inline void *nl_attr_data(struct nlattr *a)
 {
 	return (unsigned char *)a + NLA_HDRLEN;
 }
+
+/* Each attribute @a nested in @nest, up to the first malformed one. */
+#define nl_for_each_nested(a, nest)						\
+	for ((a) = nl_attr_data(nest);						\
+	     (unsigned char *)(a) + NLA_HDRLEN <=				\
+		(unsigned char *)(nest) + (nest)->nla_len &&			\
+	     (a)->nla_len >= NLA_HDRLEN;					\
+	     (a) = (struct nlattr *)((unsigned char *)(a) + NLA_ALIGN((a)->nla_len)))
 
 /* Resolves a generic netlink family id; -ENOENT when it does not exist. */
 static inline int nl_family(struct nl *nl, const char *name)

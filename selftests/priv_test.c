@@ -24,6 +24,7 @@
 #include "kselftest_harness.h"
 #include "model.h"
 #include "region.h"
+#include "run.h"
 
 #define NODE	"/dev/" DIRTYBIT_REGION_NODE_DIR "/pv"
 

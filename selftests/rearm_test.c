@@ -19,6 +19,7 @@
 #include "kselftest_harness.h"
 #include "held.h"
 #include "region.h"
+#include "run.h"
 
 #define NPAGES		64
 #define SIZE		(NPAGES * PAGE)

@@ -12,6 +12,7 @@
 
 #include "kselftest_harness.h"
 #include "region.h"
+#include "run.h"
 
 #define NPAGES		64
 #define SIZE		(NPAGES * PAGE)

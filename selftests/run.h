@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Running a command line from a selftest and capturing what it printed.
+ * Running a command line from a selftest: quietly (sh()), or capturing
+ * what it printed (run()).  Commands are formatted into allocated
+ * buffers, never cut short; what they print goes to files of their own,
+ * so tests (and the processes a test forks) never share them.
  */
 #ifndef _DIRTYBIT_SELFTEST_RUN_H
 #define _DIRTYBIT_SELFTEST_RUN_H
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #define RUN_OUT 65536
 
 struct run {
-	int status;		/* exit status, or 128 + signal */
+	int status;		/* exit status, or 128 + signal; -1: could not run */
 	char out[RUN_OUT];	/* stdout */
 	char err[RUN_OUT];	/* stderr */
 };
@@ -31,24 +36,67 @@ static inline void run_slurp(const char *path, char *buf)
 	buf[n] = '\0';
 }
 
+/* system()'s status as an exit status, or 128 + signal; -1 if none ran. */
+static inline int run_status(int st)
+{
+	if (st == -1)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* Runs "sh -c FMT..." with stdout and stderr captured. */
 static inline int run(struct run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static inline int run(struct run *r, const char *fmt, ...)
 {
-	char cmd[4096], line[4500];
+	char out[] = "/tmp/run.out.XXXXXX", err[] = "/tmp/run.err.XXXXXX";
+	int fo = mkostemp(out, O_CLOEXEC), fe = mkostemp(err, O_CLOEXEC);
+	char *cmd = NULL, *line = NULL;
 	va_list ap;
-	int st;
 
 	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	if (vasprintf(&cmd, fmt, ap) < 0)
+		cmd = NULL;
 	va_end(ap);
-	snprintf(line, sizeof(line), "(%s) >/tmp/run.out 2>/tmp/run.err", cmd);
-	st = system(line);
-	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	run_slurp("/tmp/run.out", r->out);
-	run_slurp("/tmp/run.err", r->err);
+	r->status = -1;
+	if (fo >= 0 && fe >= 0 && cmd && asprintf(&line, "(%s) >%s 2>%s", cmd, out, err) >= 0)
+		r->status = run_status(system(line));
+	run_slurp(out, r->out);
+	run_slurp(err, r->err);
+	if (!line)
+		snprintf(r->err, RUN_OUT, "run: no memory or no temporary file for '%s'\n", fmt);
+	if (fo >= 0) {
+		unlink(out);
+		close(fo);
+	}
+	if (fe >= 0) {
+		unlink(err);
+		close(fe);
+	}
+	free(line);
+	free(cmd);
 	return r->status;
+}
+
+/* Runs "sh -c FMT..." with the test's own output; its exit status, or -1. */
+static inline int sh(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static inline int sh(const char *fmt, ...)
+{
+	char *cmd;
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	if (ret < 0) {
+		fprintf(stderr, "# sh: no memory for '%s'\n", fmt);
+		return -1;
+	}
+	ret = system(cmd);
+	free(cmd);
+	return WIFEXITED(ret) ? WEXITSTATUS(ret) : -1;
 }
 
 static inline int count_lines(const char *s)

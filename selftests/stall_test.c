@@ -20,6 +20,7 @@
 #include "kselftest_harness.h"
 #include "held.h"
 #include "region.h"
+#include "run.h"
 
 #define RAM_SECTORS	32768
 
@@ -40,7 +41,7 @@ static void others_go_through(struct __test_metadata *_metadata, struct db *db,
 	EXPECT_LT(0, nl_family(&ctrl, "nlctrl"));
 	nl_close(&ctrl);
 	/* A tracked disk goes away (its target becomes gone). */
-	EXPECT_EQ(0, sh(HELD_DMSETUP " remove db-other"));
+	EXPECT_EQ(0, sh(DMSETUP " remove db-other"));
 	EXPECT_EQ(1, atomic_load(pending)) TH_LOG("the wait ended before the checks");
 }
 
@@ -65,7 +66,7 @@ FIXTURE_SETUP(stall)
 	ASSERT_EQ(0, db_open(&self->db));
 	ASSERT_LT(0, db_attach(&self->db, "/dev/ram1"));
 	ASSERT_EQ(0, db_add(&self->db, "/dev/ram1", "b", 0, 0));
-	ASSERT_EQ(0, sh(HELD_DMSETUP " create db-other --table '0 8192 linear /dev/ram1 8192'"));
+	ASSERT_EQ(0, sh(DMSETUP " create db-other --table '0 8192 linear /dev/ram1 8192'"));
 	ASSERT_LT(0, db_attach(&self->db, "/dev/mapper/db-other"));
 }
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # make check: the host unit tests, then the whole in-VM suite on each kernel
-# named on the command line.  Ends with one line "N passed, N failed" (and
-# ", N skipped"); exits non-zero when anything failed.
+# named on the command line (none: make check-host, the host part alone).
+# Ends with one line "N passed, N failed" (and ", N skipped"); exits
+# non-zero when anything failed.  A test program that is missing fails, as
+# does a run that ends without a verdict.
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,60 +12,53 @@ B=build
 results=$B/results.txt
 : >"$results"
 
-# Host programs print TAP like the selftests; judge them the same way.
+# Host programs print TAP like the selftests; judge them the same way.  A
+# program that is not there fails (exit status 127), never skips: a build
+# that lost a test must not pass for one that ran it.
 host_log=$B/host.log
 : >"$host_log"
+host_tests=
 host_run() {
 	local name=$1
 	shift
+	host_tests="$host_tests $name"
 	echo "DIRTYBIT-RIG: begin $name" >>"$host_log"
 	"$@" >>"$host_log" 2>&1
 	echo "DIRTYBIT-RIG: end $name rc=$?" >>"$host_log"
 }
-host_tests=
 echo "== host unit tests"
-for t in $B/host/hbitmap_test $B/host/hbitmap_stress $B/host/qcow2_test; do
-	[ -x "$t" ] || continue
-	host_tests="$host_tests ${t##*/}"
-	host_run "${t##*/}" "$t"
+for t in hbitmap_test hbitmap_stress qcow2_test; do
+	host_run $t $B/host/$t
 done
 # A bounded, seeded run of the differential fuzzer (make fuzz runs longer).
-if [ -x $B/host/hbitmap_fuzz ]; then
-	host_tests="$host_tests hbitmap_fuzz"
-	host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=15000 -max_len=4096
-fi
+host_run hbitmap_fuzz $B/host/hbitmap_fuzz -seed=1 -runs=15000 -max_len=4096
 # The image reader against mutated files (ASan/UBSan), then the CLI's
 # image commands and QEMU loading and saving images, both ways.
-if [ -x $B/host/image_fuzz ]; then
-	host_tests="$host_tests image_fuzz"
-	host_run image_fuzz $B/host/image_fuzz 10000 1
-fi
+host_run image_fuzz $B/host/image_fuzz 10000 1
 # The qcow2 reader against mutated chains (ASan/UBSan).
-if [ -x $B/host/qcow2_fuzz ]; then
-	host_tests="$host_tests qcow2_fuzz"
-	host_run qcow2_fuzz $B/host/qcow2_fuzz 10000 1
-fi
-host_tests="$host_tests image_test"
+host_run qcow2_fuzz $B/host/qcow2_fuzz 10000 1
 rm -rf $B/host/image-work && mkdir -p $B/host/image-work
 host_run image_test python3 tests/host/image_test.py $B/dirtybit $B/host/image-work
 # The uapi header stands alone, in C99 (pedantic) and in C++.
-host_tests="$host_tests uapi_standalone"
 host_run uapi_standalone sh -c 'gcc -Wall -Wextra -Werror -pedantic -std=c99 -fsyntax-only -x c uapi/linux/dirtybit.h &&
 	g++ -Wall -Wextra -Werror -fsyntax-only -x c++ uapi/linux/dirtybit.h'
 # The ioctl structs have one layout on x86-64, i386 and x32.
-host_tests="$host_tests uapi_abi"
 host_run uapi_abi sh -c 'for m in -m64 -m32 -mx32; do
 	gcc $m -std=c11 -Wall -Wextra -Werror -fsyntax-only -Iuapi tests/host/uapi_abi.c || exit 1; done'
 # Kernel style is part of the suite: checkpatch --strict on kmod/ and uapi/.
-host_tests="$host_tests checkpatch"
 host_run checkpatch tools/checkpatch.sh
+# A run that failed without a verdict (judge or the rig broke) fails too.
+fail_if_unjudged() {
+	grep -q "^FAIL $1 " "$results" ||
+		echo "FAIL $1 $2: exited non-zero with no verdict" >>"$results"
+}
 tools/vm/judge --kernel host --mode host --log "$host_log" --tests "$host_tests" \
-	--results "$results"
+	--results "$results" || fail_if_unjudged host tools/vm/judge
 grep ' host ' "$results" | sed 's/^/  /'
 
 for k in "$@"; do
 	echo "== VM suite on Debian $k"
-	tools/vm/run --kernel "$k" --results "$results" --quiet
+	tools/vm/run --kernel "$k" --results "$results" --quiet || fail_if_unjudged "$k" tools/vm/run
 	grep " $k " "$results" | sed 's/^/  /'
 done
 

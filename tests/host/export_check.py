@@ -14,8 +14,10 @@ slot 1 at 256 MiB.
           chain equal to the device, info --backing-chain lists it (both
           printed as comments).
 
-Usage: export_check.py EXPORT_DISK WORKDIR.  TAP; a slot left empty is
-skipped (its test did not run)."""
+Usage: export_check.py EXPORT_DISK WORKDIR TEST...: TAP, for the tests
+(and "demo") that ran.  A slot whose test ran must hold its archive: empty,
+it fails; the slot of a test that did not run is skipped.
+export_check.py --exports TEST... exits 0 when one of them exports."""
 import os
 import subprocess
 import sys
@@ -25,10 +27,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp import ram_via_mapped_ram  # noqa: E402
 
 SLOT = 256 << 20
-disk, work = sys.argv[1], sys.argv[2]
 
 
-def extract(slot, into):
+def extract(disk, slot, into):
     """The slot's archive into @into; False if the slot is empty."""
     with open(disk, "rb") as f:
         f.seek(slot * SLOT)
@@ -41,7 +42,7 @@ def extract(slot, into):
     return True
 
 
-def qemu_loads_region_image(d):
+def qemu_loads_region_image(d, work):
     held = open(os.path.join(d, "ram-held.bin"), "rb").read()
     st = ram_via_mapped_ram(os.path.join(work, "export.sock"),
                             ["-M", "none", "-m", f"{len(held) >> 20}M", "-incoming", "defer"],
@@ -54,7 +55,7 @@ def qemu_loads_region_image(d):
     return None
 
 
-def qemu_img_agrees_with_chain(d):
+def qemu_img_agrees_with_chain(d, work):
     for name in sorted(os.listdir(d)):
         if name.endswith(".qcow2"):
             p = subprocess.run(["qemu-img", "check", os.path.join(d, name)],
@@ -77,22 +78,34 @@ def qemu_img_agrees_with_chain(d):
     return None
 
 
-CHECKS = [(0, "qemu_loads_the_image_of_region_ram", qemu_loads_region_image),
-          (1, "qemu_img_checks_and_compares_the_backup_chain", qemu_img_agrees_with_chain)]
+# slot, the programs that fill it, the check's name and the check.
+CHECKS = [(0, {"image_test"}, "qemu_loads_the_image_of_region_ram", qemu_loads_region_image),
+          (1, {"backup_test", "demo"}, "qemu_img_checks_and_compares_the_backup_chain",
+           qemu_img_agrees_with_chain)]
 
-print(f"TAP version 13\n1..{len(CHECKS)}")
-bad = 0
-for i, (slot, name, check) in enumerate(CHECKS, 1):
-    d = os.path.join(work, f"export{slot}")
-    try:
-        why = check(d) if extract(slot, d) else "skip"
-    except Exception as e:  # noqa: BLE001 - any failure fails the check
-        why = str(e)
-    if why == "skip":
-        print(f"ok {i} {name} # SKIP its test did not run")
-        continue
-    if why:
-        print(f"# {why}")
-        bad += 1
-    print(f"{'not ' if why else ''}ok {i} {name}")
-sys.exit(1 if bad else 0)
+
+def main(argv):
+    if argv[1:2] == ["--exports"]:
+        return 0 if any(ran & set(argv[2:]) for _, ran, _, _ in CHECKS) else 1
+    disk, work, ran = argv[1], argv[2], set(argv[3:])
+    print(f"TAP version 13\n1..{len(CHECKS)}")
+    bad = 0
+    for i, (slot, fillers, name, check) in enumerate(CHECKS, 1):
+        if not fillers & ran:
+            print(f"ok {i} {name} # SKIP {' or '.join(sorted(fillers))} did not run")
+            continue
+        d = os.path.join(work, f"export{slot}")
+        try:
+            why = check(d, work) if extract(disk, slot, d) else \
+                f"slot {slot} is empty: {' or '.join(sorted(fillers & ran))} exported nothing"
+        except Exception as e:  # noqa: BLE001 - any failure fails the check
+            why = str(e)
+        if why:
+            print(f"# {why}")
+            bad += 1
+        print(f"{'not ' if why else ''}ok {i} {name}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
