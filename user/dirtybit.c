@@ -162,15 +162,21 @@ static const struct cli_cmd *find_command(const char *name)
 	return NULL;
 }
 
-/* --help or -h among a command's arguments (before a "--"). */
+static bool is_help(const char *arg)
+{
+	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
+}
+
+/*
+ * "COMMAND --help" or "COMMAND SUBCOMMAND --help" (or -h): only where an
+ * option may stand first, so that "-h" as an option's value or as a name
+ * further on (backup -o -h, bitmap remove vdb -h) is never taken for it.
+ */
 static bool wants_help(int argc, char **argv)
 {
-	int i;
-
-	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
-			return true;
-	return false;
+	if (argc > 1 && is_help(argv[1]))
+		return true;
+	return argc > 2 && argv[1][0] != '-' && is_help(argv[2]);
 }
 
 /* dirtybit help [COMMAND] */
