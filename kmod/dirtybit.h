@@ -59,7 +59,7 @@ struct sk_buff;
  *  - db_nl_owners_lock (nl_owner.c), a spinlock: the netlink sockets'
  *    freeze owners by (net, portid).  Taken alone, around a lookup before
  *    a transaction and in the netlink release notifier, which runs in
- *    atomic context (an atomic notifier chain) and so cannot take
+ *    every netlink socket's close and so takes no sleeping lock and not
  *    dirtybit_lock: it only unhashes the socket's owner and tells the core
  *    (db_owner_gone(): a flag and a work item), whose reclaim work then
  *    takes the locks above.  A frozen bitmap's owner (db_bitmap.owner)

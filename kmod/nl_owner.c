@@ -5,10 +5,17 @@
  * struct db_owner, found by (net, portid) until the socket is released;
  * then the owner is unhashed and the core told (db_owner_gone()), which
  * reclaims the socket's freezes.  A new socket that is given the same
- * portid gets a new owner, and owns nothing of the old one's.
+ * portid after that gets a new owner, and owns nothing of the old one's.
+ * netlink_release() frees the portid before it calls the notifier, so a
+ * new socket that binds it and freezes in that window shares the old
+ * owner, and that freeze is reclaimed with the old socket's: a reclaim
+ * merges its bits back, so nothing is lost, and its owner is told by the
+ * error of its next ABDICATE (the notifier does not say which socket
+ * went, so the two cannot be told apart here).
  *
- * The release notifier runs in atomic context (the netlink notifier chain
- * is an atomic one), so the table has a spinlock of its own and nothing
+ * The release notifier may be called from any context the netlink core
+ * chooses (a blocking chain today) and runs inside every socket's close,
+ * so it does the least: the table has a spinlock of its own, and nothing
  * here sleeps or takes dirtybit_lock (see the lock list in dirtybit.h).
  * A command's owner is held by a reference for the command's length, and
  * each frozen bitmap holds one: a socket that closes while its transaction
