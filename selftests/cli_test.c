@@ -17,7 +17,7 @@ TEST(version_text)
 	ASSERT_EQ(0, dirtybit_load());
 	ASSERT_EQ(0, run(&r, CLI " version")) TH_LOG("%s", r.err);
 	EXPECT_NE(NULL, strstr(r.out, "dirtybit " DIRTYBIT_VERSION "\n"));
-	EXPECT_NE(NULL, strstr(r.out, "module " DIRTYBIT_VERSION " (protocol 1)\n"));
+	EXPECT_NE(NULL, strstr(r.out, "module " DIRTYBIT_VERSION " (protocol 2)\n"));
 	EXPECT_STREQ("", r.err);
 }
 

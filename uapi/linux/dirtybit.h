@@ -292,7 +292,11 @@
 #include <linux/ioctl.h>
 
 #define DIRTYBIT_GENL_NAME	"dirtybit"
-#define DIRTYBIT_GENL_VERSION	1
+/*
+ * The protocol's version, the family's: 1 first; 2 added REGION_NAME.
+ * libdirtybit refuses a module of another version, with both numbers.
+ */
+#define DIRTYBIT_GENL_VERSION	2
 #define DIRTYBIT_MCGRP_EVENTS	"events"
 
 #define DIRTYBIT_DEVICE_NAME	"dirtybit"
