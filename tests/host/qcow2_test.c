@@ -57,6 +57,21 @@ static void scribble(int dev, uint64_t size, uint64_t cluster, int n, unsigned c
 	}
 }
 
+/* A fresh DIR holding dev.raw, @size bytes of zeros: its fd, or -1. */
+static int new_device(uint64_t size)
+{
+	int dev;
+
+	if (sh("rm -rf " DIR " && mkdir -p " DIR))
+		return -1;
+	dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (dev >= 0 && ftruncate(dev, (off_t)size)) {
+		close(dev);
+		dev = -1;
+	}
+	return dev;
+}
+
 static int is_zero(const unsigned char *p, size_t n)
 {
 	while (n--)
@@ -158,10 +173,8 @@ static void chain(struct __test_metadata *_metadata, unsigned int bits, uint64_t
 	char top[256], prev[256];
 	int dev, i;
 
-	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
-	dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	dev = new_device(size);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, ftruncate(dev, (off_t)size));
 	scribble(dev, size, 1ULL << bits, changes, dirty);
 	ASSERT_EQ(0, backup(DIR "/full.qcow2", dev, size, bits, NULL, NULL, NULL));
 	EXPECT_TRUE(qemu_agrees(DIR "/full.qcow2", DIR "/dev.raw"));
@@ -214,10 +227,8 @@ TEST(later_passes_rewrite_clusters_in_place)
 	int full, dev, fd;
 
 	for (full = 0; full <= 1; full++) {
-		ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
-		dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+		dev = new_device(8 << 20);
 		ASSERT_LE(0, dev);
-		ASSERT_EQ(0, ftruncate(dev, 8 << 20));
 		scribble(dev, 8 << 20, 65536, 40, dirty);
 		ASSERT_EQ(0, sh("cp " DIR "/dev.raw " DIR "/base.raw"));
 		fd = open(DIR "/p.qcow2", O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -250,10 +261,8 @@ TEST(raw_backing_file)
 	static unsigned char dirty[4096];
 	int dev;
 
-	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
-	dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	dev = new_device(8 << 20);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, ftruncate(dev, 8 << 20));
 	scribble(dev, 8 << 20, 65536, 50, dirty);
 	ASSERT_EQ(0, sh("cp " DIR "/dev.raw " DIR "/base.raw"));
 	memset(dirty, 0, sizeof(dirty));
@@ -277,10 +286,8 @@ TEST(chain_of_64_is_the_deepest_and_qemu_img_convert_collapses_it)
 	char err[256];
 	int dev, i;
 
-	ASSERT_EQ(0, sh("rm -rf " DIR " && mkdir -p " DIR));
-	dev = open(DIR "/dev.raw", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	dev = new_device(1 << 20);
 	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, ftruncate(dev, 1 << 20));
 	scribble(dev, 1 << 20, 65536, 4, dirty);
 	ASSERT_EQ(0, backup(DIR "/0.qcow2", dev, 1 << 20, 16, NULL, NULL, NULL));
 	for (i = 1; i <= 64; i++) {
