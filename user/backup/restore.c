@@ -101,8 +101,8 @@ int backup_restore(const char *top, const char *dest, bool verify, unsigned int 
 			ret = pwrite_all(fd, a, n, off);
 		}
 		if (ret && !err[0])
-			snprintf(err, errlen, "%s at %llu: %s", dest, (unsigned long long)off,
-				 strerror(-ret));
+			errf(err, errlen, ret, "%s at %llu: %s", dest, (unsigned long long)off,
+			     strerror(-ret));
 		*bytes += n;
 	}
 	if (!ret && !verify && fsync(fd))

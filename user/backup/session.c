@@ -324,8 +324,8 @@ static int settle_bitmaps(struct backup *b, unsigned int n, int ret)
 				b[i].res->kept = false;
 			}
 		if (kept)
-			snprintf(e, left, "; keeping the partial backup failed (%s), so it was removed; %s",
-				 why, next);
+			errf(e, left, ret, "; keeping the partial backup failed (%s), so it was removed; %s",
+			     why, next);
 		return ret;
 	}
 	snprintf(b->err, b->errlen,
@@ -415,9 +415,9 @@ int backup_run(struct dirtybit_ctx *ctx, const struct backup_opts *o, unsigned i
 			 * kept, but not claimed durable; the bitmaps keep their
 			 * bits, so nothing depends on it.
 			 */
-			snprintf(err, errlen,
-				 "%s is complete, but syncing its directory failed (%s): it may not survive a crash; the bitmap keeps its bits",
-				 o[i].output, strerror(-ret));
+			errf(err, errlen, ret,
+			     "%s is complete, but syncing its directory failed (%s): it may not survive a crash; the bitmap keeps its bits",
+			     o[i].output, strerror(-ret));
 			unsynced = true;
 			break;
 		}

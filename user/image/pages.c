@@ -39,9 +39,8 @@ static void job_fail(struct job *j, int ret, const char *what, uint64_t page)
 {
 	pthread_mutex_lock(&j->lock);
 	if (!j->ret) {
-		j->ret = ret;
-		snprintf(j->err, j->errlen, "%s page %llu of block %s: %s", what,
-			 (unsigned long long)page, j->b->id, strerror(-ret));
+		j->ret = errf(j->err, j->errlen, ret, "%s page %llu of block %s: %s", what,
+			      (unsigned long long)page, j->b->id, strerror(-ret));
 	}
 	pthread_mutex_unlock(&j->lock);
 }

@@ -66,8 +66,8 @@ static int bitmap_tx(struct save *s, const struct img_source *src, uint8_t cmd, 
 	snprintf(target, sizeof(target), "%u", src->target_id);
 	ret = dirtybit_transaction(s->ctx, acts, then ? 2 : 1);
 	if (ret && !quiet)
-		snprintf(s->err, s->errlen, "region %s, bitmap %s: %s", src->block,
-			 s->o->bitmap, s->ctx->err);
+		return errf(s->err, s->errlen, ret, "region %s, bitmap %s: %s", src->block,
+			    s->o->bitmap, s->ctx->err);
 	return ret;
 }
 
@@ -199,7 +199,8 @@ static int next_cut(void *arg)
 		na++;
 	}
 	if (ret)
-		snprintf(s->err, s->errlen, "bitmap %s: next pass: %s", s->o->bitmap, s->ctx->err);
+		return errf(s->err, s->errlen, ret, "bitmap %s: next pass: %s", s->o->bitmap,
+			    s->ctx->err);
 	return ret;
 }
 
@@ -432,9 +433,8 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	/* Afresh, never through a symlink someone left at that name. */
 	meta = create_partial(partial, o->direct ? &data : NULL);
 	if (meta < 0) {
-		ret = meta;
-		snprintf(err, errlen, "%s: %s", partial, ret == -EEXIST ?
-			 "not a regular file (or replaced)" : strerror(-ret));
+		ret = errf(err, errlen, meta, "%s: %s", partial, meta == -EEXIST ?
+			   "not a regular file (or replaced)" : strerror(-meta));
 		goto out;
 	}
 	if (!o->direct)
@@ -464,9 +464,9 @@ int img_save(struct dirtybit_ctx *ctx, const char *path, struct img_source *src,
 	ret = fsync_dir_of(path);
 	if (ret) {
 		/* Complete, and it replaced any old FILE: kept, but not claimed durable. */
-		snprintf(err, errlen,
-			 "%s is complete, but syncing its directory failed (%s): it may not survive a crash",
-			 path, strerror(-ret));
+		errf(err, errlen, ret,
+		     "%s is complete, but syncing its directory failed (%s): it may not survive a crash",
+		     path, strerror(-ret));
 		goto out;
 	}
 	if (!fstat(meta, &st)) {
@@ -491,6 +491,6 @@ out:
 	}
 	img_free(&s.img);
 	if (ret == -ENOMEM && !err[0])
-		snprintf(err, errlen, "out of memory");
+		errf(err, errlen, ret, "out of memory");
 	return ret;
 }

@@ -97,9 +97,9 @@ static int db_error_cb(const struct nlmsghdr *nlh, void *data)
 		mnl_attr_parse(nlh, off, db_extack_attr, &msg);
 	}
 	if (msg && *msg)
-		snprintf(ctx->err, sizeof(ctx->err), "%s (%s)", msg, strerror(-e->error));
+		db_fail(ctx, e->error, "%s (%s)", msg, strerror(-e->error));
 	else
-		snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-e->error));
+		db_fail(ctx, e->error, "%s", strerror(-e->error));
 	errno = -e->error;
 	return MNL_CB_ERROR;
 }
@@ -114,7 +114,7 @@ static int db_done_cb(const struct nlmsghdr *nlh, void *data)
 		memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof(err));
 	if (!err)
 		return MNL_CB_STOP;
-	snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-err));
+	db_fail(ctx, err, "%s", strerror(-err));
 	errno = -err;
 	return MNL_CB_ERROR;
 }

@@ -27,23 +27,18 @@ static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg, 
 
 	*opened = fd >= 0;
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(ctx->err, sizeof(ctx->err), "%s: %s", DB_CTL_PATH, strerror(-ret));
-		return ret;
+		return db_fail(ctx, -errno, "%s: %s", DB_CTL_PATH, strerror(errno));
 	}
 	ret = ioctl(fd, cmd, arg) ? -errno : 0;
 	close(fd);
-	if (ret)
-		snprintf(ctx->err, sizeof(ctx->err), "%s", strerror(-ret));
-	return ret;
+	return ret ? db_fail(ctx, ret, "%s", strerror(-ret)) : 0;
 }
 
 static bool db_region_name_fits(struct dirtybit_ctx *ctx, const char *name)
 {
 	if (strlen(name) < DIRTYBIT_NAME_MAX)
 		return true;
-	snprintf(ctx->err, sizeof(ctx->err), "region names are at most %d bytes",
-		 DIRTYBIT_NAME_MAX - 1);
+	db_fail(ctx, -EINVAL, "region names are at most %d bytes", DIRTYBIT_NAME_MAX - 1);
 	return false;
 }
 
@@ -69,23 +64,20 @@ int dirtybit_region_create(struct dirtybit_ctx *ctx, const char *name, uint64_t 
 		return ret;
 	switch (ret) {
 	case -EINVAL:
-		snprintf(ctx->err, sizeof(ctx->err),
-			 bytes && bytes % page ? "the size must be a multiple of %ld bytes" :
-			 "bad name or size (names: A-Z a-z 0-9 _ . : -)", page);
+		db_fail(ctx, ret, bytes && bytes % page ? "the size must be a multiple of %ld bytes" :
+			"bad name or size (names: A-Z a-z 0-9 _ . : -)", page);
 		break;
 	case -E2BIG:
-		snprintf(ctx->err, sizeof(ctx->err), "larger than the machine's memory");
+		db_fail(ctx, ret, "larger than the machine's memory");
 		break;
 	case -EEXIST:
-		snprintf(ctx->err, sizeof(ctx->err), "a region named %s exists", name);
+		db_fail(ctx, ret, "a region named %s exists", name);
 		break;
 	case -ENOSPC:
-		snprintf(ctx->err, sizeof(ctx->err), "too many regions (at most %d)",
-			 DIRTYBIT_MAX_REGIONS);
+		db_fail(ctx, ret, "too many regions (at most %d)", DIRTYBIT_MAX_REGIONS);
 		break;
 	case -ENOMEM:
-		snprintf(ctx->err, sizeof(ctx->err),
-			 "out of memory (or over the memory cgroup's limit)");
+		db_fail(ctx, ret, "out of memory (or over the memory cgroup's limit)");
 		break;
 	}
 	return ret;
@@ -110,7 +102,7 @@ int dirtybit_region_open(struct dirtybit_ctx *ctx, const char *region, bool writ
 	if (!ret)
 		return o.fd;
 	if (opened && ret == -ENOENT)
-		snprintf(ctx->err, sizeof(ctx->err), "no region %s", region);
+		return db_fail(ctx, ret, "no region %s", region);
 	return ret;
 }
 
