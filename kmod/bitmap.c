@@ -331,16 +331,21 @@ u32 db_bitmap_flags(const struct db_bitmap *bm)
 }
 
 /*
- * Detach and destroy refuse a target whose bitmap a backup holds.
+ * Detach and destroy refuse a target whose bitmap a backup holds: this
+ * takes dirtybit_lock and checks, so that the target is unlisted under the
+ * same lock that saw it unfrozen.
  *
- * Return: 0 if no bitmap of @tr is frozen, -EBUSY (with a message) if one is.
+ * Return: 0 with dirtybit_lock held if no bitmap of @tr is frozen; -EBUSY
+ * (with a message), the lock released, if one is.
  */
-int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
+int db_track_lock_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack)
 {
 	struct db_bitmap *bm;
 
+	mutex_lock(&dirtybit_lock);
 	list_for_each_entry(bm, &tr->bitmaps, node) {
 		if (bm->successor) {
+			mutex_unlock(&dirtybit_lock);
 			NL_SET_ERR_MSG_MOD(extack, "a bitmap of the target is frozen by a backup");
 			return -EBUSY;
 		}

@@ -1110,12 +1110,9 @@ static int db_blk_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	bool claimed;
 	int ret;
 
-	mutex_lock(&dirtybit_lock);
-	ret = db_track_check_unfrozen(tr, extack);
-	if (ret) {
-		mutex_unlock(&dirtybit_lock);
+	ret = db_track_lock_unfrozen(tr, extack);
+	if (ret)
 		return ret;
-	}
 	db_track_unlist(tr);
 	claimed = db_blk_claim(t);
 	pr_info("%s: target %u detached\n", t->name, tr->id);

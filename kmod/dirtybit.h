@@ -252,7 +252,7 @@ void db_track_put(struct db_track *tr);
 int db_track_lock(struct db_track *tr, struct netlink_ext_ack *extack);
 struct db_bitmap *db_bitmap_find(struct db_track *tr, const char *name);
 u32 db_bitmap_flags(const struct db_bitmap *bm);
-int db_track_check_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack);
+int db_track_lock_unfrozen(struct db_track *tr, struct netlink_ext_ack *extack);
 u64 db_next_seq(void);
 u64 db_current_seq(void);
 

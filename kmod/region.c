@@ -446,12 +446,9 @@ static int db_region_detach(struct db_track *tr, struct netlink_ext_ack *extack)
 	struct db_rec *rec;
 	int ret;
 
-	mutex_lock(&dirtybit_lock);
-	ret = db_track_check_unfrozen(tr, extack);
-	if (ret) {
-		mutex_unlock(&dirtybit_lock);
+	ret = db_track_lock_unfrozen(tr, extack);
+	if (ret)
 		return ret;
-	}
 	rec = db_region_unlist(to_region(tr), true);
 	mutex_unlock(&dirtybit_lock);
 	db_region_drop(to_region(tr), rec);
