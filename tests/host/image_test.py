@@ -159,6 +159,39 @@ def bad_input_is_refused_with_reasons():
 
 
 @case
+def block_names_with_equals_and_help():
+    """--block NAME PATH takes any name; BLOCK=PATH splits at the first '='.
+    Every image action's --help exits 0."""
+    ram = make_ram("eq.bin", 1 * MIB, 11, 20)
+    small = make_ram("eq2.bin", 2 * PAGE, 12, 2)
+    # --block before FILE, after it, and beside BLOCK=PATH.
+    run("image", "save", "--block", "a=b", ram, path("eq.img"), f"c={small}",
+        "--block", "d==", small)
+    info = json.loads(run("-j", "image", "info", path("eq.img")).stdout)
+    assert [b["name"] for b in info["blocks"]] == ["a=b", "c", "d=="], info
+    run("image", "verify", path("eq.img"), "--block", "a=b", ram, "--block", "d==", small)
+    for left in ("eq.out", "eq2.out"):
+        if os.path.exists(path(left)):
+            os.unlink(path(left))
+    run("image", "load", path("eq.img"), "--block", "a=b", path("eq.out"),
+        "--block", "d==", path("eq2.out"))
+    assert same(ram, path("eq.out")) and same(small, path("eq2.out"))
+    # BLOCK=PATH: block "a", file "b=...".
+    p = run("image", "load", path("eq.img"), f"a=b={path('eq3.out')}", ok=False)
+    assert p.returncode == 1 and "no block a\n" in p.stderr, p.stderr
+    for args, want in ((["image", "save", path("x.img"), "--block", "a"], "--block"),
+                       (["image", "save", path("x.img"), "--block", "", ram], "--block"),
+                       (["image", "load", path("eq.img"), "--block", "a=b"], "--block")):
+        p = run(*args, ok=False)
+        assert p.returncode == 2 and want in p.stderr, (args, p.returncode, p.stderr)
+    for left in ("x.img", "x.img.partial", "eq3.out"):
+        assert not os.path.exists(path(left)), f"{left} was left behind"
+    for action in ("save", "load", "info", "verify"):
+        p = run("image", action, "--help")
+        assert "dirtybit image save" in p.stdout, (action, p.stdout)
+
+
+@case
 def unsynced_rename_is_not_claimed():
     """The directory's fsync after the rename fails (an LD_PRELOAD shim):
     the save fails, saying so; FILE, complete, is kept (it already
@@ -265,6 +298,7 @@ def cli_is_valgrind_clean():
                  ["-j", "image", "info", path("v.img")],
                  ["image", "verify", path("v.img"), f"ram={ram}"],
                  ["image", "load", path("v.img"), f"ram={path('v.out')}"],
+                 ["image", "load", path("v.img"), "--block", "ram", path("v.out")],
                  ["image", "info", path("junk.img")]):
         p = subprocess.run(vg + [CLI] + args, capture_output=True, text=True)
         assert p.returncode in (0, 1), (args, p.returncode, p.stderr[-2000:])
