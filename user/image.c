@@ -4,7 +4,8 @@
  * (QEMU's mapped-ram files) of memory regions, or of plain files.
  *
  * A source or destination is a region's name, or BLOCK=PATH for a plain
- * file (or memfd) that stands for the RAM block BLOCK.
+ * file (or memfd) that stands for the RAM block BLOCK, or --block BLOCK
+ * PATH for the same with any block name ('=' included).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,25 +23,56 @@
 #include "image/save.h"
 #include "common/util.h"
 
+/* A source or destination as named on the command line. */
+struct endpoint {
+	const char *name;	/* a block's (path set) or a region's */
+	size_t len;		/* of the block's name */
+	const char *path;	/* NULL: a region */
+};
+
+/* @arg: BLOCK=PATH, split at the first '=', or a region's name. */
+static int parse_endpoint(struct cli *cli, const char *arg, struct endpoint *e)
+{
+	const char *eq = strchr(arg, '=');
+
+	e->name = arg;
+	e->len = eq ? (size_t)(eq - arg) : strlen(arg);
+	e->path = eq ? eq + 1 : NULL;
+	if (eq && (eq == arg || e->len >= IMG_ID_MAX || !eq[1]))
+		return cli_error(cli, EXIT_USAGE, "'%s': expected BLOCK=PATH", arg);
+	return 0;
+}
+
+/* --block NAME PATH: @name as it is. */
+static int block_endpoint(struct cli *cli, const char *name, const char *path,
+			  struct endpoint *e)
+{
+	e->name = name;
+	e->len = strlen(name);
+	e->path = path;
+	if (!path || !e->len || e->len >= IMG_ID_MAX || !path[0])
+		return cli_error(cli, EXIT_USAGE, "--block: expected a NAME of 1 to %d bytes "
+				 "and a PATH", IMG_ID_MAX - 1);
+	return 0;
+}
+
 /*
- * Opens source/destination @arg: BLOCK=PATH, or a region (needs @ctx,
+ * Opens source/destination @e: a block's file, or a region (needs @ctx,
  * opened on first use).  Fills block, fd, size, target_id.
  */
 static int open_endpoint(struct cli *cli, struct dirtybit_ctx *ctx, bool *ctx_open,
-			 const char *arg, bool writable, bool create, struct img_source *s)
+			 const struct endpoint *e, bool writable, bool create,
+			 struct img_source *s)
 {
-	const char *eq = strchr(arg, '=');
 	struct dirtybit_region_info info;
 	struct stat st;
 	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	if (eq) {
-		if (eq == arg || (size_t)(eq - arg) >= sizeof(s->block) || !eq[1])
-			return cli_error(cli, EXIT_USAGE, "'%s': expected BLOCK=PATH", arg);
-		memcpy(s->block, arg, (size_t)(eq - arg));
-		s->path = eq + 1;
+	if (e->path) {
+		memcpy(s->block, e->name, e->len);
+		s->path = e->path;
 		s->fd = open(s->path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC |
 			     (create ? O_CREAT : 0), 0644);
 		if (s->fd < 0 || fstat(s->fd, &st))
@@ -56,12 +88,12 @@ static int open_endpoint(struct cli *cli, struct dirtybit_ctx *ctx, bool *ctx_op
 			return ret;
 		*ctx_open = true;
 	}
-	s->fd = dirtybit_region_open(ctx, arg, writable);
+	s->fd = dirtybit_region_open(ctx, e->name, writable);
 	if (s->fd < 0)
-		return cli_error(cli, EXIT_FAILED, "region %s: %s", arg, ctx->err);
+		return cli_error(cli, EXIT_FAILED, "region %s: %s", e->name, ctx->err);
 	ret = dirtybit_region_info(s->fd, &info);
 	if (ret)
-		return cli_error(cli, EXIT_FAILED, "region %s: %s", arg, strerror(-ret));
+		return cli_error(cli, EXIT_FAILED, "region %s: %s", e->name, strerror(-ret));
 	snprintf(s->block, sizeof(s->block), "%s", info.name);
 	s->size = info.bytes;
 	s->target_id = info.target_id;
@@ -144,16 +176,18 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		{ "keep-bitmap", no_argument, NULL, 'k' },
 		{ "granularity", required_argument, NULL, 'g' },
 		{ "exec-held", required_argument, NULL, 'x' },
+		{ "block", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct img_save_opts o = { .bitmap = "image", .hold = true, .stop = &cli_stop,
 				   .passes = { .max_passes = PASSES_DEFAULT,
 					       .threshold = PASSES_THRESHOLD } };
 	struct img_source src[IMG_MAX_BLOCKS];
+	struct endpoint ep[IMG_MAX_BLOCKS];
 	struct img_save_result res;
 	struct dirtybit_ctx ctx = { 0 };
 	bool ctx_open = false;
-	unsigned int n = 0;
+	unsigned int n = 0, nep = 0;
 	char err[512] = "";
 	unsigned long long v;
 	uint64_t size;
@@ -193,6 +227,14 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		case 'x':
 			o.exec_held = optarg;
 			break;
+		case 'B':
+			/* PATH is the next word (GNU getopt permutes it in place). */
+			if (nep == IMG_MAX_BLOCKS)
+				return cli_error(cli, EXIT_USAGE, "at most %d sources",
+						 IMG_MAX_BLOCKS);
+			ret = block_endpoint(cli, optarg, optind < argc ? argv[optind++] : NULL,
+					     &ep[nep++]);
+			break;
 		default:
 			ret = cli_pass_option(cli, c, optarg, &o.passes);
 			if (ret >= 0)
@@ -203,13 +245,18 @@ static int image_save(struct cli *cli, int argc, char **argv)
 		if (ret)
 			return ret;
 	}
-	if (argc - optind < 2)
+	if (argc - optind < 1 || (argc - optind < 2 && !nep))
 		return cli_error(cli, EXIT_USAGE,
 				 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
-	if (argc - optind - 1 > IMG_MAX_BLOCKS)
+	if (argc - optind - 1 > (int)(IMG_MAX_BLOCKS - nep))
 		return cli_error(cli, EXIT_USAGE, "at most %d sources", IMG_MAX_BLOCKS);
-	for (c = optind + 1; c < argc; c++, n++) {
-		ret = open_endpoint(cli, &ctx, &ctx_open, argv[c], false, false, &src[n]);
+	for (c = optind + 1; c < argc; c++) {
+		ret = parse_endpoint(cli, argv[c], &ep[nep++]);
+		if (ret)
+			return ret;
+	}
+	for (; n < nep; n++) {
+		ret = open_endpoint(cli, &ctx, &ctx_open, &ep[n], false, false, &src[n]);
 		if (ret) {
 			n++;
 			goto out;
@@ -299,25 +346,41 @@ static struct img_source *dest_for(struct img_source *dst, unsigned int n, const
 
 /*
  * load: every block into the region of its name, or, when destinations
- * are named, the named blocks into them (BLOCK=PATH: a file created or
- * truncated to the block's size; REGION: the block of the region's name).
+ * are named, the named blocks into them (BLOCK=PATH or --block BLOCK PATH:
+ * a file created or truncated to the block's size; REGION: the block of
+ * the region's name).
  * verify: the image's structure, and that the named ones equal it.
  */
 static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 {
 	struct img_source dst[IMG_MAX_BLOCKS];
+	struct endpoint ep[IMG_MAX_BLOCKS];
 	struct dirtybit_ctx ctx = { 0 };
 	struct img_copy copy = { .threads = (unsigned int)cli_default_threads(),
 				 .stop = &cli_stop };
 	bool ctx_open = false;
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, nep = 0;
 	char err[512];
 	struct img img;
-	int fd, ret;
+	int a, fd, ret;
 
-	if (argc < 2 || argc - 2 > IMG_MAX_BLOCKS)
+	if (argc < 2)
 		return cli_error(cli, EXIT_USAGE, "usage: image %s FILE [REGION|BLOCK=PATH...]",
 				 verify ? "verify" : "load");
+	for (a = 2; a < argc; a++) {
+		if (nep == IMG_MAX_BLOCKS)
+			return cli_error(cli, EXIT_USAGE, "at most %d destinations",
+					 IMG_MAX_BLOCKS);
+		if (!strcmp(argv[a], "--block")) {
+			ret = block_endpoint(cli, a + 1 < argc ? argv[a + 1] : "",
+					     a + 2 < argc ? argv[a + 2] : NULL, &ep[nep++]);
+			a += 2;
+		} else {
+			ret = parse_endpoint(cli, argv[a], &ep[nep++]);
+		}
+		if (ret)
+			return ret;
+	}
 	ret = open_image(cli, argv[1], &img, &fd);
 	if (ret)
 		return ret;
@@ -325,21 +388,20 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 		ret = cli_error(cli, EXIT_FAILED, "%s: incomplete (an interrupted save)", argv[1]);
 		goto out;
 	}
-	/* Unknown BLOCK= names are refused before a file is created. */
-	for (i = 2; i < (unsigned int)argc; i++) {
-		const char *eq = strchr(argv[i], '=');
+	/* Unknown block names are refused before a file is created. */
+	for (i = 0; i < nep; i++) {
 		char id[IMG_ID_MAX];
 
-		if (!eq || (size_t)(eq - argv[i]) >= sizeof(id))
+		if (!ep[i].path)
 			continue;
-		snprintf(id, sizeof(id), "%.*s", (int)(eq - argv[i]), argv[i]);
+		snprintf(id, sizeof(id), "%.*s", (int)ep[i].len, ep[i].name);
 		if (!img_block_find(&img, id)) {
 			ret = cli_error(cli, EXIT_FAILED, "%s: no block %s", argv[1], id);
 			goto out;
 		}
 	}
-	for (i = 2; i < (unsigned int)argc; i++, n++) {
-		ret = open_endpoint(cli, &ctx, &ctx_open, argv[i], !verify, !verify, &dst[n]);
+	for (; n < nep; n++) {
+		ret = open_endpoint(cli, &ctx, &ctx_open, &ep[n], !verify, !verify, &dst[n]);
 		if (ret) {
 			n++;
 			goto out;
@@ -364,7 +426,9 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 			continue;
 		if (!d) {
 			/* No destination named: the region of the block's name. */
-			ret = open_endpoint(cli, &ctx, &ctx_open, b->id, true, false, &own);
+			const struct endpoint region = { .name = b->id };
+
+			ret = open_endpoint(cli, &ctx, &ctx_open, &region, true, false, &own);
 			if (ret)
 				goto out;
 			d = &own;
@@ -405,7 +469,8 @@ static const char image_usage[] =
 	"       dirtybit image load FILE [DEST...]\n"
 	"\n"
 	"QEMU mapped-ram memory images.  SOURCE/DEST: a region, or BLOCK=PATH for a\n"
-	"plain file standing for RAM block BLOCK.\n"
+	"plain file standing for RAM block BLOCK (split at the first '='), or\n"
+	"--block BLOCK PATH for the same with any name, '=' included.\n"
 	"\n"
 	"save options:\n"
 	CLI_PASS_HELP

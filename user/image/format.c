@@ -37,6 +37,14 @@
 #define CAP_MAPPED_RAM			"mapped-ram"
 #define IMG_SECTION_ID			1	/* what QEMU -M none uses */
 #define IMG_VMDESC_MAX			(1 << 20)
+#define ARRAY_SIZE(a)			(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * The capabilities the configuration section lists: those QEMU validates
+ * on load (should_validate_capability()) that the image needs, in QEMU's
+ * MigrationCapability order.
+ */
+static const char *const img_caps[] = { CAP_MAPPED_RAM };
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -96,6 +104,8 @@ static int flush_at(int fd, struct out *o, uint64_t off, char *err, size_t errle
 /* The header up to the first block's idstr: magic to the MEM_SIZE word. */
 static void put_prologue(struct out *o, const struct img *img, uint64_t total)
 {
+	size_t i;
+
 	put_be32(o, QEMU_VM_FILE_MAGIC);
 	put_be32(o, QEMU_VM_FILE_VERSION);
 	put_u8(o, QEMU_VM_CONFIGURATION);
@@ -104,8 +114,9 @@ static void put_prologue(struct out *o, const struct img *img, uint64_t total)
 	put_u8(o, QEMU_VM_SUBSECTION);
 	put_str8(o, CAPS_SUBSECTION);
 	put_be32(o, 1);			/* its version */
-	put_be32(o, 1);			/* capabilities that must match */
-	put_str8(o, CAP_MAPPED_RAM);
+	put_be32(o, ARRAY_SIZE(img_caps));	/* capabilities that must match */
+	for (i = 0; i < ARRAY_SIZE(img_caps); i++)
+		put_str8(o, img_caps[i]);
 	put_u8(o, QEMU_VM_SECTION_START);
 	put_be32(o, img->section_id);
 	put_str8(o, "ram");
@@ -232,10 +243,35 @@ int img_write_bitmaps(int fd, const struct img *img, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * QEMU's JSON view of the stream (savevm.c, vmstate.c): the configuration
+ * section field by field, with each field's size in the stream (an array's
+ * is its first element's, beside array_len), then the device sections,
+ * of which a RAM-only stream has none ("ram" is not a vmstate device).
+ */
+static int describe(char *d, size_t len, const struct img *img)
+{
+	size_t n = ARRAY_SIZE(img_caps);
+	char array_len[32] = "";
+
+	if (n > 1)
+		snprintf(array_len, sizeof(array_len), "\"array_len\": %zu, ", n);
+	return snprintf(d, len,
+		"{\"configuration\": {\"vmsd_name\": \"configuration\", \"version\": 1, "
+		"\"fields\": [{\"name\": \"len\", \"type\": \"uint32\", \"size\": 4}, "
+		"{\"name\": \"name\", \"type\": \"buffer\", \"size\": %zu}], "
+		"\"subsections\": [{\"vmsd_name\": \"%s\", \"version\": 1, "
+		"\"fields\": [{\"name\": \"caps_count\", \"type\": \"uint32\", \"size\": 4}, "
+		"{\"name\": \"capabilities\", %s\"type\": \"capability\", \"size\": %zu}]}]}, "
+		"\"page_size\": %llu, \"devices\": []}",
+		strlen(img->machine), CAPS_SUBSECTION, array_len, 1 + strlen(img_caps[0]),
+		IMG_PAGE_SIZE);
+}
+
 int img_write_end(int fd, const struct img *img, char *err, size_t errlen)
 {
 	struct out o = { .len = 0 };
-	char desc[512];
+	char desc[1024];
 	int n;
 
 	/* The ram section's end, the stream's end, then QEMU's JSON view. */
@@ -248,9 +284,9 @@ int img_write_end(int fd, const struct img *img, char *err, size_t errlen)
 	put_u8(&o, QEMU_VM_SECTION_FOOTER);
 	put_be32(&o, img->section_id);
 	put_u8(&o, QEMU_VM_EOF);
-	n = snprintf(desc, sizeof(desc),
-		     "{\"configuration\": {\"vmsd_name\": \"configuration\", \"version\": 1}, "
-		     "\"page_size\": %llu, \"devices\": []}", IMG_PAGE_SIZE);
+	n = describe(desc, sizeof(desc), img);
+	if (n < 0 || (size_t)n >= sizeof(desc))
+		return errf(err, errlen, -EINVAL, "image description too large");
 	put_u8(&o, QEMU_VM_VMDESCRIPTION);
 	put_be32(&o, (uint32_t)n);
 	put(&o, desc, (size_t)n);
