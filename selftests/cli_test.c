@@ -26,7 +26,7 @@ TEST(version_json)
 	ASSERT_EQ(0, dirtybit_load());
 	ASSERT_EQ(0, run(&r, CLI " -j version")) TH_LOG("%s", r.err);
 	EXPECT_STREQ("{\"cli\":\"" DIRTYBIT_VERSION "\",\"module\":\"" DIRTYBIT_VERSION
-		     "\",\"protocol\":1}\n", r.out);
+		     "\",\"protocol\":2}\n", r.out);
 }
 
 TEST(module_absent_is_one_clear_line)
