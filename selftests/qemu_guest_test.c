@@ -2,16 +2,17 @@
 /*
  * A QEMU guest whose RAM is a dirtybit region, inside the VM (the rig adds
  * QEMU for this test: vm: qemu-system-x86_64).  QEMU maps the region node
- * as its memory backend and writes guest memory all along through its own
- * write path, driven over qtest; a live `dirtybit image save` of the region
- * equals the copy taken under the writer hold, and a second QEMU loads the
- * image with migrate-incoming of a mapped-ram file into RAM equal to that
- * copy (pmemsave).
+ * as its memory backend and writes guest memory all along, in two ways
+ * (the variants): QEMU's own address-space write path, driven over qtest;
+ * and a guest program, a 64 KiB BIOS whose CPU stores under TCG never stop.
+ * A live `dirtybit image save` of the region equals the copy taken under
+ * the writer hold, and a second QEMU loads the image with migrate-incoming
+ * of a mapped-ram file into RAM equal to that copy (pmemsave).
  *
- * The writing QEMU is -M pc with its CPU stopped (-S): Debian's QEMU has no
- * qtest accelerator, and qtest's memory commands need a CPU, which -M none
- * cannot have on x86.  The loading QEMU is -M none, the machine the image
- * records by default.
+ * The writing QEMU is -M pc (with qtest, its CPU stopped: -S): Debian's
+ * QEMU has no qtest accelerator, and qtest's memory commands need a CPU,
+ * which -M none cannot have on x86.  The loading QEMU is -M none, the
+ * machine the image records by default.
  */
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,8 +33,63 @@
 #define PMEM		"/tmp/guest.pmem"
 #define QTEST_SOCK	"/tmp/guest-qtest.sock"
 #define QMP_SOCK	"/tmp/guest-load.sock"
-/* Guest writes stay above the PC's legacy area below 1 MiB. */
+#define BIOS		"/tmp/guest-bios.bin"
+/* Guest writes stay above the PC's legacy area below 1 MiB... */
 #define LOW_PAGES	256UL
+/* ...but for the guest program's counter. */
+#define COUNTER		0x1000
+
+/*
+ * The guest program, at the top of the 64 KiB BIOS (mapped at 0xffff0000;
+ * the CPU starts at 0xfffffff0): to 32-bit protected mode with flat
+ * segments, then for ever: a counter to COUNTER, and the counter and a
+ * xorshift32 state to a pseudo-random 8-byte slot of [1 MiB, 17 MiB).
+ */
+static const unsigned char guest_code[] = {
+	0xfa,					/* cli */
+	0x2e, 0x66, 0x0f, 0x01, 0x16, 0x78, 0x00, /* lgdtl %cs:0x78 (gdtr) */
+	0x0f, 0x20, 0xc0,			/* mov %cr0, %eax */
+	0x66, 0x83, 0xc8, 0x01,			/* or $1, %eax */
+	0x0f, 0x22, 0xc0,			/* mov %eax, %cr0 */
+	0x66, 0xea, 0x1a, 0x00, 0xff, 0xff, 0x08, 0x00, /* ljmpl $8, $0xffff001a */
+	0x66, 0xb8, 0x10, 0x00,			/* 1a: mov $0x10, %ax */
+	0x8e, 0xd8, 0x8e, 0xc0, 0x8e, 0xd0,	/* mov %ax, %ds, %es, %ss */
+	0xbe, 0x78, 0x56, 0x34, 0x12,		/* mov $0x12345678, %esi */
+	0x31, 0xdb,				/* xor %ebx, %ebx */
+	0x43,					/* 2b: inc %ebx */
+	0x89, 0xf0, 0xc1, 0xe0, 0x0d, 0x31, 0xc6, /* esi ^= esi << 13 */
+	0x89, 0xf0, 0xc1, 0xe8, 0x11, 0x31, 0xc6, /* esi ^= esi >> 17 */
+	0x89, 0xf0, 0xc1, 0xe0, 0x05, 0x31, 0xc6, /* esi ^= esi << 5 */
+	0x89, 0xf0, 0x25, 0xf8, 0xff, 0xff, 0x00, /* eax = esi & 0xfffff8 */
+	0x89, 0x98, 0x00, 0x00, 0x10, 0x00,	/* mov %ebx, 0x100000(%eax) */
+	0x89, 0xb0, 0x04, 0x00, 0x10, 0x00,	/* mov %esi, 0x100004(%eax) */
+	0x89, 0x1d, 0x00, 0x10, 0x00, 0x00,	/* mov %ebx, COUNTER */
+	0xeb, 0xcf,				/* jmp 2b */
+	0, 0, 0, 0,
+	/* 60: the GDT: null, flat 32-bit code (8), flat data (0x10) */
+	0, 0, 0, 0, 0, 0, 0, 0,
+	0xff, 0xff, 0x00, 0x00, 0x00, 0x9a, 0xcf, 0x00,
+	0xff, 0xff, 0x00, 0x00, 0x00, 0x92, 0xcf, 0x00,
+	/* 78: gdtr: limit 0x17, base 0xffff0060 */
+	0x17, 0x00, 0x60, 0x00, 0xff, 0xff,
+};
+
+/* The BIOS file: guest_code at 0, "jmp 0" at the reset vector. */
+static int write_bios(const char *path)
+{
+	static unsigned char bios[0x10000];
+	FILE *f = fopen(path, "w");
+	int ok;
+
+	memcpy(bios, guest_code, sizeof(guest_code));
+	bios[0xfff0] = 0xe9;	/* jmp rel16: 0xfff3 + 0x000d wraps to 0 */
+	bios[0xfff1] = 0x0d;
+	if (!f)
+		return -errno;
+	ok = fwrite(bios, sizeof(bios), 1, f) == 1;
+	return fclose(f) || !ok ? -EIO : 0;
+}
+
 
 static struct run r;
 
@@ -42,7 +98,26 @@ FIXTURE(guest) {
 	pid_t qemu, loader, writer;
 	FILE *qtest;
 	volatile unsigned long *writes;	/* shared with the writer */
+	volatile unsigned int *counter;	/* the guest program's, in the region */
 };
+
+FIXTURE_VARIANT(guest) {
+	int cpu;	/* the guest program writes, not qtest */
+};
+
+FIXTURE_VARIANT_ADD(guest, qtest) {
+	.cpu = 0,
+};
+
+FIXTURE_VARIANT_ADD(guest, cpu) {
+	.cpu = 1,
+};
+
+/* Some measure of the writes so far (it changes while QEMU writes). */
+static unsigned long progress(FIXTURE_DATA(guest) *self)
+{
+	return self->counter ? *self->counter : *self->writes;
+}
 
 /*
  * Guest writes through QEMU, eight bytes at a time, nine in ten to a hot
@@ -65,12 +140,19 @@ static void writer(FILE *qt, volatile unsigned long *writes)
 
 FIXTURE_SETUP(guest)
 {
-	char *const argv[] = {
+	char *const by_qtest[] = {
 		QEMU_BIN, "-nodefaults", "-display", "none", "-accel", "tcg", "-S",
 		"-object", "memory-backend-file,id=" NAME ",mem-path=" NODE ",share=on,size=" SIZE_OPT,
 		"-machine", "pc,memory-backend=" NAME, "-m", SIZE_OPT,
 		"-qtest", "unix:" QTEST_SOCK ",server=on,wait=off", NULL
 	};
+	char *const by_cpu[] = {
+		QEMU_BIN, "-nodefaults", "-display", "none", "-accel", "tcg", "-bios", BIOS,
+		"-object", "memory-backend-file,id=" NAME ",mem-path=" NODE ",share=on,size=" SIZE_OPT,
+		"-machine", "pc,memory-backend=" NAME, "-m", SIZE_OPT, NULL
+	};
+	void *map;
+	int i;
 
 	ASSERT_EQ(0, access("/usr/bin/" QEMU_BIN, X_OK)) TH_LOG("the rig put no QEMU in the VM");
 	ASSERT_EQ(0, dirtybit_load());
@@ -79,7 +161,21 @@ FIXTURE_SETUP(guest)
 	ASSERT_LE(0, self->fd) TH_LOG("create: %s", strerror(-self->fd));
 	self->writes = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->writes);
-	self->qemu = qemu_start(argv, "/tmp/guest-qemu.log");
+	if (variant->cpu) {
+		ASSERT_EQ(0, write_bios(BIOS));
+		map = mmap(NULL, PAGE * 2, PROT_READ, MAP_SHARED, self->fd, 0);
+		ASSERT_NE(MAP_FAILED, map);
+		self->counter = (unsigned int *)((char *)map + COUNTER);
+		self->qemu = qemu_start(by_cpu, "/tmp/guest-qemu.log");
+		ASSERT_LT(0, self->qemu);
+		for (i = 0; i < QEMU_CONNECT_TRIES && *self->counter < 1000 &&
+		     !waitpid(self->qemu, NULL, WNOHANG); i++)
+			usleep(50000);
+		ASSERT_LE(1000, *self->counter)
+			TH_LOG("QEMU: %s", (run_slurp("/tmp/guest-qemu.log", r.err), r.err));
+		return;
+	}
+	self->qemu = qemu_start(by_qtest, "/tmp/guest-qemu.log");
 	ASSERT_LT(0, self->qemu);
 	self->qtest = qemu_connect(QTEST_SOCK, self->qemu);
 	ASSERT_NE(NULL, self->qtest) TH_LOG("QEMU: %s", (run_slurp("/tmp/guest-qemu.log", r.err), r.err));
@@ -98,6 +194,8 @@ FIXTURE_TEARDOWN(guest)
 	qemu_kill(self->loader);
 	if (self->qtest)
 		fclose(self->qtest);
+	if (self->counter)
+		munmap((void *)((uintptr_t)self->counter & ~(PAGE - 1)), PAGE * 2);
 	close(self->fd);
 	system(CLI " detach " NAME " 2>/dev/null");
 	system("rm -f /tmp/guest*");
@@ -152,10 +250,10 @@ TEST_F(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_loads_it)
 	EXPECT_EQ(1, held);
 	EXPECT_TRUE(nonzero(HELD));
 	/* QEMU went on writing after the hold. */
-	after = *self->writes;
-	for (i = 0; i < 6000 && *self->writes <= after; i++)
+	after = progress(self);
+	for (i = 0; i < 6000 && progress(self) == after; i++)
 		usleep(10000);
-	EXPECT_LT(after, *self->writes);
+	EXPECT_NE(after, progress(self));
 	EXPECT_EQ(0, waitpid(self->qemu, NULL, WNOHANG));
 	EXPECT_EQ(0, run(&r, CLI " image verify " IMAGE " " NAME "=" HELD)) TH_LOG("%s", r.err);
 
