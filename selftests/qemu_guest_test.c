@@ -33,6 +33,7 @@
 #define PMEM		"/tmp/guest.pmem"
 #define QTEST_SOCK	"/tmp/guest-qtest.sock"
 #define QMP_SOCK	"/tmp/guest-load.sock"
+#define QMP_WRITER	"/tmp/guest-qmp.sock"
 #define BIOS		"/tmp/guest-bios.bin"
 /* Guest writes stay above the PC's legacy area below 1 MiB... */
 #define LOW_PAGES	256UL
@@ -144,12 +145,14 @@ FIXTURE_SETUP(guest)
 		QEMU_BIN, "-nodefaults", "-display", "none", "-accel", "tcg", "-S",
 		"-object", "memory-backend-file,id=" NAME ",mem-path=" NODE ",share=on,size=" SIZE_OPT,
 		"-machine", "pc,memory-backend=" NAME, "-m", SIZE_OPT,
-		"-qtest", "unix:" QTEST_SOCK ",server=on,wait=off", NULL
+		"-qtest", "unix:" QTEST_SOCK ",server=on,wait=off",
+		"-qmp", "unix:" QMP_WRITER ",server=on,wait=off", NULL
 	};
 	char *const by_cpu[] = {
 		QEMU_BIN, "-nodefaults", "-display", "none", "-accel", "tcg", "-bios", BIOS,
 		"-object", "memory-backend-file,id=" NAME ",mem-path=" NODE ",share=on,size=" SIZE_OPT,
-		"-machine", "pc,memory-backend=" NAME, "-m", SIZE_OPT, NULL
+		"-machine", "pc,memory-backend=" NAME, "-m", SIZE_OPT,
+		"-qmp", "unix:" QMP_WRITER ",server=on,wait=off", NULL
 	};
 	void *map;
 	int i;
@@ -275,6 +278,53 @@ TEST_F(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_loads_it)
 	qmp_cmd(qmp, "{\"execute\": \"quit\"}", reply, sizeof(reply));
 	fclose(qmp);
 	EXPECT_EQ(0, run(&r, "cmp " PMEM " " HELD)) TH_LOG("%s", r.out);
+}
+
+/* The number after "@key": (a space allowed) in JSON text @json, or -1. */
+static double json_num(const char *json, const char *key)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	p = strstr(json, want);
+	return p ? strtod(p + strlen(want), NULL) : -1;
+}
+
+/*
+ * The same running guest saved by dirtybit and then by QEMU's own
+ * mapped-ram migration to a file: both complete; the time each took and
+ * the guest's pause in each are printed (for docs/PERFORMANCE.md), never
+ * judged.  QEMU's migration leaves the guest paused, so it comes last.
+ */
+TEST_F(guest, dirtybit_and_qemu_mapped_ram_side_by_side)
+{
+	char reply[8192], status[256];
+	double db_total, db_pause;
+	FILE *qmp;
+
+	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 8 /tmp/guest-db.img " NAME))
+		TH_LOG("%s", r.err);
+	db_total = json_num(r.out, "total_ms");
+	db_pause = json_num(r.out, "frozen_ms");
+	EXPECT_LE(0, db_total) TH_LOG("%s", r.out);
+
+	qmp = qmp_open(QMP_WRITER, self->qemu);
+	ASSERT_NE(NULL, qmp) TH_LOG("QEMU: %s", (run_slurp("/tmp/guest-qemu.log", r.err), r.err));
+	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+			     "{\"capabilities\": [{\"capability\": \"mapped-ram\", \"state\": true}]}}",
+			     reply, sizeof(reply))) TH_LOG("%s", reply);
+	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate\", \"arguments\": "
+			     "{\"uri\": \"file:/tmp/guest-qemu.img\"}}", reply, sizeof(reply)))
+		TH_LOG("%s", reply);
+	qmp_migration_end(qmp, 6000, status, sizeof(status));
+	ASSERT_STREQ("completed", status);
+	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"query-migrate\"}", reply, sizeof(reply)));
+	fclose(qmp);
+	printf("# side by side (%s writer, %s guest RAM): dirtybit total_ms %.0f pause_ms %.0f; "
+	       "QEMU mapped-ram total-time %.0f downtime %.0f\n", variant->cpu ? "guest program" : "qtest",
+	       SIZE_OPT, db_total, db_pause, json_num(reply, "total-time"), json_num(reply, "downtime"));
+	TH_LOG("QEMU: %s", reply);
 }
 
 TEST_HARNESS_MAIN
