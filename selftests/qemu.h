@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -23,7 +24,11 @@
 /* How long to wait for QEMU to open a socket (nested TCG starts slowly). */
 #define QEMU_CONNECT_TRIES	1200	/* of 50 ms */
 
-/* Starts QEMU with @argv (NULL-terminated, QEMU_BIN first), its output to @log. */
+/*
+ * Starts QEMU with @argv (NULL-terminated, QEMU_BIN first), its output to
+ * @log; it dies with the calling process (a test that fails an assertion
+ * leaves no QEMU behind).
+ */
 static inline pid_t qemu_start(char *const argv[], const char *log)
 {
 	pid_t pid = fork();
@@ -31,6 +36,7 @@ static inline pid_t qemu_start(char *const argv[], const char *log)
 	if (!pid) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
