@@ -166,4 +166,29 @@ static inline void qmp_migration_end(FILE *qmp, int tries, char *status, size_t 
 	}
 }
 
+/*
+ * QMP: migrates to (@cmd "migrate") or from ("migrate-incoming") file
+ * @path with the mapped-ram capability on; its final status into @status
+ * (see qmp_migration_end()), or the error QEMU gave.
+ */
+static inline void qmp_mapped_ram(FILE *qmp, const char *cmd, const char *path, int tries,
+				  char *status, size_t size)
+{
+	char json[512], reply[8192];
+
+	if (qmp_cmd(qmp, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
+		    "{\"capabilities\": [{\"capability\": \"mapped-ram\", \"state\": true}]}}",
+		    reply, sizeof(reply))) {
+		snprintf(status, size, "migrate-set-capabilities: %s", reply);
+		return;
+	}
+	snprintf(json, sizeof(json), "{\"execute\": \"%s\", \"arguments\": "
+		 "{\"uri\": \"file:%s\"}}", cmd, path);
+	if (qmp_cmd(qmp, json, reply, sizeof(reply))) {
+		snprintf(status, size, "%s: %s", cmd, reply);
+		return;
+	}
+	qmp_migration_end(qmp, tries, status, size);
+}
+
 #endif /* _DIRTYBIT_SELFTEST_QEMU_H */

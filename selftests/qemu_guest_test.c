@@ -270,12 +270,7 @@ TEST_F(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_loads_it)
 	ASSERT_LT(0, self->loader);
 	qmp = qmp_open(QMP_SOCK, self->loader);
 	ASSERT_NE(NULL, qmp) TH_LOG("QEMU: %s", (run_slurp("/tmp/guest-load.log", r.err), r.err));
-	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
-			     "{\"capabilities\": [{\"capability\": \"mapped-ram\", \"state\": true}]}}",
-			     reply, sizeof(reply))) TH_LOG("%s", reply);
-	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate-incoming\", \"arguments\": "
-			     "{\"uri\": \"file:" IMAGE "\"}}", reply, sizeof(reply))) TH_LOG("%s", reply);
-	qmp_migration_end(qmp, 3000, status, sizeof(status));
+	qmp_mapped_ram(qmp, "migrate-incoming", IMAGE, 3000, status, sizeof(status));
 	ASSERT_STREQ("completed", status);
 	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, "
 			     "\"size\": 33554432, \"filename\": \"" PMEM "\"}}", reply, sizeof(reply)))
@@ -316,13 +311,7 @@ TEST_F(guest, dirtybit_and_qemu_mapped_ram_side_by_side)
 
 	qmp = qmp_open(QMP_WRITER, self->qemu);
 	ASSERT_NE(NULL, qmp) TH_LOG("QEMU: %s", (run_slurp("/tmp/guest-qemu.log", r.err), r.err));
-	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate-set-capabilities\", \"arguments\": "
-			     "{\"capabilities\": [{\"capability\": \"mapped-ram\", \"state\": true}]}}",
-			     reply, sizeof(reply))) TH_LOG("%s", reply);
-	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"migrate\", \"arguments\": "
-			     "{\"uri\": \"file:/tmp/guest-qemu.img\"}}", reply, sizeof(reply)))
-		TH_LOG("%s", reply);
-	qmp_migration_end(qmp, 6000, status, sizeof(status));
+	qmp_mapped_ram(qmp, "migrate", "/tmp/guest-qemu.img", 6000, status, sizeof(status));
 	ASSERT_STREQ("completed", status);
 	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"query-migrate\"}", reply, sizeof(reply)));
 	fclose(qmp);
