@@ -78,22 +78,6 @@ static long file_size(const char *path)
 	return stat(path, &st) ? -1 : (long)st.st_size;
 }
 
-/* Passes in a save's JSON summary, and how many ran under the hold. */
-static int passes(const char *json, int *held)
-{
-	const char *p = json;
-	int n = 0;
-
-	*held = 0;
-	while ((p = strstr(p, "\"pages\":"))) {
-		n++;
-		p++;
-	}
-	for (p = json; (p = strstr(p, "\"held\":true")); p++)
-		(*held)++;
-	return n;
-}
-
 TEST_F(image, live_save_equals_the_copy_taken_under_the_hold)
 {
 	unsigned long before = *self->writes;
@@ -102,7 +86,7 @@ TEST_F(image, live_save_equals_the_copy_taken_under_the_hold)
 	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 5 --threads 2 --exec-held '"
 			 HELD_COPY "' /tmp/live.img img")) TH_LOG("%s", r.err);
 	TH_LOG("%s", r.out);
-	n = passes(r.out, &held);
+	n = image_save_passes(r.out, &held);
 	EXPECT_LE(2, n);
 	EXPECT_GE(5, n);
 	EXPECT_EQ(1, held);
@@ -282,7 +266,7 @@ TEST_F(image, one_pass_is_the_held_pass_and_signals_cancel)
 
 	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 1 --exec-held '" HELD_COPY
 			 "' /tmp/one.img img")) TH_LOG("%s", r.err);
-	EXPECT_EQ(1, passes(r.out, &held)) TH_LOG("%s", r.out);
+	EXPECT_EQ(1, image_save_passes(r.out, &held)) TH_LOG("%s", r.out);
 	EXPECT_EQ(1, held);
 	EXPECT_EQ(0, run(&r, CLI " image verify /tmp/one.img img=/tmp/held.bin"))
 		TH_LOG("%s", r.err);

@@ -209,20 +209,6 @@ FIXTURE_TEARDOWN(guest)
 	system("rm -f /tmp/guest*");
 }
 
-/* Passes in a save's JSON summary, and how many ran under the hold. */
-static int passes(const char *json, int *held)
-{
-	const char *p;
-	int n = 0;
-
-	*held = 0;
-	for (p = json; (p = strstr(p, "\"pages\":")); p++)
-		n++;
-	for (p = json; (p = strstr(p, "\"held\":true")); p++)
-		(*held)++;
-	return n;
-}
-
 /* Whether file @path has a byte that is not zero. */
 static int nonzero(const char *path)
 {
@@ -252,7 +238,7 @@ TEST_F(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_loads_it)
 	ASSERT_EQ(0, run(&r, CLI " -j image save --passes 5 --threads 2 --exec-held 'cat " NODE
 			 " > " HELD "' " IMAGE " " NAME)) TH_LOG("%s", r.err);
 	TH_LOG("%s", r.out);
-	n = passes(r.out, &held);
+	n = image_save_passes(r.out, &held);
 	EXPECT_LE(2, n);
 	EXPECT_GE(5, n);
 	EXPECT_EQ(1, held);

@@ -117,4 +117,21 @@ static inline long region_dirty(struct db *db, const char *target, const char *n
 	return k;
 }
 
+/*
+ * The passes in an `image save -j` summary of a region, and (in @held) how
+ * many of them ran under the writer hold.
+ */
+static inline int image_save_passes(const char *json, int *held)
+{
+	const char *p;
+	int n = 0;
+
+	*held = 0;
+	for (p = json; (p = strstr(p, "\"pages\":")); p++)
+		n++;
+	for (p = json; (p = strstr(p, "\"held\":true")); p++)
+		(*held)++;
+	return n;
+}
+
 #endif /* _DIRTYBIT_SELFTEST_REGION_H */
