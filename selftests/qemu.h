@@ -37,6 +37,8 @@ static inline pid_t qemu_start(char *const argv[], const char *log)
 		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)	/* the test died before the prctl */
+			_exit(127);
 		if (fd >= 0) {
 			dup2(fd, 1);
 			dup2(fd, 2);
@@ -55,7 +57,13 @@ static inline void qemu_kill(pid_t pid)
 	}
 }
 
-/* A stream on unix socket @path once QEMU @pid listens there; NULL if it died or never did. */
+/*
+ * A stream on unix socket @path once QEMU @pid listens there; NULL if it
+ * died or never did.  Read only: commands go out with dprintf() on its fd,
+ * as a read-write stdio stream would lose its next write (an lseek on the
+ * socket fails) while it holds unread input, such as an event behind a
+ * reply.
+ */
 static inline FILE *qemu_connect(const char *path, pid_t pid)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -67,7 +75,7 @@ static inline FILE *qemu_connect(const char *path, pid_t pid)
 		if (fd < 0)
 			return NULL;
 		if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
-			return fdopen(fd, "r+");
+			return fdopen(fd, "r");
 		close(fd);
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return NULL;
@@ -94,7 +102,7 @@ static inline int qtest_writeq(FILE *qt, unsigned long addr, unsigned long value
 {
 	char line[128];
 
-	if (fprintf(qt, "writeq 0x%lx 0x%lx\n", addr, value) < 0 || fflush(qt))
+	if (dprintf(fileno(qt), "writeq 0x%lx 0x%lx\n", addr, value) < 0)
 		return -EIO;
 	if (qemu_line(qt, line, sizeof(line)))
 		return -EIO;
@@ -108,7 +116,7 @@ static inline int qtest_writeq(FILE *qt, unsigned long addr, unsigned long value
  */
 static inline int qmp_cmd(FILE *qmp, const char *json, char *reply, size_t size)
 {
-	if (fprintf(qmp, "%s\n", json) < 0 || fflush(qmp))
+	if (dprintf(fileno(qmp), "%s\n", json) < 0)
 		return -EIO;
 	for (;;) {
 		if (qemu_line(qmp, reply, size))

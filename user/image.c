@@ -240,14 +240,14 @@ static int image_save(struct cli *cli, int argc, char **argv)
 			if (ret >= 0)
 				break;
 			return cli_error(cli, EXIT_USAGE,
-					 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
+					 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH|--block BLOCK PATH...");
 		}
 		if (ret)
 			return ret;
 	}
 	if (argc - optind < 1 || (argc - optind < 2 && !nep))
 		return cli_error(cli, EXIT_USAGE,
-				 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH...");
+				 "usage: image save [OPTIONS] FILE REGION|BLOCK=PATH|--block BLOCK PATH...");
 	if (argc - optind - 1 > (int)(IMG_MAX_BLOCKS - nep))
 		return cli_error(cli, EXIT_USAGE, "at most %d sources", IMG_MAX_BLOCKS);
 	for (c = optind + 1; c < argc; c++) {
@@ -365,7 +365,8 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 	int a, fd, ret;
 
 	if (argc < 2)
-		return cli_error(cli, EXIT_USAGE, "usage: image %s FILE [REGION|BLOCK=PATH...]",
+		return cli_error(cli, EXIT_USAGE,
+				 "usage: image %s FILE [REGION|BLOCK=PATH|--block BLOCK PATH...]",
 				 verify ? "verify" : "load");
 	for (a = 2; a < argc; a++) {
 		if (nep == IMG_MAX_BLOCKS)
@@ -375,11 +376,21 @@ static int image_load(struct cli *cli, int argc, char **argv, bool verify)
 			ret = block_endpoint(cli, a + 1 < argc ? argv[a + 1] : "",
 					     a + 2 < argc ? argv[a + 2] : NULL, &ep[nep++]);
 			a += 2;
+		} else if (!strncmp(argv[a], "--block=", 8)) {
+			ret = block_endpoint(cli, argv[a] + 8, a + 1 < argc ? argv[a + 1] : NULL,
+					     &ep[nep++]);
+			a++;
 		} else {
 			ret = parse_endpoint(cli, argv[a], &ep[nep++]);
 		}
 		if (ret)
 			return ret;
+		/* One destination per block: a second would go unused (verify: unchecked). */
+		for (i = 0; i + 1 < nep; i++)
+			if (ep[i].len == ep[nep - 1].len &&
+			    !memcmp(ep[i].name, ep[nep - 1].name, ep[i].len))
+				return cli_error(cli, EXIT_USAGE, "block %.*s given twice",
+						 (int)ep[i].len, ep[i].name);
 	}
 	ret = open_image(cli, argv[1], &img, &fd);
 	if (ret)

@@ -160,8 +160,8 @@ def bad_input_is_refused_with_reasons():
 
 @case
 def block_names_with_equals_and_help():
-    """--block NAME PATH takes any name; BLOCK=PATH splits at the first '='.
-    Every image action's --help exits 0."""
+    """--block NAME PATH takes any name; BLOCK=PATH splits at the first '='; a
+    block named twice is refused. Every image action's --help exits 0."""
     ram = make_ram("eq.bin", 1 * MIB, 11, 20)
     small = make_ram("eq2.bin", 2 * PAGE, 12, 2)
     # --block before FILE, after it, and beside BLOCK=PATH.
@@ -179,6 +179,14 @@ def block_names_with_equals_and_help():
     # BLOCK=PATH: block "a", file "b=...".
     p = run("image", "load", path("eq.img"), f"a=b={path('eq3.out')}", ok=False)
     assert p.returncode == 1 and "no block a\n" in p.stderr, p.stderr
+    # --block=NAME PATH as getopt takes it in save.
+    run("image", "verify", path("eq.img"), "--block=a=b", ram)
+    # One destination per block: a second would go unchecked.
+    zero = make_ram("eq0.bin", 1 * MIB, 13, 0)
+    for action in ("verify", "load"):
+        p = run("image", action, path("eq.img"), "--block", "a=b", ram, "--block", "a=b", zero,
+                ok=False)
+        assert p.returncode == 2 and "block a=b given twice" in p.stderr, p.stderr
     for args, want in ((["image", "save", path("x.img"), "--block", "a"], "--block"),
                        (["image", "save", path("x.img"), "--block", "", ram], "--block"),
                        (["image", "load", path("eq.img"), "--block", "a=b"], "--block")):
