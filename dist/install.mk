@@ -68,7 +68,7 @@ install: $(B)/lib/$(LIB_REAL) $(B)/inst/dirtybit
 	install -m 644 Kbuild VERSION $(DESTDIR)$(DKMSSRCDIR)/
 	install -m 644 $(KMOD_SRCS) $(DESTDIR)$(DKMSSRCDIR)/kmod/
 	install -m 644 uapi/linux/dirtybit.h $(DESTDIR)$(DKMSSRCDIR)/uapi/linux/
-	sed 's|@VERSION@|$(VERSION)|' dist/dkms.conf >$(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	sed 's|#MODULE_VERSION#|$(VERSION)|' dist/dkms.conf >$(DESTDIR)$(DKMSSRCDIR)/dkms.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/dirtybit $(DESTDIR)$(LIBDIR)/$(LIB_REAL) \

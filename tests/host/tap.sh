@@ -5,12 +5,12 @@ tap_n=0
 tap_failed=0
 # tap NAME COMMAND...: one case, passing when COMMAND exits 0.
 tap() {
-	local name=$1 out rc
+	local name=$1 tap_out rc
 	shift
 	tap_n=$((tap_n + 1))
-	out=$("$@" 2>&1)
+	tap_out=$("$@" 2>&1)
 	rc=$?
-	[ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/# /'
+	[ -z "$tap_out" ] || printf '%s\n' "$tap_out" | sed 's/^/# /'
 	if [ $rc -eq 0 ]; then
 		echo "ok $tap_n $name"
 	else
