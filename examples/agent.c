@@ -36,6 +36,7 @@ struct copy {
 	int in, out;
 	char *buf;
 	uint64_t bytes;
+	int err;	/* the first failure: a callback's return only stops the walk */
 };
 
 /* One dirty extent: from DEVICE to the same offset of OUTPUT. */
@@ -48,8 +49,12 @@ static int copy_extent(uint64_t start, uint64_t length, void *data)
 		size_t n = length < CHUNK ? length : CHUNK;
 		ssize_t got = pread(c->in, c->buf, n, start);
 
-		if (got <= 0 || pwrite(c->out, c->buf, got, start) != got)
-			return got < 0 || errno ? -errno : -EIO;
+		if (got <= 0)
+			c->err = got ? -errno : -EIO;	/* EIO: the device ended early */
+		else if (pwrite(c->out, c->buf, got, start) != got)
+			c->err = -EIO;
+		if (c->err)
+			return c->err;
 		start += got;
 		length -= got;
 		c->bytes += got;
@@ -91,6 +96,8 @@ static int backup(struct dirtybit_ctx *ctx, const char *device, const char *outp
 	err = !c.buf || c.in < 0 || c.out < 0 || ftruncate(c.out, t->size) ? -errno : 0;
 	if (!err)
 		err = dirtybit_extents(ctx, device, BITMAP, copy_extent, &c, &changed);
+	if (!err)
+		err = c.err;
 	if (!err && changed)
 		err = -ESTALE;	/* someone else reclaimed or cleared our frozen bitmap */
 	if (!err && fsync(c.out))
