@@ -44,24 +44,20 @@ $(B)/inst/dirtybit: $(CLI_SRCS) $(USER_HDRS) $(B)/lib/$(LIB_REAL)
 	$(CC) $(USER_CFLAGS) $(CPPFLAGS) $(CFLAGS) -Iuser -pthread $(LDFLAGS) -o $@ $(CLI_SRCS) \
 		-L$(B)/lib -ldirtybit
 
-$(B)/lib/libdirtybit.pc: dist/libdirtybit.pc.in VERSION
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< >$@
-
 lib: $(B)/lib/$(LIB_REAL)
 
-# The .pc is written at install time: it names the PREFIX installed to.
 KMOD_SRCS := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild
+# The .pc is written at install time: it names the directories installed to.
 install: $(B)/lib/$(LIB_REAL) $(B)/inst/dirtybit
-	@rm -f $(B)/lib/libdirtybit.pc && $(MAKE) -s $(B)/lib/libdirtybit.pc
 	install -D -m 755 $(B)/inst/dirtybit $(DESTDIR)$(BINDIR)/dirtybit
 	install -D -m 644 $(B)/lib/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_REAL)
 	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libdirtybit.so
 	install -D -m 644 user/lib/libdirtybit.h $(DESTDIR)$(INCLUDEDIR)/dirtybit/libdirtybit.h
 	install -D -m 644 uapi/linux/dirtybit.h $(DESTDIR)$(INCLUDEDIR)/dirtybit/linux/dirtybit.h
-	install -D -m 644 $(B)/lib/libdirtybit.pc $(DESTDIR)$(PKGCONFIGDIR)/libdirtybit.pc
+	install -d $(DESTDIR)$(PKGCONFIGDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' dist/libdirtybit.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/libdirtybit.pc
 	install -D -m 644 docs/dirtybit.8 $(DESTDIR)$(MANDIR)/man8/dirtybit.8
 	install -D -m 644 dist/60-dirtybit.rules $(DESTDIR)$(UDEVRULESDIR)/60-dirtybit.rules
 	install -d $(DESTDIR)$(DKMSSRCDIR)/kmod $(DESTDIR)$(DKMSSRCDIR)/uapi/linux
