@@ -15,6 +15,9 @@
 #   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
 #   make fuzz       longer runs of the hbitmap, image, qcow2 and in-VM netlink/ioctl fuzzers
 #   make checkpatch kernel style check of kmod/ and uapi/
+#   make install    CLI, libdirtybit, header, .pc, man page, udev rule, DKMS
+#                   source (DESTDIR, PREFIX); uninstall, stage, examples,
+#                   deb: see dist/install.mk
 #   make deps       the Debian kernels, headers and tools the rig needs
 #   make clean      remove build/ and the in-tree module build
 #
@@ -51,7 +54,7 @@ HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 .PHONY: all all-kmods deps module user selftests host-tests check check-host \
 	demo bench fuzz soak checkpatch clean
 
-all: module user selftests host-tests
+all: module user selftests host-tests examples
 
 deps:
 	@tools/deps.sh
@@ -123,11 +126,11 @@ KMODS = $(foreach abi,$(ABIS),$(B)/k/$(abi)/kmod/dirtybit.ko)
 VM_KERNELS = 6.1 6.12
 
 check: deps
-	@$(MAKE) -s all-kmods user selftests host-tests $(B)/host/hbitmap_fuzz
+	@$(MAKE) -s all-kmods user selftests host-tests $(B)/host/hbitmap_fuzz examples
 	@tools/check.sh $(VM_KERNELS)
 
 check-host: deps
-	@$(MAKE) -s user host-tests $(B)/host/hbitmap_fuzz
+	@$(MAKE) -s user host-tests $(B)/host/hbitmap_fuzz examples
 	@tools/check.sh
 
 all-kmods: deps
@@ -196,3 +199,5 @@ checkpatch: deps
 clean:
 	rm -rf $(B)
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+
+include dist/install.mk

@@ -47,6 +47,12 @@ host_run uapi_abi sh -c 'for m in -m64 -m32 -mx32; do
 	gcc $m -std=c11 -Wall -Wextra -Werror -fsyntax-only -Iuapi tests/host/uapi_abi.c || exit 1; done'
 # Kernel style is part of the suite: checkpatch --strict on kmod/ and uapi/.
 host_run checkpatch tools/checkpatch.sh
+# Installing: libdirtybit's ABI and make install/uninstall; DKMS building
+# the installed source for both Debian kernels (nothing installed or
+# loaded); make deb, its packages' contents and lintian.
+host_run install_test tests/host/install_test.sh
+host_run dkms_test tests/host/dkms_test.sh
+host_run deb_test tests/host/deb_test.sh
 # A run that failed without a verdict (judge or the rig broke) fails too.
 fail_if_unjudged() {
 	grep -q "^FAIL $1 " "$results" ||

@@ -68,17 +68,28 @@ static int db_event_cb(const struct nlmsghdr *nlh, void *data)
 	return mon->ret ? MNL_CB_STOP : MNL_CB_OK;
 }
 
-int dirtybit_monitor(struct dirtybit_ctx *ctx, dirtybit_event_fn fn, void *data)
+/* Joining twice is harmless: membership is a bit per group. */
+int dirtybit_subscribe(struct dirtybit_ctx *ctx)
 {
-	struct db_monitor mon = { .fn = fn, .data = data };
-	char buf[DB_RECV_SIZE];
-	int grp = ctx->events_group, ret;
+	int grp = ctx->events_group;
 
 	if (!grp)
 		return db_fail(ctx, -ENOENT, "the module offers no \"%s\" group",
 			       DIRTYBIT_MCGRP_EVENTS);
 	if (mnl_socket_setsockopt(ctx->nl, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
 		return db_fail(ctx, -errno, "joining the events group: %s", strerror(errno));
+	return 0;
+}
+
+int dirtybit_monitor(struct dirtybit_ctx *ctx, dirtybit_event_fn fn, void *data)
+{
+	struct db_monitor mon = { .fn = fn, .data = data };
+	char buf[DB_RECV_SIZE];
+	int ret;
+
+	ret = dirtybit_subscribe(ctx);
+	if (ret)
+		return ret;
 	for (;;) {
 		ret = mnl_socket_recvfrom(ctx->nl, buf, sizeof(buf));
 		if (ret < 0 && errno == ENOBUFS)

@@ -134,6 +134,12 @@ typedef int (*dirtybit_event_fn)(const struct dirtybit_event_info *ev, void *dat
  * events were lost (the socket overran); the caller may call again.
  */
 int dirtybit_monitor(struct dirtybit_ctx *ctx, dirtybit_event_fn fn, void *data);
+/*
+ * Joins the events group now (dirtybit_monitor() joins it too): events
+ * from here on queue on @ctx's socket until dirtybit_monitor() reads them,
+ * so a caller that subscribes, then lists or acts, misses none.
+ */
+int dirtybit_subscribe(struct dirtybit_ctx *ctx);
 /* "attached", "frozen", ...; "unknown" for a value this library predates. */
 const char *dirtybit_event_name(uint32_t event);
 
