@@ -50,7 +50,7 @@ HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 # The BPF witness (selftests/bpf/): CO-RE against the running kernel's BTF,
 # so it builds from Debian's libbpf headers alone (no kernel's vmlinux.h).
 WITNESS_HDRS := selftests/bpf/witness_record.h $(B)/bpf/witness.skel.h
-WITNESS_LIBS := -lbpf -lelf -lz -lzstd
+WITNESS_LIBS := -lbpf -lelf -lz
 
 .PHONY: all all-kmods deps module user selftests host-tests check check-host \
 	demo bench fuzz soak checkpatch clean
