@@ -6,10 +6,12 @@
  *
  * Phases: 0 until the first cut; 2k - 1 while cut k runs (from just before
  * the request is sent until its answer); 2k after it.  A range completed
- * in phase 2k is in epoch k (from cut k to cut k + 1); one completed while
- * cut k ran may be in either epoch around it (DESIGN.md §3: a write
- * completed before the cut is in the old epoch, a later one in the new,
- * and the witness cannot tell which side of the cut's own instant it was).
+ * in phase 2k is in epoch k (from cut k to cut k + 1): DESIGN.md §3 has
+ * every write submitted before a cut completed by its end and in the old
+ * epoch, every later one in the new, so it was submitted after cut k and
+ * before cut k + 1.  One completed while cut k ran may be in either epoch
+ * around it: the witness cannot tell which side of the cut's own instant
+ * it was.
  */
 #ifndef _DIRTYBIT_SELFTEST_WITNESS_H
 #define _DIRTYBIT_SELFTEST_WITNESS_H
@@ -57,10 +59,9 @@ static inline int witness_open(struct witness *w)
 	int ret;
 
 	memset(w, 0, sizeof(*w));
-	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	w->skel = witness_bpf__open_and_load();
 	if (!w->skel)
-		return -errno ? -errno : -EINVAL;
+		return errno ? -errno : -EINVAL;
 	ret = witness_bpf__attach(w->skel);
 	if (ret)
 		return ret;
@@ -129,58 +130,30 @@ static inline uint64_t witness_dropped(struct witness *w)
 /* ---- views: a target's bytes as the witnessed devices show them ----------- */
 
 /*
- * One witnessed device behind a target: its sectors [start, start + nr)
- * are the target's from byte @shift (a partition or a dm-linear table), or,
- * with @raid_n > 1, it is member @raid_idx of a raid0 of @raid_n equal
- * members and @chunk-sector chunks whose data start at sector @start.
+ * A target as the witness sees it: sectors [start, start + nr) of the
+ * watched device @dev are the target's bytes from 0 (the target itself, or
+ * the disk of a partition: a disk's requests are traced on the whole disk).
  */
-struct witness_src {
+struct witness_view {
 	uint32_t dev;
 	uint64_t start, nr;
-	uint64_t shift;
-	unsigned int raid_idx, raid_n;
-	uint64_t chunk;
+	uint64_t size;			/* the target's bytes */
 };
 
-struct witness_view {
-	const char *name;		/* the target, for messages */
-	uint64_t size;			/* bytes */
-	struct witness_src src[4];
-	int nsrc;
-};
-
-/* Calls @fn(arg, off, len) for each piece of @r in @v's bytes. */
+/* Calls @fn(arg, off, len) with the part of @r in @v, in @v's bytes. */
 static inline void witness_map(const struct witness_view *v, const struct witness_record *r,
 			       void (*fn)(void *arg, uint64_t off, uint64_t len), void *arg)
 {
-	int i;
+	uint64_t lo = r->sector, hi = r->sector + r->nr_sectors;
 
-	for (i = 0; i < v->nsrc; i++) {
-		const struct witness_src *s = &v->src[i];
-		uint64_t lo = r->sector, hi = r->sector + r->nr_sectors;
-
-		if (r->dev != s->dev)
-			continue;
-		if (lo < s->start)
-			lo = s->start;
-		if (hi > s->start + s->nr)
-			hi = s->start + s->nr;
-		if (lo >= hi)
-			continue;
-		if (s->raid_n <= 1) {
-			fn(arg, s->shift + ((lo - s->start) << 9), (hi - lo) << 9);
-			continue;
-		}
-		/* raid0: member chunk c holds array chunk c * n + idx */
-		while (lo < hi) {
-			uint64_t rel = lo - s->start, c = rel / s->chunk, in = rel % s->chunk;
-			uint64_t len = s->chunk - in < hi - lo ? s->chunk - in : hi - lo;
-			uint64_t sec = (c * s->raid_n + s->raid_idx) * s->chunk + in;
-
-			fn(arg, s->shift + (sec << 9), len << 9);
-			lo += len;
-		}
-	}
+	if (r->dev != v->dev)
+		return;
+	if (lo < v->start)
+		lo = v->start;
+	if (hi > v->start + v->nr)
+		hi = v->start + v->nr;
+	if (lo < hi)
+		fn(arg, (lo - v->start) << 9, (hi - lo) << 9);
 }
 
 /* ---- the check ----------------------------------------------------------- */
@@ -227,8 +200,7 @@ struct witness_result {
 
 /*
  * Checks epoch @k (k >= 1) of a bitmap of granularity @gran: @dirty and
- * @next are the dirty extents of epochs k and k + 1 (the latter may be
- * none when cut k + 1 is the last and the workload had stopped).  Lost:
+ * @next are the dirty extents of epochs k and k + 1.  Lost:
  * a granule a range completed in phase 2k touched and epoch k lacks, or
  * one a range completed during cut k + 1 touched and both epochs lack.
  * Extra: a dirty granule of epoch k that no range completed from the start
@@ -259,7 +231,7 @@ static inline int witness_check(const struct witness *w, const struct witness_vi
 		witness_mark_range(&m, next[e].start, next[e].length);
 	for (i = 0; i < w->n; i++) {
 		const struct witness_record *r = &w->rec[i];
-		uint64_t before = m.ranges;
+		uint64_t before = m.ranges, bytes = m.bytes;
 
 		if (r->phase == 2 * k)
 			m.flag = WG_IN;
@@ -273,6 +245,7 @@ static inline int witness_check(const struct witness *w, const struct witness_vi
 		if (m.flag == WG_IN && m.ranges > before) {
 			res->ranges++;
 			res->ops[r->op & 15]++;
+			res->bytes[r->op & 15] += m.bytes - bytes;
 		}
 	}
 	for (g = 0; g < m.ngran; g++) {
@@ -289,16 +262,6 @@ static inline int witness_check(const struct witness *w, const struct witness_vi
 		}
 		if ((f & WG_DIRTY) && !(f & (WG_IN | WG_BEFORE | WG_AFTER)))
 			res->extra++;
-	}
-	/* bytes of the ranges within the epoch only */
-	for (i = 0; i < w->n; i++) {
-		struct witness_marks b = { .gran = gran, .size = v->size, .g = m.g };
-
-		if (w->rec[i].phase != 2 * k)
-			continue;
-		b.flag = 0;
-		witness_map(v, &w->rec[i], witness_mark_range, &b);
-		res->bytes[w->rec[i].op & 15] += b.bytes;
 	}
 	free(m.g);
 	return 0;

@@ -43,7 +43,6 @@
 #define DM_PATH		"/dev/mapper/" DM_NAME
 #define DM_OFFSET	4096			/* sectors into /dev/vdb */
 #define DM_SECTORS	(512 * 2048)
-#define MD_CHUNK	128			/* sectors: 64 KiB */
 #define CUTS		6			/* the last two after the workload */
 #define MAX_TARGETS	3
 
@@ -174,7 +173,7 @@ static void *workload_run(void *arg)
 		STEP(w, fill_file(b, 512 * KiB, 0, seed), "buffered file");
 		STEP(w, scatter(b, 512 * KiB, 0, r & 1, seed + 1), "buffered writes");
 		/* a big copy: written back in requests the queue splits */
-		STEP(w, sh("cp " MNT "/source %s && sync", a), "copy");
+		STEP(w, sh("cp " MNT "/source %s && sync", a) ? -EIO : 0, "copy");
 		/* and beside the file system: write-zeroes, O_DIRECT */
 		if (w->s->raw) {
 			uint64_t off = w->s->raw_off + (r % 16) * MiB;
@@ -277,22 +276,14 @@ static int partition(const char *disk, const char *part)
 	return ret ? ret : access(part, F_OK) ? -ENOENT : 0;
 }
 
-static void add_target(struct stack *s, const char *path, uint64_t size)
+/* Target @path, seen by the witness as @dev's sectors [start, start + nr). */
+static void add_target(struct stack *s, const char *path, const char *dev, uint64_t start,
+		       uint64_t nr)
 {
 	struct target *t = &s->t[s->nt++];
 
 	t->path = path;
-	t->view.name = path;
-	t->view.size = size;
-}
-
-static void add_src(struct stack *s, const char *dev, uint64_t start, uint64_t nr,
-		    unsigned int idx, unsigned int n)
-{
-	struct witness_view *v = &s->t[s->nt - 1].view;
-
-	v->src[v->nsrc++] = (struct witness_src){ witness_dev(dev), start, nr, 0,
-						  idx, n, MD_CHUNK };
+	t->view = (struct witness_view){ witness_dev(dev), start, nr, nr << 9 };
 }
 
 enum kind { PARTITION, DM_LINEAR, MD_RAID0 };
@@ -309,8 +300,7 @@ static int stack_up(struct stack *s, enum kind kind)
 		if (ret)
 			return ret;
 		s->fs_dev = "/dev/vda1";
-		add_target(s, "/dev/vda1", (uint64_t)PART_SECTORS << 9);
-		add_src(s, "/dev/vda", PART_START, PART_SECTORS, 0, 1);
+		add_target(s, "/dev/vda1", "/dev/vda", PART_START, PART_SECTORS);
 		s->watch[s->nwatch++] = "/dev/vda";
 		s->raw = "/dev/vda";
 		s->raw_off = 700 * MiB;
@@ -321,10 +311,8 @@ static int stack_up(struct stack *s, enum kind kind)
 		       DM_SECTORS, DM_OFFSET))
 			return -EIO;
 		s->fs_dev = DM_PATH;
-		add_target(s, DM_PATH, (uint64_t)DM_SECTORS << 9);
-		add_src(s, DM_PATH, 0, DM_SECTORS, 0, 1);
-		add_target(s, "/dev/vdb", disk);
-		add_src(s, "/dev/vdb", 0, disk >> 9, 0, 1);
+		add_target(s, DM_PATH, DM_PATH, 0, DM_SECTORS);
+		add_target(s, "/dev/vdb", "/dev/vdb", 0, disk >> 9);
 		s->watch[s->nwatch++] = DM_PATH;
 		s->watch[s->nwatch++] = "/dev/vdb";
 		s->raw = "/dev/vdb";
@@ -336,12 +324,9 @@ static int stack_up(struct stack *s, enum kind kind)
 		       "mdadm --build /dev/md0 --level=0 --chunk=64 --raid-devices=2 /dev/vda /dev/vdb >/dev/null 2>&1"))
 			return -EIO;
 		s->fs_dev = "/dev/md0";
-		add_target(s, "/dev/md0", 2 * disk);
-		add_src(s, "/dev/md0", 0, 2 * disk >> 9, 0, 1);
-		add_target(s, "/dev/vda", disk);
-		add_src(s, "/dev/vda", 0, disk >> 9, 0, 1);
-		add_target(s, "/dev/vdb", disk);
-		add_src(s, "/dev/vdb", 0, disk >> 9, 0, 1);
+		add_target(s, "/dev/md0", "/dev/md0", 0, 2 * disk >> 9);
+		add_target(s, "/dev/vda", "/dev/vda", 0, disk >> 9);
+		add_target(s, "/dev/vdb", "/dev/vdb", 0, disk >> 9);
 		s->watch[s->nwatch++] = "/dev/md0";
 		s->watch[s->nwatch++] = "/dev/vda";
 		s->watch[s->nwatch++] = "/dev/vdb";
