@@ -50,6 +50,10 @@ SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_te
 VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_bench.c))
 SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
+# The BPF witness (selftests/bpf/): CO-RE against the running kernel's BTF,
+# so it builds from Debian's libbpf headers alone (no kernel's vmlinux.h).
+WITNESS_HDRS := selftests/bpf/witness_record.h $(B)/bpf/witness.skel.h
+WITNESS_LIBS := -lbpf -lelf -lz
 
 .PHONY: all all-kmods deps module user selftests host-tests check check-host \
 	demo bench fuzz soak checkpatch clean
@@ -74,6 +78,19 @@ $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
 $(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
+
+$(B)/bpf/witness.bpf.o: selftests/bpf/witness.bpf.c selftests/bpf/witness_record.h | deps
+	@mkdir -p $(@D)
+	clang -g -O2 -target bpf -Wall -Werror -I/usr/include/$(shell $(CC) -print-multiarch) \
+		-Iselftests/bpf -c -o $@ $<
+
+$(B)/bpf/witness.skel.h: $(B)/bpf/witness.bpf.o
+	bpftool gen skeleton $< name witness_bpf > $@.tmp && mv $@.tmp $@
+
+# witness_test links the witness's skeleton and libbpf (statically, like every selftest).
+$(B)/selftests/witness_test: selftests/witness_test.c $(SELFTEST_HDRS) $(WITNESS_HDRS) | deps
+	@mkdir -p $(@D)
+	$(CC) $(SELFTEST_CFLAGS) -I$(B)/bpf -o $@ $< $(WITNESS_LIBS)
 
 HOST_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-unused-parameter -Wno-sign-compare \
 	-Itests/host -Ikmod -I$(HARNESS) $(SAN) -pthread

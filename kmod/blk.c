@@ -90,6 +90,17 @@ module_param(cut_drain, bool, 0444);
 MODULE_PARM_DESC(cut_drain,
 		 "Drain earlier writes at a cut (default Y; N loses writes, for tests only)");
 
+/*
+ * Testing only: drop one block mark in N (0: none), so that the selftest
+ * of the BPF witness proves it catches lost bits (witness_test).  Set at
+ * load, never on a machine whose bitmaps matter.
+ */
+static unsigned int drop_mark_one_in;
+module_param(drop_mark_one_in, uint, 0444);
+MODULE_PARM_DESC(drop_mark_one_in,
+		 "Drop one block mark in N (default 0: none; loses writes, for tests only)");
+static atomic_t db_marks = ATOMIC_INIT(0);
+
 #define DB_CARRY_GRANULARITY	65536
 #define DB_HASH_BITS		6
 #define DB_SLOTS_PER_BUCKET	8
@@ -237,6 +248,14 @@ static struct hlist_head *db_dev_bucket(dev_t dev)
 
 /* ---- the marking path (tracepoint probes: atomic, no locks, no allocation) */
 
+/* Is this block mark the one in drop_mark_one_in to drop (tests only)? */
+static bool db_drop_mark(void)
+{
+	unsigned int n = READ_ONCE(drop_mark_one_in);
+
+	return unlikely(n) && (unsigned int)atomic_inc_return(&db_marks) % n == 0;
+}
+
 /*
  * Fills free slot @s for @bio (@second: in its second bucket), or returns
  * false if it was taken meanwhile.
@@ -287,7 +306,8 @@ static void db_blk_mark(struct db_blk_target *t, struct bio *bio, u64 off, u32 l
 {
 	struct db_rec *rec = rcu_dereference(t->track.rec);
 
-	db_rec_mark(rec, off, len);
+	if (!db_drop_mark())
+		db_rec_mark(rec, off, len);
 	db_inflight_add(t, bio, off, len, rec->gen);
 }
 
@@ -360,7 +380,7 @@ static void db_blk_mark_completed(struct gendisk *disk, u8 partno, sector_t sect
 		if (t->disk != disk || t->bio_based)
 			continue;
 		db_blk_check_end(t, partno, end);
-		if (db_blk_range(t, sector, end, &off, &len))
+		if (db_blk_range(t, sector, end, &off, &len) && !db_drop_mark())
 			db_rec_mark(rcu_dereference(t->track.rec), off, len);
 	}
 	rcu_read_unlock();

@@ -8,8 +8,9 @@ set -euo pipefail
 STAMP_PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev pkg-config
 	busybox-static cpio xz-utils kmod fio libmnl-dev clang llvm python3 valgrind
-	e2fsprogs fdisk util-linux dmsetup mdadm btrfs-progs
+	e2fsprogs fdisk util-linux dmsetup mdadm btrfs-progs xfsprogs
 	dkms dh-dkms debhelper dpkg-dev lintian
+	bpftool libbpf-dev zlib1g-dev
 )
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
