@@ -6,6 +6,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI "dirtybit"
@@ -268,4 +269,4 @@ TEST(monitor_shows_state_changes_only)
 	EXPECT_STREQ(want, after);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd", "dirtybit")

@@ -19,6 +19,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "qemu.h"
 #include "region.h"
 #include "run.h"
@@ -321,4 +322,4 @@ TEST_F(guest, dirtybit_and_qemu_mapped_ram_side_by_side)
 	TH_LOG("QEMU: %s", reply);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit", "dirtybit qemu-system-x86_64")
