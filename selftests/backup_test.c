@@ -319,4 +319,5 @@ TEST_F(backup, refusals_leave_nothing_behind)
 	EXPECT_NE(NULL, strstr(r.err, "qcow2")) TH_LOG("%s", r.err);
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-flakey ext4", "dirtybit dmsetup mke2fs tar")

@@ -381,4 +381,5 @@ TEST_F_TIMEOUT(held, write_in_flight_at_the_cut, 120)
 	}
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay", "dirtybit dmsetup")

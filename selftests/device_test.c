@@ -287,4 +287,5 @@ TEST_F_TIMEOUT(ext4, on_virtio_mounted_and_live, 300)
 	free(data);
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit brd null_blk dm-mod ext4 crc32c_generic", "dmsetup mke2fs")

@@ -330,4 +330,5 @@ TEST_F(image, refusals_have_reasons)
 	EXPECT_EQ(2, run(&r, CLI " image save /tmp/no.img"));
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit", "dirtybit tar")

@@ -132,13 +132,33 @@ static inline void needs_or_skip(const char *modules, const char *programs)
 
 /*
  * TEST_HARNESS_MAIN, the check first: it runs as a constructor, before
- * main() and test_harness_run() print the plan.
+ * main() and test_harness_run() print the plan.  Output goes out by the
+ * line, as on a terminal, also into the kselftest runner's pipe: what a
+ * test prints streams, and a forked test case's _exit() loses none of it.
  */
 #define NEEDS_HARNESS_MAIN(modules, programs)			\
 	static void __attribute__((constructor)) needs_check(void)	\
 	{							\
+		setvbuf(stdout, NULL, _IOLBF, 0);		\
 		needs_or_skip(modules, programs);		\
 	}							\
 	TEST_HARNESS_MAIN
+
+/*
+ * The rig's virtio disks, /dev/vda and /dev/vdb (scratch) and /dev/vdc (the
+ * export disk), which a program using them overwrites: only when
+ * DIRTYBIT_SCRATCH_DISKS=1 says they are those (tools/vm/run sets it).  On
+ * another machine the same names may hold its system.
+ */
+#define NEEDS_SCRATCH_DISKS						\
+	static void __attribute__((constructor)) needs_scratch(void)	\
+	{								\
+		const char *ok = getenv("DIRTYBIT_SCRATCH_DISKS");	\
+									\
+		if (!ok || strcmp(ok, "1")) {				\
+			ksft_print_header();				\
+			ksft_exit_skip("writes the rig's disks /dev/vd[abc]; set DIRTYBIT_SCRATCH_DISKS=1 if they are scratch disks\n"); \
+		}							\
+	}
 
 #endif /* _DIRTYBIT_SELFTEST_NEEDS_H */

@@ -600,4 +600,5 @@ TEST_F_TIMEOUT(pit, read_errors_in_the_last_pass_keep_every_bit, 300)
 	db_detach(&self->db, LINEAR_DEV);
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit brd dm-mod ext4", "dirtybit dmsetup mke2fs e2fsck")

@@ -830,4 +830,5 @@ TEST(without_rearm_the_copy_goes_stale)
 	ASSERT_EQ(0, dirtybit_reload(""));
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit", "")

@@ -109,4 +109,5 @@ TEST(virtio_disk_unplugged_while_attached)
 	free(m.bit);
 }
 
+NEEDS_SCRATCH_DISKS
 NEEDS_HARNESS_MAIN("dirtybit virtio_blk", "")
