@@ -75,7 +75,7 @@ static int bitmap_frozen(struct db *db, const char *name)
 /* An ext4 file system on FSDEV, mounted at MNT. */
 static int mount_fs(void)
 {
-	return system("mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	return system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 		      "lazy_journal_init=0 " FSDEV " && mount -t ext4 " FSDEV " " MNT);
 }
 

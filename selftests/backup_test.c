@@ -231,7 +231,7 @@ TEST_F(backup, fsfreeze_backup_equals_the_device_at_the_cut)
 	pid_t w;
 
 	/* No lazy init: its zeroing thread would write behind the freeze. */
-	ASSERT_EQ(0, system("mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	ASSERT_EQ(0, system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 			    "lazy_journal_init=0 " DEV " && mkdir -p /mnt/bk && "
 			    "mount -t ext4 " DEV " /mnt/bk"));
 	w = fork();

@@ -285,7 +285,7 @@ static int ext4_on_vdisk(struct db *db)
 {
 	if (db_attach(db, VDISK) < 0 || db_add(db, VDISK, "b", 0, 0))
 		return -1;
-	return system("mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	return system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 		      "lazy_journal_init=0 " VDISK " && mount -t ext4 " VDISK " " MNT);
 }
 
