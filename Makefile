@@ -6,7 +6,8 @@
 #   make module     dirtybit.ko against KDIR, in the tree (W=1)
 #   make all-kmods  dirtybit.ko for each Debian kernel of the rig, in build/k/
 #   make user       the CLI, build/dirtybit
-#   make selftests  the in-VM test programs and benchmarks, build/selftests/
+#   make selftests  the kselftest programs and benchmarks, build/selftests/
+#                   (make -C selftests run_tests|install: see docs/TESTING.md)
 #   make host-tests the host unit tests, fuzzers and shims, build/host/
 #   make check      host unit tests + the in-VM suite on both Debian kernels
 #   make check-host the host part of make check alone (no VM)
@@ -38,22 +39,12 @@ USER_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Iuapi -Iuser/lib \
 	-DDIRTYBIT_VERSION='"$(VERSION)"'
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS := $(STATE)/linux-6.1/tools/testing/selftests
-SELFTEST_CFLAGS := -O2 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-shadow -Wno-unused-parameter -Wno-sign-compare -Iuapi -Iselftests \
-	-I$(HARNESS) -DDIRTYBIT_VERSION='"$(VERSION)"' -static -pthread
 
 LIB_SRCS := $(wildcard user/lib/*.c)
 CLI_SRCS := $(wildcard user/*.c user/image/*.c user/backup/*.c user/common/*.c)
 USER_HDRS := $(wildcard user/*.h user/lib/*.h user/image/*.h user/backup/*.h user/common/*.h) \
 	uapi/linux/dirtybit.h
-SELFTESTS := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_test.c))
-# Benchmark programs the VM runs in bench mode (tools/vm/guest/bench.sh).
-VM_BENCHES := $(patsubst selftests/%.c,$(B)/selftests/%,$(wildcard selftests/*_bench.c))
-SELFTEST_HDRS := $(wildcard selftests/*.h) uapi/linux/dirtybit.h
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
-# The BPF witness (selftests/bpf/): CO-RE against the running kernel's BTF,
-# so it builds from Debian's libbpf headers alone (no kernel's vmlinux.h).
-WITNESS_HDRS := selftests/bpf/witness_record.h $(B)/bpf/witness.skel.h
-WITNESS_LIBS := -lbpf -lelf -lz
 
 .PHONY: all all-kmods deps module user selftests host-tests check check-host \
 	demo bench fuzz soak checkpatch clean
@@ -67,30 +58,15 @@ module: deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 user: $(B)/dirtybit
-selftests: deps $(SELFTESTS) $(VM_BENCHES)
+# selftests/ is a kselftest target of its own (selftests/Makefile).
+selftests: deps
+	@$(MAKE) -C selftests OUTPUT=$(CURDIR)/$(B)/selftests HARNESS=$(HARNESS)
 host-tests: $(B)/host/hbitmap_test $(B)/host/hbitmap_stress $(B)/host/image_fuzz \
 	$(B)/host/qcow2_test $(B)/host/qcow2_fuzz $(B)/host/fail_dirsync.so
 
 $(B)/dirtybit: $(CLI_SRCS) $(LIB_SRCS) $(USER_HDRS) | deps
 	@mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) -Iuser -pthread -o $@ $(CLI_SRCS) $(LIB_SRCS) -lmnl
-
-$(B)/selftests/%: selftests/%.c $(SELFTEST_HDRS) | deps
-	@mkdir -p $(@D)
-	$(CC) $(SELFTEST_CFLAGS) -o $@ $<
-
-$(B)/bpf/witness.bpf.o: selftests/bpf/witness.bpf.c selftests/bpf/witness_record.h | deps
-	@mkdir -p $(@D)
-	clang -g -O2 -target bpf -Wall -Werror -I/usr/include/$(shell $(CC) -print-multiarch) \
-		-Iselftests/bpf -c -o $@ $<
-
-$(B)/bpf/witness.skel.h: $(B)/bpf/witness.bpf.o
-	bpftool gen skeleton $< name witness_bpf > $@.tmp && mv $@.tmp $@
-
-# witness_test links the witness's skeleton and libbpf (statically, like every selftest).
-$(B)/selftests/witness_test: selftests/witness_test.c $(SELFTEST_HDRS) $(WITNESS_HDRS) | deps
-	@mkdir -p $(@D)
-	$(CC) $(SELFTEST_CFLAGS) -I$(B)/bpf -o $@ $< $(WITNESS_LIBS)
 
 HOST_CFLAGS := -O1 -g -std=gnu11 -D_GNU_SOURCE $(WARN) -Wno-unused-parameter -Wno-sign-compare \
 	-Itests/host -Ikmod -I$(HARNESS) $(SAN) -pthread

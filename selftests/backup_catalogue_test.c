@@ -14,6 +14,7 @@
 #include "dm.h"
 #include "model.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI	"dirtybit"
@@ -419,4 +420,4 @@ TEST_F(cat, two_devices_fail_and_succeed_together)
 	free(m2.bit);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod", "dirtybit dmsetup")

@@ -15,6 +15,7 @@
 #include "kselftest_harness.h"
 #include "dm.h"
 #include "model.h"
+#include "needs.h"
 
 #define CLI	"dirtybit"
 #define DIR	"/tmp/bkf"
@@ -151,4 +152,4 @@ TEST_F_TIMEOUT(sdebug, rmmod_during_a_backup_is_refused_until_it_ends, 300)
 	ASSERT_EQ(0, db_open(&self->db));
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit scsi_debug sd_mod dm-mod", "dirtybit dmsetup")

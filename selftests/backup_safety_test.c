@@ -18,6 +18,7 @@
 #include "dm.h"
 #include "model.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI	"dirtybit"
@@ -74,7 +75,7 @@ static int bitmap_frozen(struct db *db, const char *name)
 /* An ext4 file system on FSDEV, mounted at MNT. */
 static int mount_fs(void)
 {
-	return system("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	return system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 		      "lazy_journal_init=0 " FSDEV " && mount -t ext4 " FSDEV " " MNT);
 }
 
@@ -244,8 +245,8 @@ TEST_F_TIMEOUT(safe, output_on_the_frozen_file_system_is_refused, 120)
  */
 TEST_F_TIMEOUT(safe, output_on_a_subvolume_of_the_frozen_btrfs_is_refused, 120)
 {
-	ASSERT_EQ(0, system("modprobe btrfs && /rig/bin/mkfs.btrfs -q -f -M " FSDEV " >/dev/null && "
-			    "mount -t btrfs " FSDEV " " MNT " && /rig/bin/btrfs -q subvolume create "
+	ASSERT_EQ(0, system("modprobe btrfs && mkfs.btrfs -q -f -M " FSDEV " >/dev/null && "
+			    "mount -t btrfs " FSDEV " " MNT " && btrfs -q subvolume create "
 			    MNT "/sub"));
 	ASSERT_EQ(0, run(&r, "[ \"$(stat -c %%d " MNT ")\" != \"$(stat -c %%d " MNT "/sub)\" ]"));
 	EXPECT_EQ(1, backup_onto_frozen(MNT "/sub/f.qcow2"));
@@ -407,4 +408,4 @@ TEST_F(safe, bitmap_inconsistent_during_the_backup_says_take_a_full_backup)
 	run(&r, CLI " detach " SMALL "; " DMSETUP " remove dbsafe");
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod ext4 btrfs", "dirtybit dmsetup mke2fs mkfs.btrfs btrfs")

@@ -15,6 +15,7 @@
 #include "db.h"
 #include "dm.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI	"dirtybit"
@@ -230,7 +231,7 @@ TEST_F(backup, fsfreeze_backup_equals_the_device_at_the_cut)
 	pid_t w;
 
 	/* No lazy init: its zeroing thread would write behind the freeze. */
-	ASSERT_EQ(0, system("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	ASSERT_EQ(0, system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 			    "lazy_journal_init=0 " DEV " && mkdir -p /mnt/bk && "
 			    "mount -t ext4 " DEV " /mnt/bk"));
 	w = fork();
@@ -318,4 +319,5 @@ TEST_F(backup, refusals_leave_nothing_behind)
 	EXPECT_NE(NULL, strstr(r.err, "qcow2")) TH_LOG("%s", r.err);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-flakey ext4", "dirtybit dmsetup mke2fs tar")

@@ -14,6 +14,7 @@
 #include "kselftest_harness.h"
 #include "loop.h"
 #include "model.h"
+#include "needs.h"
 #include "run.h"
 
 #define RAM_SIZE (64 * MiB)
@@ -1281,4 +1282,4 @@ TEST_F(brd, next_pass_keeps_every_pass_until_the_freeze_ends)
 	free(after.bit);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay dm-zero loop", "dmsetup losetup truncate")

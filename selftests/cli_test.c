@@ -6,6 +6,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI "dirtybit"
@@ -117,6 +118,24 @@ TEST(usage_errors_exit_two)
 	}
 	EXPECT_EQ(2, run(&r, CLI " bitmap add /dev/ram0"));
 	EXPECT_NE(NULL, strstr(r.err, "usage: bitmap list")) TH_LOG("%s", r.err);
+}
+
+/*
+ * No insmod: the first command loads the module.  The CLI asks for the
+ * generic netlink family, the kernel runs modprobe for the family's alias
+ * (MODULE_ALIAS_GENL_FAMILY), and modprobe finds dirtybit.ko through
+ * modules.alias where DKMS installs it (the rig: updates/, with depmod).
+ */
+TEST(attach_autoloads_the_module)
+{
+	system("rmmod brd 2>/dev/null");
+	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=65536"));
+	ASSERT_EQ(0, dirtybit_unload());
+	ASSERT_FALSE(dirtybit_loaded());
+	ASSERT_EQ(0, run(&r, CLI " attach /dev/ram0")) TH_LOG("%s", r.err);
+	EXPECT_TRUE(dirtybit_loaded());
+	EXPECT_NE(NULL, strstr(r.out, ": ram0 start 0 size 67108864 live")) TH_LOG("%s", r.out);
+	EXPECT_EQ(0, run(&r, CLI " detach /dev/ram0")) TH_LOG("%s", r.err);
 }
 
 /* The block commands end to end on brd: attach, bitmaps, extents, JSON. */
@@ -268,4 +287,4 @@ TEST(monitor_shows_state_changes_only)
 	EXPECT_STREQ(want, after);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd", "dirtybit")

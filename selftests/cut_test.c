@@ -30,6 +30,7 @@
 #include "kselftest_harness.h"
 #include "db.h"
 #include "held.h"
+#include "needs.h"
 #include "run.h"
 
 #define DISK		"/dev/vda"
@@ -380,4 +381,5 @@ TEST_F_TIMEOUT(held, write_in_flight_at_the_cut, 120)
 	}
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay", "dirtybit dmsetup")

@@ -11,6 +11,7 @@
 #include "kselftest_harness.h"
 #include "dm.h"
 #include "model.h"
+#include "needs.h"
 #include "run.h"
 
 #define NULLB_DIR	"/sys/kernel/config/nullb/dbnull"
@@ -223,7 +224,7 @@ TEST_F_TIMEOUT(ext4, on_virtio_mounted_and_live, 300)
 	int fd;
 
 	ASSERT_EQ(0, dirtybit_load());
-	ASSERT_EQ(0, sh("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "
+	ASSERT_EQ(0, sh(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,lazy_journal_init=0 "
 			FS_DISK));
 	/* ext4 wants crc32c, which nothing in this initramfs loads for it */
 	ASSERT_EQ(0, sh("modprobe crc32c_generic && modprobe ext4"));
@@ -286,4 +287,5 @@ TEST_F_TIMEOUT(ext4, on_virtio_mounted_and_live, 300)
 	free(data);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit brd null_blk dm-mod ext4 crc32c_generic", "dmsetup mke2fs")

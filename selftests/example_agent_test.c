@@ -15,6 +15,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define DISK "/dev/ram0"
@@ -166,4 +167,4 @@ TEST(installed_cli_runs_on_the_shared_library)
 	EXPECT_NE(NULL, strstr(r.out, "module " DIRTYBIT_VERSION " (protocol 2)\n"));
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd", "agent /rig/inst/dirtybit")

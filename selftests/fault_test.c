@@ -23,6 +23,7 @@
 #include "kselftest_harness.h"
 #include "dm.h"
 #include "model.h"
+#include "needs.h"
 #include "region.h"
 
 #define RAM_SIZE	(64 * MiB)
@@ -473,4 +474,4 @@ TEST(every_step_of_loading_unwinds)
 	ASSERT_EQ(0, dirtybit_unload());
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod", "dmsetup")

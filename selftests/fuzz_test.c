@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "model.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -719,4 +720,4 @@ TEST_F_TIMEOUT(live, ioctls, 3600)
 	expect_clean(_metadata, &self->db, &self->region_fd, slab0);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd", "truncate")

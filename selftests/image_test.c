@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -313,4 +314,5 @@ TEST_F(image, refusals_have_reasons)
 	EXPECT_EQ(2, run(&r, CLI " image save /tmp/no.img"));
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit", "dirtybit tar")

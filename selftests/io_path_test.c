@@ -23,6 +23,7 @@
 #include "db.h"
 #include "held.h"
 #include "loop.h"
+#include "needs.h"
 #include "run.h"
 
 #define KiB		1024UL
@@ -528,4 +529,4 @@ TEST_F_TIMEOUT(io, md_write_passed_to_a_member_before_the_attach, 120)
 	close(fd);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay dm-multipath dm-round-robin loop raid0 scsi_debug sd_mod", "dirtybit dmsetup mdadm losetup truncate")

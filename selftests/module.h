@@ -9,21 +9,25 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 
-/* The module under test: $DIRTYBIT_KO, else where the rig installs it. */
+#include "needs.h"
+
+/*
+ * The module under test: $DIRTYBIT_KO, else the file modules.dep names
+ * (the rig installs it under updates/, as DKMS does; "" if none).
+ */
 static inline const char *dirtybit_ko_path(void)
 {
-	static char path[256];
-	struct utsname u;
+	static char path[512];
 	const char *env = getenv("DIRTYBIT_KO");
 
 	if (env)
 		return env;
-	uname(&u);
-	snprintf(path, sizeof(path), "/lib/modules/%s/extra/dirtybit.ko", u.release);
+	if (needs_listed("modules.dep", "dirtybit", path, sizeof(path)))
+		path[0] = '\0';
 	return path;
 }
 
@@ -35,12 +39,15 @@ static inline int dirtybit_loaded(void)
 /* Loads the module with @params ("name=value ...").  0 or -errno. */
 static inline int dirtybit_load_params(const char *params)
 {
+	const char *path = dirtybit_ko_path();
+	/* MODULE_INIT_COMPRESSED_FILE: the kernel unpacks a .ko.xz/.zst/.gz */
+	int flags = strstr(path, ".ko.") ? 4 : 0;
 	int fd, ret;
 
-	fd = open(dirtybit_ko_path(), O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = syscall(SYS_finit_module, fd, params, 0);
+	ret = syscall(SYS_finit_module, fd, params, flags);
 	ret = ret ? -errno : 0;
 	close(fd);
 	return ret;

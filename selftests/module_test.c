@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "nl.h"
 
 #define LOAD_CYCLES 100
@@ -308,4 +309,4 @@ TEST_F(cdev, unknown_ioctl)
 	EXPECT_EQ(ENOTTY, errno);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit", "")

@@ -27,6 +27,7 @@
 #include "dm.h"
 #include "model.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 
 #define CLI	"dirtybit"
@@ -234,7 +235,7 @@ static long restored_records(struct __test_metadata *_metadata, const char *top,
 			return -1;
 		}
 	}
-	if (run(&r, "/rig/bin/e2fsck -fn " RDISK)) {
+	if (run(&r, "e2fsck -fn " RDISK)) {
 		TH_LOG("e2fsck: %s %s", r.out, r.err);
 		return -1;
 	}
@@ -284,7 +285,7 @@ static int ext4_on_vdisk(struct db *db)
 {
 	if (db_attach(db, VDISK) < 0 || db_add(db, VDISK, "b", 0, 0))
 		return -1;
-	return system("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+	return system(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 		      "lazy_journal_init=0 " VDISK " && mount -t ext4 " VDISK " " MNT);
 }
 
@@ -599,4 +600,5 @@ TEST_F_TIMEOUT(pit, read_errors_in_the_last_pass_keep_every_bit, 300)
 	db_detach(&self->db, LINEAR_DEV);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod ext4", "dirtybit dmsetup mke2fs e2fsck")

@@ -23,6 +23,7 @@
 
 #include "kselftest_harness.h"
 #include "model.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -351,4 +352,4 @@ TEST_F(priv, family_does_not_exist_in_another_network_namespace)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd", "")

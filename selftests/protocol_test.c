@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "kselftest_harness.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -271,4 +272,4 @@ TEST_F(named, actions_take_only_their_own_commands_attributes)
 	EXPECT_STRNE("", self->db.nl.extack);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit", "dirtybit")

@@ -19,6 +19,7 @@
 
 #include "kselftest_harness.h"
 #include "module.h"
+#include "needs.h"
 #include "qemu.h"
 #include "region.h"
 #include "run.h"
@@ -353,4 +354,4 @@ TEST_F_TIMEOUT(guest, dirtybit_and_qemu_mapped_ram_side_by_side, 300)
 	TH_LOG("QEMU: %s", reply);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit", "dirtybit qemu-system-x86_64")

@@ -18,6 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "held.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -179,4 +180,4 @@ TEST_F_TIMEOUT(rearm, o_direct_read_in_flight_at_a_cut, 120)
 	sh("rmmod brd");
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay", "dmsetup")

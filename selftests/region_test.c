@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include "kselftest_harness.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -829,4 +830,5 @@ TEST(without_rearm_the_copy_goes_stale)
 	ASSERT_EQ(0, dirtybit_reload(""));
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit", "")

@@ -18,6 +18,12 @@
 
 #define RUN_OUT 65536
 
+/*
+ * e2fsprogs' mke2fs in a command line: $MKE2FS if set, as in the rig, whose
+ * busybox sh runs its own mke2fs applet (no ext4) for a bare "mke2fs".
+ */
+#define MKE2FS	"${MKE2FS:-mke2fs}"
+
 struct run {
 	int status;		/* exit status, or 128 + signal; -1: could not run */
 	char out[RUN_OUT];	/* stdout */

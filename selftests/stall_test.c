@@ -19,6 +19,7 @@
 
 #include "kselftest_harness.h"
 #include "held.h"
+#include "needs.h"
 #include "region.h"
 #include "run.h"
 
@@ -230,4 +231,4 @@ TEST_F_TIMEOUT(stall, a_draining_cut_holds_up_no_other_target, 180)
 	sh("echo 30 > /sys/module/dirtybit/parameters/drain_timeout");
 }
 
-TEST_HARNESS_MAIN
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-delay", "dmsetup")

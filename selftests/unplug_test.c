@@ -11,6 +11,7 @@
 
 #include "kselftest_harness.h"
 #include "model.h"
+#include "needs.h"
 
 #define DISK		"/dev/vdb"
 #define DISK_SYSFS	"/sys/block/vdb"
@@ -108,4 +109,5 @@ TEST(virtio_disk_unplugged_while_attached)
 	free(m.bit);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit virtio_blk", "")

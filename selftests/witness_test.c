@@ -33,6 +33,7 @@
 #include "dm.h"
 #include "model.h"
 #include "module.h"
+#include "needs.h"
 #include "run.h"
 #include "witness.h"
 
@@ -358,10 +359,10 @@ static int mkfs_mount(const char *fs, const char *dev)
 {
 	if (!strcmp(fs, "ext4")) {
 		if (sh("modprobe crc32c_generic && modprobe ext4") ||
-		    sh("/rig/bin/mke2fs -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
+		    sh(MKE2FS " -q -F -t ext4 -E nodiscard,lazy_itable_init=0,"
 		       "lazy_journal_init=0 %s", dev))
 			return -EIO;
-	} else if (sh("modprobe xfs") || sh("/rig/bin/mkfs.xfs -q -f -K %s", dev)) {
+	} else if (sh("modprobe xfs") || sh("mkfs.xfs -q -f -K %s", dev)) {
 		return -EIO;
 	}
 	mkdir(MNT, 0755);
@@ -590,4 +591,5 @@ TEST_F_TIMEOUT(drop, one_mark_in_10_is_caught, 600)
 	EXPECT_LT(0, sum.lost);
 }
 
-TEST_HARNESS_MAIN
+NEEDS_SCRATCH_DISKS
+NEEDS_HARNESS_MAIN("dirtybit dm-mod raid0 ext4 crc32c_generic xfs", "dmsetup mdadm mkfs.xfs mke2fs")

@@ -107,11 +107,16 @@ for p in qemu-system-x86 qemu-utils; do
 	esac
 done
 
-# From Debian's linux-source-6.1: the kselftest harness and checkpatch only.
+# From Debian's linux-source-6.1: the kselftest harness and runner (what
+# selftests/Makefile installs beside the collection), and checkpatch.
 src_dir=${DIRTYBIT_STATE:-/var/lib/dirtybit}/linux-6.1
 SRC_FILES=(
 	tools/testing/selftests/kselftest_harness.h
 	tools/testing/selftests/kselftest.h
+	tools/testing/selftests/kselftest/runner.sh
+	tools/testing/selftests/kselftest/prefix.pl
+	tools/testing/selftests/kselftest/module.sh
+	tools/testing/selftests/run_kselftest.sh
 	scripts/checkpatch.pl
 	scripts/spelling.txt
 	scripts/const_structs.checkpatch
