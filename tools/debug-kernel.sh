@@ -11,8 +11,8 @@
 #   stage/      modules_install's root: stage/lib/modules/<abi>/
 #   abi         the kernel release (make kernelrelease)
 #   build-time  seconds the last build took
-#   stamp       hash of the fragment, this script and the source version;
-#               the build is skipped while it matches
+#   stamp       hash of the fragment, the source version and the recipe
+#               number below; the build is skipped while it matches
 #
 #   tools/debug-kernel.sh [--abi]   (--abi: print the release and exit)
 set -euo pipefail
@@ -33,7 +33,9 @@ fi
 
 [ -e "$tarball" ] || { echo "debug-kernel: $tarball missing; run 'make deps'" >&2; exit 1; }
 version=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || stat -c %s-%Y "$tarball")
-stamp=$( { echo "$version"; cat "$fragment" "$0"; } | sha256sum | cut -d' ' -f1)
+# Bump recipe when a change below changes what is built.
+recipe=1
+stamp=$( { echo "$version $recipe"; cat "$fragment"; } | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && [ -e "$dir/bzImage" ]; then
 	echo "debug-kernel: $name $(cat "$dir/abi") is up to date ($dir)"
 	exit 0
@@ -41,10 +43,16 @@ fi
 
 start=$(date +%s)
 echo "debug-kernel: building $name from $src_pkg $version in $tree"
-rm -rf "$dir"
-mkdir -p "$dir"
-tar -C "$dir" -xaf "$tarball"
-mv "$dir/$src_pkg" "$tree"
+# A tree from an earlier build is configured afresh and rebuilt by kbuild's
+# own dependency tracking: only what the changed options touch recompiles.
+if [ ! -e "$tree/Makefile" ] || [ "$(cat "$dir/source" 2>/dev/null)" != "$version" ]; then
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -C "$dir" -xaf "$tarball"
+	mv "$dir/$src_pkg" "$tree"
+	echo "$version" >"$dir/source"
+fi
+rm -f "$dir/stamp"
 
 mk() { nice -n 19 make -C "$tree" -s "$@"; }
 mk x86_64_defconfig
@@ -84,6 +92,7 @@ mk -j"$jobs" bzImage modules
 mk modules_prepare
 [ -s "$tree/Module.symvers" ] || { echo "debug-kernel: no Module.symvers" >&2; exit 1; }
 abi=$(make -C "$tree" -s kernelrelease)
+rm -rf "$dir/stage"
 mk INSTALL_MOD_PATH="$dir/stage" modules_install
 rm -f "$dir/stage/lib/modules/$abi/build" "$dir/stage/lib/modules/$abi/source"
 cp "$tree/arch/x86/boot/bzImage" "$dir/bzImage"
