@@ -218,19 +218,14 @@ FIXTURE(failnth) {
 
 FIXTURE_SETUP(failnth)
 {
+	const char *step;
+
 	/* The case SKIPs (a SKIP here would not stop it running). */
 	if (access(FAIL_NTH, F_OK))
 		return;
 	ASSERT_EQ(0, fail_attrs(1));
-	sh("rmmod brd 2>/dev/null");
-	ASSERT_EQ(0, dirtybit_reload(""));
-	ASSERT_EQ(0, sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB));
-	ASSERT_EQ(0, db_open(&self->db));
-	self->c.db = &self->db;
-	self->c.id = db_attach(&self->db, "/dev/ram0");
-	ASSERT_LT(0, (int)self->c.id) TH_LOG("attach: %s", self->db.nl.extack);
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b1", 4096, 0));
+	step = fault_fixture_up(&self->c, &self->db, "");
+	ASSERT_EQ(NULL, step) TH_LOG("fixture: %s", step);
 	ASSERT_EQ(0, std_writes());
 }
 
@@ -241,14 +236,10 @@ FIXTURE_TEARDOWN(failnth)
 	fail_nth_set(0);
 	fail_attrs(0);
 	kmsg("dirtybit-rig: injected-faults-end");
-	db_detach(&self->db, "/dev/ram0");
-	db_detach(&self->db, "/dev/ram1");
-	nl_close(&self->db.nl);
-	sh("rmmod brd");
-	dirtybit_unload();
+	fault_fixture_down(&self->db);
 }
 
-TEST_F(failnth, every_allocation_below_every_control_operation_fails_cleanly)
+TEST_F_TIMEOUT(failnth, every_allocation_below_every_control_operation_fails_cleanly, 900)
 {
 	static const struct fop fops[] = {
 		{ "attach", op_attach, op_detach_ram1 },

@@ -165,4 +165,41 @@ static inline int std_writes(void)
 	       write_direct("/dev/ram1", 8 * MiB, 4096, 4);
 }
 
+/*
+ * The fixture, with the module loaded afresh with @params.  Returns 0, or
+ * the step that failed (its reason on stderr).
+ */
+static inline const char *fault_fixture_up(struct ctx *c, struct db *db, const char *params)
+{
+	int id;
+
+	sh("rmmod brd 2>/dev/null");
+	if (dirtybit_reload(params))
+		return "load";
+	if (sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB))
+		return "brd";
+	if (db_open(db))
+		return "netlink";
+	c->db = db;
+	id = db_attach(db, "/dev/ram0");
+	if (id <= 0) {
+		fprintf(stderr, "attach: %d %s\n", id, db->nl.extack);
+		return "attach";
+	}
+	c->id = id;
+	if (db_add(db, "/dev/ram0", "b0", 0, 0) || db_add(db, "/dev/ram0", "b1", 4096, 0))
+		return "add";
+	return NULL;
+}
+
+static inline void fault_fixture_down(struct db *db)
+{
+	db_detach(db, "/dev/ram0");
+	db_detach(db, "/dev/ram1");
+	nl_close(&db->nl);
+	sh("rmmod brd");
+	/* The next test loads the module without fault injection. */
+	dirtybit_unload();
+}
+
 #endif

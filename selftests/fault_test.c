@@ -100,29 +100,17 @@ FIXTURE(faults) {
 
 FIXTURE_SETUP(faults)
 {
-	sh("rmmod brd 2>/dev/null");
-	ASSERT_EQ(0, dirtybit_unload());
-	ASSERT_EQ(0, dirtybit_load_params("fault_inject=1"));
+	const char *step = fault_fixture_up(&self->c, &self->db, "fault_inject=1");
+
+	ASSERT_EQ(NULL, step) TH_LOG("fixture: %s", step);
 	ASSERT_EQ(0, access(DIRTYBIT_DEBUGFS "fail_nth", W_OK));
-	ASSERT_EQ(0, sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB));
-	ASSERT_EQ(0, db_open(&self->db));
-	self->c.db = &self->db;
-	self->c.id = db_attach(&self->db, "/dev/ram0");
-	ASSERT_LT(0, (int)self->c.id) TH_LOG("attach: %s", self->db.nl.extack);
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b1", 4096, 0));
 }
 
 FIXTURE_TEARDOWN(faults)
 {
 	knob_set("fail_nth", 0);
 	db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0");
-	db_detach(&self->db, "/dev/ram0");
-	db_detach(&self->db, "/dev/ram1");
-	nl_close(&self->db.nl);
-	sh("rmmod brd");
-	/* The next test loads the module without fault injection. */
-	dirtybit_unload();
+	fault_fixture_down(&self->db);
 }
 
 TEST_F(faults, every_fault_point_of_every_control_operation_unwinds)
