@@ -37,27 +37,29 @@ static int write_file(const char *path, const char *value)
 	return n < 0 ? -errno : 0;
 }
 
+/*
+ * The calling thread's fail-nth, opened once: opening it again while armed
+ * would spend the count on the open's own allocations.
+ */
+static int fail_nth_fd = -1;
+
 /* Arms the thread's fail-nth: its Nth allocation from now on fails. */
 static int fail_nth_set(int n)
 {
 	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%d", n);
 
-	snprintf(buf, sizeof(buf), "%d", n);
-	return write_file(FAIL_NTH, buf);
+	return pwrite(fail_nth_fd, buf, len, 0) == len ? 0 : -errno;
 }
 
 /* What is left of the count: 0 once the failure was injected. */
 static long fail_nth_left(void)
 {
 	char buf[16] = "";
-	int fd = open(FAIL_NTH, O_RDONLY);
-	ssize_t n;
 
-	if (fd < 0)
+	if (pread(fail_nth_fd, buf, sizeof(buf) - 1, 0) < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n < 0 ? -errno : strtol(buf, NULL, 10);
+	return strtol(buf, NULL, 10);
 }
 
 /* The inject/verbose settings of failslab and fail_page_alloc. */
@@ -223,6 +225,8 @@ FIXTURE_SETUP(failnth)
 	/* The case SKIPs (a SKIP here would not stop it running). */
 	if (access(FAIL_NTH, F_OK))
 		return;
+	fail_nth_fd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fail_nth_fd);
 	ASSERT_EQ(0, fail_attrs(1));
 	step = fault_fixture_up(&self->c, &self->db, "");
 	ASSERT_EQ(NULL, step) TH_LOG("fixture: %s", step);
@@ -234,6 +238,7 @@ FIXTURE_TEARDOWN(failnth)
 	if (access(FAIL_NTH, F_OK))
 		return;
 	fail_nth_set(0);
+	close(fail_nth_fd);
 	fail_attrs(0);
 	kmsg("dirtybit-rig: injected-faults-end");
 	fault_fixture_down(&self->db);
