@@ -11,6 +11,8 @@
 #   make host-tests the host unit tests, fuzzers and shims, build/host/
 #   make check      host unit tests + the in-VM suite on both Debian kernels
 #   make check-host the host part of make check alone (no VM)
+#   make check-debug the VM suite on a debug kernel (KASAN, lockdep, kmemleak...)
+#   make debug-kernel build that kernel once (cached under /var/lib/dirtybit/debug/)
 #   make demo       boot a kernel in QEMU and show dirtybit at work
 #   make bench      host micro-benchmarks, then fio ratios in the VM (6.12)
 #   make soak       the backup differential test, SOAK_CYCLES rounds per kernel
@@ -47,6 +49,7 @@ USER_HDRS := $(wildcard user/*.h user/lib/*.h user/image/*.h user/backup/*.h use
 HB_SRCS := kmod/hbitmap.c kmod/hbitmap.h tests/host/hbitmap_shim.h
 
 .PHONY: all all-kmods deps module user selftests host-tests check check-host \
+	check-debug debug-kernel \
 	demo bench fuzz soak checkpatch clean
 
 all: module user selftests host-tests examples
@@ -112,7 +115,7 @@ $(B)/host/hbitmap_bench: tests/host/hbitmap_bench.c $(HB_SRCS)
 $(B)/k/%/kmod/dirtybit.ko: Kbuild VERSION $(wildcard kmod/*) uapi/linux/dirtybit.h | deps
 	@rm -rf $(B)/k/$* && mkdir -p $(B)/k/$*
 	@cp -r Kbuild VERSION kmod uapi $(B)/k/$*/
-	$(MAKE) -s -C /lib/modules/$*/build M=$(CURDIR)/$(B)/k/$* W=1 modules
+	$(MAKE) -s -C $(or $(KDIR_$*),/lib/modules/$*/build) M=$(CURDIR)/$(B)/k/$* W=1 modules
 
 ABIS = $(shell awk '{ print $$2 }' $(STATE)/kernels 2>/dev/null)
 KMODS = $(foreach abi,$(ABIS),$(B)/k/$(abi)/kmod/dirtybit.ko)
@@ -185,6 +188,22 @@ fuzz: deps $(B)/host/hbitmap_fuzz $(B)/host/image_fuzz $(B)/host/qcow2_fuzz
 	@for k in $(VM_KERNELS); do tools/vm/run --kernel $$k --tests fuzz_test \
 		--env FUZZ_MESSAGES=$(FUZZ_MESSAGES) --env FUZZ_IOCTLS=$(FUZZ_IOCTLS) \
 		--env FUZZ_SEED=$(FUZZ_SEED) --timeout 7200 || exit 1; done
+
+# The debug tier: a kernel with KASAN, KFENCE, lockdep, kmemleak, UBSAN and
+# fault injection (built once, cached under $(STATE)/debug/), the module
+# against it, and the whole VM suite on it.  Not part of make check: see
+# docs/TESTING.md for the build and run times.
+DEBUG_KERNEL := 6.1-debug
+DEBUG_TREE := $(STATE)/debug/$(DEBUG_KERNEL)/linux
+DEBUG_TIMEOUT ?= 7200
+debug-kernel: deps
+	@tools/debug-kernel.sh
+
+check-debug: debug-kernel
+	@abi=$$(tools/debug-kernel.sh --abi) && ko=$(B)/k/$$abi/kmod/dirtybit.ko && \
+		{ [ $$ko -nt $(STATE)/debug/$(DEBUG_KERNEL)/stamp ] || rm -f $$ko; } && \
+		$(MAKE) -s user selftests $$ko KDIR_$$abi=$(DEBUG_TREE)
+	@tools/check.sh --vm-only --timeout $(DEBUG_TIMEOUT) $(DEBUG_KERNEL)
 
 checkpatch: deps
 	@tools/checkpatch.sh

@@ -21,12 +21,9 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "dm.h"
-#include "model.h"
+#include "fault_ops.h"
 #include "needs.h"
-#include "region.h"
 
-#define RAM_SIZE	(64 * MiB)
 #define MAX_POINTS	200	/* more fault points in one operation is a bug */
 
 static struct db_extent ext[16];
@@ -59,57 +56,6 @@ static int knob_set(const char *name, long value)
 	ret = fprintf(f, "%ld\n", value) < 0;
 	return fclose(f) || ret ? -EIO : 0;
 }
-
-static void append(char *out, size_t size, const char *fmt, ...)
-{
-	size_t len = strlen(out);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(out + len, size - len, fmt, ap);
-	va_end(ap);
-}
-
-/* Everything a failed operation must leave as it was, as text. */
-static void snapshot(struct db *db, char *out, size_t size)
-{
-	static const char *const targets[] = { "/dev/ram0", "/dev/ram1" };
-	static const char *const names[] = { "b0", "b1", "new", "t1" };
-	struct db_extent ext[64];
-	unsigned int t, k;
-
-	dirtybit_objects(out, size / 2);
-	append(out, size, "region node fr: %d\n", !access("/dev/dirtybit-regions/fr", F_OK));
-	for (t = 0; t < 2; t++) {
-		for (k = 0; k < 4; k++) {
-			struct db_bitmap_info bi;
-			int ret = db_info(db, targets[t], names[k], &bi);
-			long n, i;
-
-			append(out, size, "%s %s: %d", targets[t], names[k], ret);
-			if (ret) {
-				append(out, size, "\n");
-				continue;
-			}
-			append(out, size, " count %llu flags %u successor %llu",
-			       (unsigned long long)bi.count, bi.flags,
-			       (unsigned long long)bi.successor_count);
-			n = db_extents(db, targets[t], names[k], ext, 64, NULL);
-			for (i = 0; i < n && i < 64; i++)
-				append(out, size, " %llu+%llu", (unsigned long long)ext[i].start,
-				       (unsigned long long)ext[i].length);
-			append(out, size, "\n");
-		}
-	}
-}
-
-struct ctx {
-	struct db *db;
-	unsigned int id;	/* of /dev/ram0 */
-	int fd;			/* what an operation opened, or -1 */
-};
-
-typedef int (*fault_op)(struct ctx *c);
 
 /*
  * Runs @op with its Nth fault point failing, N = 1, 2, ..., until it passes
@@ -148,99 +94,6 @@ static int walk(struct __test_metadata *_metadata, struct ctx *c, const char *wh
 	return -1;
 }
 
-static int op_attach(struct ctx *c)
-{
-	int id = db_attach(c->db, "/dev/ram1");
-
-	return id < 0 ? id : 0;
-}
-
-static int op_add(struct ctx *c)
-{
-	return db_add(c->db, "/dev/ram0", "new", 4096, 0);
-}
-
-static int op_clear(struct ctx *c)
-{
-	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", "b0");
-}
-
-static int op_merge(struct ctx *c)
-{
-	return db_merge(c->db, "/dev/ram0", "b1", 0, "b0");
-}
-
-static int op_freeze(struct ctx *c)
-{
-	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0");
-}
-
-static int op_next_pass(struct ctx *c)
-{
-	return db_next_pass(c->db, "/dev/ram0", "b0");
-}
-
-static int op_reclaim(struct ctx *c)
-{
-	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0");
-}
-
-static int op_abdicate(struct ctx *c)
-{
-	return db_bitmap_range(c->db, DIRTYBIT_CMD_BITMAP_ABDICATE, "/dev/ram0", "b0",
-			       16 * MiB, ~0ULL, 0);
-}
-
-static int op_transaction(struct ctx *c)
-{
-	static const struct db_tx_action acts[] = {
-		{ DIRTYBIT_CMD_BITMAP_CLEAR, "/dev/ram0", "b1" },
-		{ DIRTYBIT_CMD_BITMAP_ADD, "/dev/ram0", "t1" },
-		{ DIRTYBIT_CMD_BITMAP_FREEZE, "/dev/ram0", "b0" },
-		{ DIRTYBIT_CMD_BITMAP_ADD, "/dev/ram1", "t1" },
-	};
-
-	return db_transaction(c->db, acts, 4);
-}
-
-static int op_remove(struct ctx *c)
-{
-	return db_bitmap(c->db, DIRTYBIT_CMD_BITMAP_REMOVE, "/dev/ram0", "b1");
-}
-
-static int op_target_get(struct ctx *c)
-{
-	return db_target_state(c->db, "/dev/ram0") == DIRTYBIT_TARGET_LIVE ? 0 : -EIO;
-}
-
-static int op_bitmap_read(struct ctx *c)
-{
-	static uint64_t words[RAM_SIZE / 65536 / 64];
-
-	return region_bitmap_read(c->id, "b0", words, sizeof(words) / 8);
-}
-
-static int op_region_create(struct ctx *c)
-{
-	c->fd = region_create("fr", 16 * PAGE, DIRTYBIT_REGION_F_NODE, NULL);
-	return c->fd < 0 ? c->fd : 0;
-}
-
-static int op_region_open(struct ctx *c)
-{
-	c->fd = region_open("fr", 0, 1);
-	return c->fd < 0 ? c->fd : 0;
-}
-
-/* The standard writes, to both disks. */
-static int std_writes(void)
-{
-	return write_direct("/dev/ram0", 0, 512, 1) ||
-	       write_direct("/dev/ram0", 16 * MiB, 256 * KiB, 2) ||
-	       write_direct("/dev/ram0", 32736 * KiB, 64 * KiB, 3) ||
-	       write_direct("/dev/ram1", 8 * MiB, 4096, 4);
-}
-
 FIXTURE(faults) {
 	struct db db;
 	struct ctx c;
@@ -248,29 +101,17 @@ FIXTURE(faults) {
 
 FIXTURE_SETUP(faults)
 {
-	sh("rmmod brd 2>/dev/null");
-	ASSERT_EQ(0, dirtybit_unload());
-	ASSERT_EQ(0, dirtybit_load_params("fault_inject=1"));
+	const char *step = fault_fixture_up(&self->c, &self->db, "fault_inject=1");
+
+	ASSERT_EQ(NULL, step) TH_LOG("fixture: %s", step);
 	ASSERT_EQ(0, access(DIRTYBIT_DEBUGFS "fail_nth", W_OK));
-	ASSERT_EQ(0, sh("modprobe brd rd_nr=2 rd_size=%llu", RAM_SIZE / KiB));
-	ASSERT_EQ(0, db_open(&self->db));
-	self->c.db = &self->db;
-	self->c.id = db_attach(&self->db, "/dev/ram0");
-	ASSERT_LT(0, (int)self->c.id) TH_LOG("attach: %s", self->db.nl.extack);
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b0", 0, 0));
-	ASSERT_EQ(0, db_add(&self->db, "/dev/ram0", "b1", 4096, 0));
 }
 
 FIXTURE_TEARDOWN(faults)
 {
 	knob_set("fail_nth", 0);
 	db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, "/dev/ram0", "b0");
-	db_detach(&self->db, "/dev/ram0");
-	db_detach(&self->db, "/dev/ram1");
-	nl_close(&self->db.nl);
-	sh("rmmod brd");
-	/* The next test loads the module without fault injection. */
-	dirtybit_unload();
+	fault_fixture_down(&self->db);
 }
 
 TEST_F(faults, every_fault_point_of_every_control_operation_unwinds)

@@ -1,6 +1,8 @@
 #!/bin/bash
 # make check: the host unit tests, then the whole in-VM suite on each kernel
 # named on the command line (none: make check-host, the host part alone).
+# --vm-only skips the host part (make check-debug); --timeout SEC goes to
+# tools/vm/run.
 # Ends with one line "N passed, N failed" (and ", N skipped"); exits
 # non-zero when anything failed.  A test program that is missing fails, as
 # does a run that ends without a verdict.
@@ -11,7 +13,23 @@ cd "$top" || exit 2
 B=build
 results=$B/results.txt
 : >"$results"
+vm_only= vm_args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--vm-only) vm_only=1 ;;
+	--timeout) vm_args+=(--timeout "$2"); shift ;;
+	*) break ;;
+	esac
+	shift
+done
 
+# A run that failed without a verdict (judge or the rig broke) fails too.
+fail_if_unjudged() {
+	grep -q "^FAIL $1 " "$results" ||
+		echo "FAIL $1 $2: exited non-zero with no verdict" >>"$results"
+}
+
+if [ -z "$vm_only" ]; then
 # Host programs print TAP like the selftests; judge them the same way.  A
 # program that is not there fails (exit status 127), never skips: a build
 # that lost a test must not pass for one that ran it.
@@ -53,18 +71,15 @@ host_run checkpatch tools/checkpatch.sh
 host_run install_test tests/host/install_test.sh
 host_run dkms_test tests/host/dkms_test.sh
 host_run deb_test tests/host/deb_test.sh
-# A run that failed without a verdict (judge or the rig broke) fails too.
-fail_if_unjudged() {
-	grep -q "^FAIL $1 " "$results" ||
-		echo "FAIL $1 $2: exited non-zero with no verdict" >>"$results"
-}
 tools/vm/judge --kernel host --mode host --log "$host_log" --tests "$host_tests" \
 	--results "$results" || fail_if_unjudged host tools/vm/judge
 grep ' host ' "$results" | sed 's/^/  /'
+fi
 
 for k in "$@"; do
 	echo "== VM suite on Debian $k"
-	tools/vm/run --kernel "$k" --results "$results" --quiet || fail_if_unjudged "$k" tools/vm/run
+	tools/vm/run --kernel "$k" --results "$results" --quiet "${vm_args[@]}" ||
+		fail_if_unjudged "$k" tools/vm/run
 	grep " $k " "$results" | sed 's/^/  /'
 done
 

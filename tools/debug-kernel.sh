@@ -1,0 +1,102 @@
+#!/bin/bash
+# Build, once and cached, the debug kernel of the rig's debug tier: Debian's
+# own linux-source-6.1 with x86_64_defconfig plus tools/debug-kernel/
+# 6.1-debug.config (KASAN, KFENCE, lockdep, kmemleak, UBSAN, fault injection
+# and what dirtybit and the suite need).  The result, under
+# $DIRTYBIT_STATE/debug/6.1-debug/ (/var/lib/dirtybit by default):
+#
+#   linux/      the configured and built source tree, prepared for external
+#               module builds (KDIR for dirtybit.ko; Module.symvers present)
+#   bzImage     the kernel tools/vm/run --kernel 6.1-debug boots
+#   stage/      modules_install's root: stage/lib/modules/<abi>/
+#   abi         the kernel release (make kernelrelease)
+#   build-time  seconds the last build took
+#   stamp       hash of the fragment, the source version and the recipe
+#               number below; the build is skipped while it matches
+#
+#   tools/debug-kernel.sh [--abi]   (--abi: print the release and exit)
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+state=${DIRTYBIT_STATE:-/var/lib/dirtybit}
+name=6.1-debug
+src_pkg=linux-source-6.1
+tarball=/usr/src/$src_pkg.tar.xz
+fragment=$top/tools/debug-kernel/$name.config
+dir=$state/debug/$name
+tree=$dir/linux
+
+if [ "${1:-}" = --abi ]; then
+	cat "$dir/abi"
+	exit 0
+fi
+
+[ -e "$tarball" ] || { echo "debug-kernel: $tarball missing; run 'make deps'" >&2; exit 1; }
+version=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || stat -c %s-%Y "$tarball")
+# Bump recipe when a change below changes what is built.
+recipe=1
+stamp=$( { echo "$version $recipe"; cat "$fragment"; } | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && [ -e "$dir/bzImage" ]; then
+	echo "debug-kernel: $name $(cat "$dir/abi") is up to date ($dir)"
+	exit 0
+fi
+
+start=$(date +%s)
+echo "debug-kernel: building $name from $src_pkg $version in $tree"
+# A tree from an earlier build is configured afresh and rebuilt by kbuild's
+# own dependency tracking: only what the changed options touch recompiles.
+if [ ! -e "$tree/Makefile" ] || [ "$(cat "$dir/source" 2>/dev/null)" != "$version" ]; then
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	tar -C "$dir" -xaf "$tarball"
+	mv "$dir/$src_pkg" "$tree"
+	echo "$version" >"$dir/source"
+fi
+rm -f "$dir/stamp"
+
+mk() { nice -n 19 make -C "$tree" -s "$@"; }
+mk x86_64_defconfig
+# The fragment's lines to scripts/config arguments: =y/=m/=n/"string"/number.
+args=()
+while IFS= read -r line; do
+	case $line in ''|'#'*) continue ;; esac
+	opt=${line%%=*} val=${line#*=}
+	opt=${opt#CONFIG_}
+	case $val in
+	y) args+=(--enable "$opt") ;;
+	m) args+=(--module "$opt") ;;
+	n) args+=(--disable "$opt") ;;
+	\"*) val=${val#\"}; args+=(--set-str "$opt" "${val%\"}") ;;
+	*) args+=(--set-val "$opt" "$val") ;;
+	esac
+done <"$fragment"
+"$tree/scripts/config" --file "$tree/.config" "${args[@]}"
+mk olddefconfig
+# olddefconfig drops what a dependency forbids: every line must have survived.
+bad=0
+while IFS= read -r line; do
+	case $line in ''|'#'*) continue ;; esac
+	opt=${line%%=*} val=${line#*=}
+	if [ "$val" = n ]; then
+		! grep -q "^$opt=" "$tree/.config" && continue
+	else
+		grep -qxF "$line" "$tree/.config" && continue
+	fi
+	echo "debug-kernel: $line did not survive olddefconfig (.config: $(grep -E "^(# )?$opt[= ]" "$tree/.config" || echo absent))" >&2
+	bad=1
+done <"$fragment"
+[ "$bad" = 0 ] || exit 1
+
+jobs=${DEBUG_KERNEL_JOBS:-$(nproc)}
+mk -j"$jobs" bzImage modules
+mk modules_prepare
+[ -s "$tree/Module.symvers" ] || { echo "debug-kernel: no Module.symvers" >&2; exit 1; }
+abi=$(make -C "$tree" -s kernelrelease)
+rm -rf "$dir/stage"
+mk INSTALL_MOD_PATH="$dir/stage" modules_install
+rm -f "$dir/stage/lib/modules/$abi/build" "$dir/stage/lib/modules/$abi/source"
+cp "$tree/arch/x86/boot/bzImage" "$dir/bzImage"
+echo "$abi" >"$dir/abi"
+echo $(($(date +%s) - start)) >"$dir/build-time"
+echo "$stamp" >"$dir/stamp"
+echo "debug-kernel: $name $abi built in $(cat "$dir/build-time") s ($dir)"
