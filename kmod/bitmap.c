@@ -61,9 +61,23 @@ void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops
 	INIT_LIST_HEAD(&tr->bitmaps);
 	INIT_LIST_HEAD(&tr->node);
 	kref_init(&tr->ref);
-	mutex_init(&tr->cut_lock);
+	lockdep_register_key(&tr->cut_key);
+	__mutex_init(&tr->cut_lock, "db_track.cut_lock", &tr->cut_key);
 	tr->size = size;
 	tr->ops = ops;
+}
+
+/*
+ * Undoes db_track_init() of @tr, if it ran (a zeroed track has no ops), as
+ * the memory is freed.  Sleeps (lockdep waits for RCU readers of the key).
+ */
+void db_track_fini(struct db_track *tr)
+{
+	if (!tr->ops)
+		return;
+	mutex_destroy(&tr->cut_lock);
+	lockdep_unregister_key(&tr->cut_key);
+	tr->ops = NULL;
 }
 
 /*

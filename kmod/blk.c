@@ -1106,6 +1106,7 @@ static int db_blk_watch(struct device *disk_dev)
 
 static void db_blk_free(struct db_blk_target *t)
 {
+	db_track_fini(&t->track);
 	hbitmap_free(t->carry);
 	free_percpu(t->inflight);
 	kfree(t);

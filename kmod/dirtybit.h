@@ -51,8 +51,10 @@ struct sk_buff;
  *    target's bitmaps or what it records into (a transaction, from its
  *    checks across its cut and drain to its end), by a region's writer
  *    hold and by detach.  Taken killably; a transaction takes the locks of
- *    all its targets in ascending id order.  A wait on one target (a drain,
- *    a hold waiting for a write) holds only that target's lock.
+ *    all its targets in ascending id order (each target's lock has a
+ *    lockdep class of its own, so lockdep sees that order, not recursion).
+ *    A wait on one target (a drain, a hold waiting for a write) holds only
+ *    that target's lock.
  *  - dirtybit_lock: the lists of targets, bitmaps and regions and what they
  *    publish.  Held for short sections only: never across a wait for I/O,
  *    user memory, another target or an RCU grace period of a cut.
@@ -199,6 +201,8 @@ struct db_track {
 	const struct db_track_ops *ops;
 	struct kref ref;		/* the list's, and each user's */
 	struct mutex cut_lock;		/* see the top of this file */
+	/* cut_lock's own lockdep class: a transaction holds several. */
+	struct lock_class_key cut_key;
 	u64 size;			/* bytes tracked */
 	u32 id;
 	bool listed;			/* on db_tracks; under dirtybit_lock */
@@ -233,6 +237,7 @@ struct db_bitmap {
 int db_bitmap_init(void);
 void db_bitmap_exit(void);
 void db_track_init(struct db_track *tr, u64 size, const struct db_track_ops *ops);
+void db_track_fini(struct db_track *tr);
 int db_track_publish_empty(struct db_track *tr);
 void db_track_list(struct db_track *tr);
 void db_track_unlist(struct db_track *tr);

@@ -109,6 +109,7 @@ static void db_region_free(struct db_track *tr)
 		iput(r->inode);
 	if (r->pinned)
 		simple_release_fs(&db_region_mnt, &db_region_mnt_count);
+	db_track_fini(&r->track);
 	kfree(r);
 	db_obj_put(DB_OBJ_TARGET);
 }
