@@ -58,7 +58,7 @@ deps:
 	@tools/deps.sh
 
 module: deps
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 DIRTYBIT_WERROR=y modules
 
 user: $(B)/dirtybit
 # selftests/ is a kselftest target of its own (selftests/Makefile).
@@ -115,7 +115,7 @@ $(B)/host/hbitmap_bench: tests/host/hbitmap_bench.c $(HB_SRCS)
 $(B)/k/%/kmod/dirtybit.ko: Kbuild VERSION $(wildcard kmod/*) uapi/linux/dirtybit.h | deps
 	@rm -rf $(B)/k/$* && mkdir -p $(B)/k/$*
 	@cp -r Kbuild VERSION kmod uapi $(B)/k/$*/
-	$(MAKE) -s -C $(or $(KDIR_$*),/lib/modules/$*/build) M=$(CURDIR)/$(B)/k/$* W=1 modules
+	$(MAKE) -s -C $(or $(KDIR_$*),/lib/modules/$*/build) M=$(CURDIR)/$(B)/k/$* W=1 DIRTYBIT_WERROR=y modules
 
 ABIS = $(shell awk '{ print $$2 }' $(STATE)/kernels 2>/dev/null)
 KMODS = $(foreach abi,$(ABIS),$(B)/k/$(abi)/kmod/dirtybit.ko)

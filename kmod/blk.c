@@ -1527,6 +1527,11 @@ int db_blk_init(void)
 	check_trace_callback_type_block_bio_remap(db_blk_remap_probe);
 	check_trace_callback_type_block_rq_issue(db_blk_rq_issue_probe);
 	check_trace_callback_type_block_bio_queue(db_blk_queue_probe);
+	if (drop_mark_one_in) {
+		pr_warn("drop_mark_one_in=%u: block bitmaps lose writes (for tests only)\n",
+			drop_mark_one_in);
+		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	}
 
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;

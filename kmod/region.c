@@ -782,6 +782,7 @@ int db_region_init(void)
 {
 	int ret;
 
+	db_region_track_init();
 	ret = db_fault() ? -ENOMEM :
 		alloc_chrdev_region(&db_region_devt, 0, DIRTYBIT_MAX_REGIONS, "dirtybit-region");
 	if (ret)

@@ -42,6 +42,7 @@ static inline struct db_region *to_region(struct db_track *tr)
 
 /* region_track.c */
 extern const struct vm_operations_struct db_region_vm_ops;
+void db_region_track_init(void);
 void db_region_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec);
 int db_region_hold(struct db_region *r, struct file *file);
 void db_region_unhold(struct db_region *r);

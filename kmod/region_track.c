@@ -59,6 +59,15 @@ module_param(region_rearm, bool, 0444);
 MODULE_PARM_DESC(region_rearm,
 		 "Write-protect harvested region pages at a cut (default Y; N loses writes, for tests only)");
 
+/* Loading with region_rearm=N says so, and taints the kernel. */
+void db_region_track_init(void)
+{
+	if (region_rearm)
+		return;
+	pr_warn("region_rearm=N: region bitmaps lose writes (for tests only)\n");
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+}
+
 /* ---- the marking path ------------------------------------------------ */
 
 /*
