@@ -138,6 +138,16 @@ TEST(attach_autoloads_the_module)
 	EXPECT_EQ(0, run(&r, CLI " detach /dev/ram0")) TH_LOG("%s", r.err);
 }
 
+/* So does a region's creation, which goes through /dev/dirtybit, not netlink. */
+TEST(region_create_autoloads_the_module)
+{
+	ASSERT_EQ(0, dirtybit_unload());
+	ASSERT_FALSE(dirtybit_loaded());
+	ASSERT_EQ(0, run(&r, CLI " region create autoloaded 1M")) TH_LOG("%s", r.err);
+	EXPECT_TRUE(dirtybit_loaded());
+	EXPECT_EQ(0, run(&r, CLI " region destroy autoloaded")) TH_LOG("%s", r.err);
+}
+
 /* The block commands end to end on brd: attach, bitmaps, extents, JSON. */
 TEST(block_tour)
 {

@@ -25,6 +25,21 @@ static int db_ctl_ioctl(struct dirtybit_ctx *ctx, unsigned long cmd, void *arg, 
 	int fd = open(DB_CTL_PATH, O_RDWR | O_CLOEXEC);
 	int ret;
 
+	/*
+	 * No device node: the module may not be loaded yet.  Looking its
+	 * netlink family up makes the kernel load it (by the family's alias),
+	 * and its init creates the node before the lookup returns.
+	 */
+	if (fd < 0 && errno == ENOENT) {
+		struct dirtybit_ctx probe = { 0 };
+
+		if (!dirtybit_open(&probe)) {
+			dirtybit_close(&probe);
+			fd = open(DB_CTL_PATH, O_RDWR | O_CLOEXEC);
+		} else {
+			errno = ENOENT;
+		}
+	}
 	*opened = fd >= 0;
 	if (fd < 0) {
 		return db_fail(ctx, -errno, "%s: %s", DB_CTL_PATH, strerror(errno));
