@@ -57,14 +57,18 @@ install: $(B)/lib/$(LIB_REAL) $(B)/inst/dirtybit
 	install -D -m 644 uapi/linux/dirtybit.h $(DESTDIR)$(INCLUDEDIR)/dirtybit/linux/dirtybit.h
 	install -d $(DESTDIR)$(PKGCONFIGDIR)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
-		-e 's|@VERSION@|$(VERSION)|' dist/libdirtybit.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/libdirtybit.pc
+		-e 's|@VERSION@|$(VERSION)|' dist/libdirtybit.pc.in >$(B)/libdirtybit.pc
+	install -m 644 $(B)/libdirtybit.pc $(DESTDIR)$(PKGCONFIGDIR)/libdirtybit.pc
 	install -D -m 644 docs/dirtybit.8 $(DESTDIR)$(MANDIR)/man8/dirtybit.8
 	install -D -m 644 dist/60-dirtybit.rules $(DESTDIR)$(UDEVRULESDIR)/60-dirtybit.rules
 	install -d $(DESTDIR)$(DKMSSRCDIR)/kmod $(DESTDIR)$(DKMSSRCDIR)/uapi/linux
 	install -m 644 Kbuild VERSION $(DESTDIR)$(DKMSSRCDIR)/
 	install -m 644 $(KMOD_SRCS) $(DESTDIR)$(DKMSSRCDIR)/kmod/
 	install -m 644 uapi/linux/dirtybit.h $(DESTDIR)$(DKMSSRCDIR)/uapi/linux/
-	sed 's|#MODULE_VERSION#|$(VERSION)|' dist/dkms.conf >$(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	sed 's|#MODULE_VERSION#|$(VERSION)|' dist/dkms.conf >$(B)/dkms.conf
+	install -m 644 $(B)/dkms.conf $(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	@# Into the system itself: the loader's cache must know the new library.
+	@[ -n "$(DESTDIR)" ] || ldconfig
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/dirtybit $(DESTDIR)$(LIBDIR)/$(LIB_REAL) \
@@ -72,6 +76,7 @@ uninstall:
 		$(DESTDIR)$(PKGCONFIGDIR)/libdirtybit.pc $(DESTDIR)$(MANDIR)/man8/dirtybit.8 \
 		$(DESTDIR)$(UDEVRULESDIR)/60-dirtybit.rules
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/dirtybit $(DESTDIR)$(DKMSSRCDIR)
+	@[ -n "$(DESTDIR)" ] || ldconfig
 
 STAGE := $(B)/stage
 STAGE_LIBDIR := /usr/lib/$(MULTIARCH)

@@ -85,14 +85,19 @@ static int backup(struct dirtybit_ctx *ctx, const char *device, const char *outp
 {
 	struct dirtybit_bitmap_req req = { .target = device, .name = BITMAP };
 	struct copy c = { .buf = malloc(CHUNK) };
+	char partial[4096];
 	bool changed = false;
 	int err;
 
+	/* Written aside and renamed when complete: a failure leaves OUTPUT as it was. */
+	if (snprintf(partial, sizeof(partial), "%s.partial", output) >= (int)sizeof(partial))
+		return -fail(ctx, "output", -ENAMETOOLONG);
+
 	err = dirtybit_bitmap(ctx, DIRTYBIT_CMD_BITMAP_FREEZE, &req);
 	if (err)
-		return fail(ctx, "freeze", err);
+		return -fail(ctx, "freeze", err);
 	c.in = open(device, O_RDONLY | O_CLOEXEC);
-	c.out = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	c.out = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	err = !c.buf || c.in < 0 || c.out < 0 || ftruncate(c.out, t->size) ? -errno : 0;
 	if (!err)
 		err = dirtybit_extents(ctx, device, BITMAP, copy_extent, &c, &changed);
@@ -102,6 +107,8 @@ static int backup(struct dirtybit_ctx *ctx, const char *device, const char *outp
 		err = -ESTALE;	/* someone else reclaimed or cleared our frozen bitmap */
 	if (!err && fsync(c.out))
 		err = -errno;
+	if (!err && rename(partial, output))
+		err = -errno;
 	if (c.in >= 0)
 		close(c.in);
 	if (c.out >= 0)
@@ -109,13 +116,16 @@ static int backup(struct dirtybit_ctx *ctx, const char *device, const char *outp
 	free(c.buf);
 	if (err) {
 		fprintf(stderr, "agent: copy: %s\n", ctx->err[0] ? ctx->err : strerror(-err));
+		unlink(partial);
 		/* The frozen bits go back into the bitmap: nothing is lost. */
-		dirtybit_bitmap(ctx, DIRTYBIT_CMD_BITMAP_RECLAIM, &req);
-		return 1;
+		err = dirtybit_bitmap(ctx, DIRTYBIT_CMD_BITMAP_RECLAIM, &req);
+		if (err)
+			fail(ctx, "reclaim", err);
+		return -1;
 	}
 	printf("copied %llu bytes\n", (unsigned long long)c.bytes);
 	err = dirtybit_bitmap(ctx, DIRTYBIT_CMD_BITMAP_ABDICATE, &req);
-	return err ? fail(ctx, "abdicate", err) : 0;
+	return err ? -fail(ctx, "abdicate", err) : 0;
 }
 
 int main(int argc, char **argv)
@@ -148,8 +158,11 @@ int main(int argc, char **argv)
 	err = dirtybit_bitmap(&ctx, DIRTYBIT_CMD_BITMAP_ADD, &req);
 	if (!err)
 		err = dirtybit_bitmap_get(&ctx, argv[1], BITMAP, &b);
-	if (err)
-		return fail(&ctx, "bitmap add", err);
+	if (err) {
+		ret = fail(&ctx, "bitmap add", err);
+		dirtybit_detach(&ctx, argv[1]);
+		return ret;
+	}
 	printf("target %u %s, %llu bytes, granularity %u\nready\n", t.id, t.name,
 	       (unsigned long long)t.size, b.granularity);
 	fflush(stdout);
@@ -157,6 +170,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "agent: no go on stdin; backing up now\n");
 
 	ret = backup(&ctx, argv[1], argv[2], &t);
+	/*
+	 * A failed backup keeps the target and its bitmap, which holds every
+	 * change since the last good one: the next run would copy them.  This
+	 * example, after a good one, cleans up.
+	 */
+	if (ret < 0)
+		return 1;
 	err = dirtybit_bitmap(&ctx, DIRTYBIT_CMD_BITMAP_REMOVE, &req);
 	if (!err)
 		err = dirtybit_detach(&ctx, argv[1]);

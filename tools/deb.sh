@@ -28,5 +28,11 @@ if ! dpkg-buildpackage -us -uc -b >"$out/build.log" 2>&1; then
 fi
 mv "$out"/src/*.deb "$out"/src/*.changes "$out"/src/*.buildinfo "$out/"
 # Every tag lintian finds, overridden ones shown as such (debian/*.lintian-overrides).
-lintian --info --display-info --show-overrides "$out"/*.changes >"$out/lintian.txt" 2>&1 || true
+# Exit status 1 is tags found (deb_test reads them); more is lintian failing.
+rc=0
+lintian --info --display-info --show-overrides "$out"/*.changes >"$out/lintian.txt" 2>&1 || rc=$?
+if [ "$rc" -gt 1 ]; then
+	echo "deb: lintian failed (exit status $rc); see $out/lintian.txt" >&2
+	exit 1
+fi
 ls "$out"/*.deb
