@@ -183,17 +183,6 @@ static long check_records(const char *dir, char *why, size_t len)
 	return total;
 }
 
-/* A u64 field of a JSON line, or -1. */
-static long long json_u64(const char *json, const char *key)
-{
-	char pat[64];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(json, pat);
-	return p ? atoll(p + strlen(pat)) : -1;
-}
-
 /* Passes in a backup's JSON, and how many ran frozen. */
 static int count_passes(const char *json, int *frozen)
 {
@@ -348,7 +337,7 @@ TEST_F_TIMEOUT(pit, freeze_is_short_under_a_writer_at_a_quarter_of_the_copy_rate
 	/* The copy rate, from an unfrozen full backup of the same disk. */
 	ASSERT_EQ(0, run(&r, CLI " -j backup " VDISK " --bitmap b --full -o " DIR "/rate.qcow2"))
 		TH_LOG("%s", r.err);
-	rate = json_u64(r.out, "bytes_per_sec");
+	rate = run_json_ll(r.out, "bytes_per_sec");
 	ASSERT_LT(0, rate);
 	self->writer = start_record_writer(rate / 4.0, self->done);
 	while (*self->done < 16)
@@ -357,8 +346,8 @@ TEST_F_TIMEOUT(pit, freeze_is_short_under_a_writer_at_a_quarter_of_the_copy_rate
 			 " --fsfreeze " MNT)) TH_LOG("%s", r.err);
 	TH_LOG("copy rate %lld B/s, writer %.0f B/s: %s", rate, rate / 4.0, r.out);
 	passes = count_passes(r.out, &frozen);
-	frozen_ms = json_u64(r.out, "frozen_ms");
-	total_ms = json_u64(r.out, "total_ms");
+	frozen_ms = run_json_ll(r.out, "frozen_ms");
+	total_ms = run_json_ll(r.out, "total_ms");
 	EXPECT_LE(2, passes);
 	EXPECT_EQ(1, frozen);
 	EXPECT_LE(0, frozen_ms);

@@ -303,17 +303,6 @@ TEST_F_TIMEOUT(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_load
 	EXPECT_EQ(0, run(&r, "cmp " PMEM " " HELD)) TH_LOG("%s", r.out);
 }
 
-/* The number after "@key": (a space allowed) in JSON text @json, or -1. */
-static double json_num(const char *json, const char *key)
-{
-	char want[64];
-	const char *p;
-
-	snprintf(want, sizeof(want), "\"%s\":", key);
-	p = strstr(json, want);
-	return p ? strtod(p + strlen(want), NULL) : -1;
-}
-
 /*
  * The same running guest saved by dirtybit (its default 8 passes, then 4,
  * about the dirty syncs QEMU makes here) and then by QEMU's own mapped-ram
@@ -333,12 +322,12 @@ TEST_F_TIMEOUT(guest, dirtybit_and_qemu_mapped_ram_side_by_side, 300)
 		ASSERT_EQ(0, run(&r, CLI " -j image save --passes %s /tmp/guest-db.img " NAME, runs[i]))
 			TH_LOG("%s", r.err);
 		n = image_save_passes(r.out, &held);
-		EXPECT_LE(0, json_num(r.out, "total_ms")) TH_LOG("%s", r.out);
+		EXPECT_LE(0, run_json_ll(r.out, "total_ms")) TH_LOG("%s", r.out);
 		if (len >= (int)sizeof(line))
 			break;
 		len += snprintf(line + len, sizeof(line) - len,
-				"dirtybit --passes %s (%d run) total_ms %.0f pause_ms %.0f; ", runs[i], n,
-				json_num(r.out, "total_ms"), json_num(r.out, "frozen_ms"));
+				"dirtybit --passes %s (%d run) total_ms %lld pause_ms %lld; ", runs[i], n,
+				run_json_ll(r.out, "total_ms"), run_json_ll(r.out, "frozen_ms"));
 	}
 
 	qmp = qmp_open(QMP_WRITER, self->qemu);
@@ -347,10 +336,10 @@ TEST_F_TIMEOUT(guest, dirtybit_and_qemu_mapped_ram_side_by_side, 300)
 	ASSERT_STREQ("completed", status);
 	ASSERT_EQ(0, qmp_cmd(qmp, "{\"execute\": \"query-migrate\"}", reply, sizeof(reply)));
 	fclose(qmp);
-	printf("# side by side (%s writer, %s guest RAM): %sQEMU mapped-ram (%.0f dirty syncs) "
-	       "total-time %.0f downtime %.0f\n", variant->cpu ? "guest program" : "qtest", SIZE_OPT,
-	       line, json_num(reply, "dirty-sync-count"), json_num(reply, "total-time"),
-	       json_num(reply, "downtime"));
+	printf("# side by side (%s writer, %s guest RAM): %sQEMU mapped-ram (%lld dirty syncs) "
+	       "total-time %lld downtime %lld\n", variant->cpu ? "guest program" : "qtest", SIZE_OPT,
+	       line, run_json_ll(reply, "dirty-sync-count"), run_json_ll(reply, "total-time"),
+	       run_json_ll(reply, "downtime"));
 	TH_LOG("QEMU: %s", reply);
 }
 

@@ -30,6 +30,20 @@ struct run {
 	char err[RUN_OUT];	/* stderr */
 };
 
+/*
+ * The integer after "@key": in JSON text @json (a space allowed: QEMU
+ * writes one), or -1 when the key is not there.
+ */
+static inline long long run_json_ll(const char *json, const char *key)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof(want), "\"%s\":", key);
+	p = strstr(json, want);
+	return p ? strtoll(p + strlen(want), NULL, 10) : -1;
+}
+
 static inline void run_slurp(const char *path, char *buf)
 {
 	FILE *f = fopen(path, "r");
