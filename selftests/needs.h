@@ -131,16 +131,38 @@ static inline void needs_or_skip(const char *modules, const char *programs)
 }
 
 /*
+ * The harness's time limit of a case (TEST_F_TIMEOUT, or its 30 s default)
+ * times DIRTYBIT_TIMEOUT_SCALE (1 to 100; 1 when unset): a debug kernel's
+ * KASAN, lockdep and kmemleak make every case several times slower under
+ * TCG, and tools/vm/run sets it for one.  The harness arms each limit with
+ * alarm(); the test programs link with --wrap=alarm (selftests/Makefile).
+ */
+static inline unsigned int needs_timeout_scale(void)
+{
+	const char *s = getenv("DIRTYBIT_TIMEOUT_SCALE");
+	unsigned long k = s ? strtoul(s, NULL, 10) : 1;
+
+	return k >= 1 && k <= 100 ? k : 1;
+}
+
+/*
  * TEST_HARNESS_MAIN, the check first: it runs as a constructor, before
  * main() and test_harness_run() print the plan.  Output goes out by the
  * line, as on a terminal, also into the kselftest runner's pipe: what a
  * test prints streams, and a forked test case's _exit() loses none of it.
+ * With it the scaled alarm() the harness's time limits go through.
  */
 #define NEEDS_HARNESS_MAIN(modules, programs)			\
 	static void __attribute__((constructor)) needs_check(void)	\
 	{							\
 		setvbuf(stdout, NULL, _IOLBF, 0);		\
 		needs_or_skip(modules, programs);		\
+	}							\
+	unsigned int __real_alarm(unsigned int seconds);	\
+	unsigned int __wrap_alarm(unsigned int seconds);	\
+	unsigned int __wrap_alarm(unsigned int seconds)		\
+	{							\
+		return __real_alarm(seconds * needs_timeout_scale()); \
 	}							\
 	TEST_HARNESS_MAIN
 
