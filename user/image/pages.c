@@ -162,9 +162,10 @@ static int do_chunk(struct job *j, unsigned char *buf, const unsigned char *zero
 /*
  * A chunk's buffer, aligned for O_DIRECT and, where the kernel gives them,
  * in 2 MiB pages: a run is written with one request only if its buffer has
- * few segments.  In 4 KiB pages a 4 MiB buffer has 1024, more than a queue
- * takes (virtio-blk: 254), so the block layer splits each write into
- * requests of about 1 MiB; in huge pages it has two.  NULL: no memory.
+ * few segments.  In 4 KiB pages a 4 MiB buffer has up to 1024 (one per
+ * physically discontiguous page), more than a queue takes (virtio-blk:
+ * 254), so the block layer splits each write into requests of 1 MiB or
+ * so; in huge pages it has two.  NULL: no memory.
  */
 static unsigned char *chunk_buf(size_t len)
 {
