@@ -10,7 +10,12 @@ image on the same file system as the baselines, medians of ROUNDS:
   - QEMU's own mapped-ram save of the same memory (memory-backend-file on
     the same source), plain, + multifd (N channels), + multifd + direct-io.
 
-Prints ratios against fio.  Usage: image_bench.py CLI WORKDIR [SIZE_MB]"""
+Each round runs every writer once, in an order that rotates from round to
+round, so a disk that drifts during the run weighs on all of them alike.
+Prints medians (min-max) and ratios against fio; each dirtybit row also
+against QEMU's multifd + direct-io save of the same round, pair by pair,
+and so does a second run of that QEMU save (A/A: the disk's own noise).
+Usage: image_bench.py CLI WORKDIR [SIZE_MB]"""
 import json
 import os
 import statistics
@@ -35,14 +40,10 @@ def drop(path):
 
 
 def timed(fn):
-    times = []
-    for _ in range(ROUNDS):
-        drop(OUT)
-        subprocess.run(["sync"], check=True)
-        t = time.monotonic()
-        fn()
-        times.append(time.monotonic() - t)
-    return SIZE_MB / statistics.median(times)          # MB/s
+    """Seconds of one run of @fn, from an empty file system cache of OUT."""
+    t = time.monotonic()
+    fn()
+    return time.monotonic() - t
 
 
 def fio(direct):
@@ -70,7 +71,8 @@ def qemu_save(multifd, direct):
         if direct:
             params["direct-io"] = True
         t = time.monotonic()
-        st = q.mapped_ram(False, OUT, ("multifd",) if multifd else (), params)
+        # Polled often: the end of the migration is not rounded up by 0.1 s.
+        st = q.mapped_ram(False, OUT, ("multifd",) if multifd else (), params, poll=0.01)
         took = time.monotonic() - t
         if st != "completed":
             raise RuntimeError(f"QEMU migration {st}")
@@ -84,13 +86,30 @@ def qemu_save(multifd, direct):
     return took + time.monotonic() - t
 
 
-def qemu_timed(multifd, direct):
-    times = []
-    for _ in range(ROUNDS):
-        drop(OUT)
-        subprocess.run(["sync"], check=True)
-        times.append(qemu_save(multifd, direct))
-    return SIZE_MB / statistics.median(times)
+QEMU_BEST = f"QEMU 10 mapped-ram + multifd ({THREADS}) + direct-io"
+QEMU_AA = QEMU_BEST + ", again (A/A)"
+
+
+def writers():
+    """(name, fio mode, seconds of one run) for every row."""
+    rows = [("fio sequential write, buffered + fsync", "buffered", lambda: timed(lambda: fio(False))),
+            ("fio sequential write, O_DIRECT + fsync", "direct", lambda: timed(lambda: fio(True)))]
+    for threads in (1, THREADS):
+        for direct in (False, True):
+            rows.append((f"dirtybit image save, {threads} thread{'s' if threads > 1 else ''}, "
+                         f"{'O_DIRECT' if direct else 'buffered'}",
+                         "direct" if direct else "buffered",
+                         lambda t=threads, d=direct: timed(lambda: save(t, d))))
+    for name, multifd, direct in (("QEMU 10 mapped-ram", False, False),
+                                  (f"QEMU 10 mapped-ram + multifd ({THREADS})", True, False),
+                                  (QEMU_BEST, True, True), (QEMU_AA, True, True)):
+        rows.append((name, "direct" if direct else "buffered",
+                     lambda m=multifd, d=direct: qemu_save(m, d)))
+    return rows
+
+
+def spread(xs, fmt):
+    return f"{fmt(statistics.median(xs))} ({fmt(min(xs))}–{fmt(max(xs))})"
 
 
 def main():
@@ -99,29 +118,38 @@ def main():
         block = os.urandom(1 << 20)
         for _ in range(SIZE_MB):
             f.write(block)
-    print(f"image bench: {SIZE_MB} MiB, {THREADS} threads, medians of {ROUNDS}, {WORK}")
-    base = {"buffered": timed(lambda: fio(False)), "direct": timed(lambda: fio(True))}
-    rows = []
-    for threads in (1, THREADS):
-        for direct in (False, True):
-            kind = "direct" if direct else "buffered"
-            mbs = timed(lambda: save(threads, direct))
-            rows.append((f"dirtybit image save, {threads} thread{'s' if threads > 1 else ''}, "
-                         f"{'O_DIRECT' if direct else 'buffered'}", mbs, kind))
-    for name, multifd, direct in (("QEMU 10 mapped-ram", False, False),
-                                  (f"QEMU 10 mapped-ram + multifd ({THREADS})", True, False),
-                                  (f"QEMU 10 mapped-ram + multifd ({THREADS}) + direct-io",
-                                   True, True)):
-        try:
-            rows.append((name, qemu_timed(multifd, direct), "direct" if direct else "buffered"))
-        except RuntimeError as e:
-            print(f"# {name}: {e}")
-    print("\n| writer | MB/s | vs fio (same mode) |\n|---|---|---|")
-    print(f"| fio sequential write, buffered + fsync | {base['buffered']:.0f} | 1.00 |")
-    print(f"| fio sequential write, O_DIRECT + fsync | {base['direct']:.0f} | 1.00 |")
-    for name, mbs, kind in rows:
-        print(f"| {name} | {mbs:.0f} | {mbs / base[kind]:.2f} |")
-    print("RESULT " + json.dumps({"fio": base, "rows": rows}))
+    print(f"image bench: {SIZE_MB} MiB, {THREADS} threads, medians of {ROUNDS} rounds, {WORK}")
+    rows = writers()
+    secs = {name: [] for name, _, _ in rows}
+    failed = set()
+    for r in range(ROUNDS):
+        for name, _, run in rows[r % len(rows):] + rows[:r % len(rows)]:
+            if name in failed:
+                continue
+            drop(OUT)
+            subprocess.run(["sync"], check=True)
+            try:
+                secs[name].append(run())
+            except RuntimeError as e:
+                print(f"# {name}: {e}")
+                failed.add(name)
+    base = {kind: statistics.median(SIZE_MB / t for t in secs[name])
+            for name, kind, _ in rows[:2]}
+    best = secs.get(QEMU_BEST) if QEMU_BEST not in failed else None
+    print(f"\n| writer | MB/s, median (min–max) | vs fio (same mode) | vs {QEMU_BEST}, "
+          "paired by round |\n|---|---|---|---|")
+    result = []
+    for name, kind, _ in rows:
+        if name in failed:
+            continue
+        mbs = [SIZE_MB / t for t in secs[name]]
+        vs = "—"
+        if best and (name.startswith("dirtybit") or name == QEMU_AA):
+            vs = spread([q / t for q, t in zip(best, secs[name])], lambda x: f"{x:.2f}")
+        print(f"| {name} | {spread(mbs, lambda x: f'{x:.0f}')} | "
+              f"{statistics.median(mbs) / base[kind]:.2f} | {vs} |")
+        result.append((name, statistics.median(mbs), kind))
+    print("RESULT " + json.dumps({"fio": base, "rows": result}))
     drop(OUT)
     drop(SRC)
 

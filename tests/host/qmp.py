@@ -39,17 +39,17 @@ class Qemu:
             if "error" in msg:
                 raise RuntimeError(f"{name}: {msg['error']['desc']}")
 
-    def migration_done(self, timeout=300):
-        """Polls query-migrate until it completes; the final status."""
+    def migration_done(self, timeout=300, poll=0.1):
+        """Polls query-migrate every @poll s until it completes; the final status."""
         end = time.time() + timeout
         while time.time() < end:
             st = self.cmd("query-migrate").get("status", "none")
             if st in ("completed", "failed", "cancelled"):
                 return st
-            time.sleep(0.1)
+            time.sleep(poll)
         return "timeout"
 
-    def mapped_ram(self, incoming, path, caps=(), params=None):
+    def mapped_ram(self, incoming, path, caps=(), params=None, poll=0.1):
         """Migrates to (or, @incoming, from) file @path with the mapped-ram
         capability and @caps on, after setting @params; the final status."""
         self.cmd("migrate-set-capabilities",
@@ -58,7 +58,7 @@ class Qemu:
         if params:
             self.cmd("migrate-set-parameters", **params)
         self.cmd("migrate-incoming" if incoming else "migrate", uri=f"file:{path}")
-        return self.migration_done(timeout=3600)
+        return self.migration_done(timeout=3600, poll=poll)
 
     def quit(self):
         try:
