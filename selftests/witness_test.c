@@ -421,8 +421,14 @@ static int witness_run(struct __test_metadata *_metadata, enum kind kind, const 
 		TH_LOG("witness: %s", strerror(-ret));
 		goto out;
 	}
-	for (i = 0; i < s.nwatch && !ret; i++)
+	for (i = 0; i < s.nwatch && !ret; i++) {
 		ret = witness_watch(&wit, s.watch[i]);
+		/* It reads a request as one range: no multi-range discards. */
+		if (s.watch_src[i] == WITNESS_SRC_RQ)
+			EXPECT_EQ(0, sh("[ \"$(cat /sys/block/%s/queue/max_discard_segments)\" = 1 ]",
+					strrchr(s.watch[i], '/') + 1))
+				TH_LOG("%s takes multi-range discards", s.watch[i]);
+	}
 	ret = ret ?: db_open(&db);
 	if (ret)
 		goto out_wit;
