@@ -38,6 +38,7 @@ new=$state/debug/.$name.new
 old=$state/debug/.$name.old
 tree=$new/linux
 
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;; esac
 if [ "${1:-}" = --abi ]; then
 	cat "$dir/abi"
 	exit 0
