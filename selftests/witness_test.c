@@ -526,6 +526,8 @@ static int witness_run(struct __test_metadata *_metadata, enum kind kind, const 
 			TH_LOG("%s: nothing completed on %s", s.watch[i],
 			       s.watch_src[i] == WITNESS_SRC_RQ ? "block_rq_complete" :
 			       "block_bio_complete");
+		/* and nothing on the other (docs/TESTING.md) */
+		EXPECT_EQ(0, seen.n[!s.watch_src[i]]);
 	}
 out_db:
 	for (i = 0; i < s.nt; i++)
