@@ -202,6 +202,7 @@ debug-kernel: deps
 check-debug: debug-kernel
 	@abi=$$(tools/debug-kernel.sh --abi) && ko=$(B)/k/$$abi/kmod/dirtybit.ko && \
 		{ [ $$ko -nt $(STATE)/debug/$(DEBUG_KERNEL)/stamp ] || rm -f $$ko; } && \
+		flock -s $(STATE)/debug/$(DEBUG_KERNEL).lock \
 		$(MAKE) -s user selftests examples $(B)/host/fail_dirsync.so $$ko KDIR_$$abi=$(DEBUG_TREE)
 	@tools/check.sh --vm-only --timeout $(DEBUG_TIMEOUT) $(DEBUG_KERNEL)
 

@@ -83,7 +83,8 @@ MODULE_PARM_DESC(drain_timeout,
 
 /*
  * Testing only: the selftest that proves the cut exact shows that it fails
- * without the drain.  Set at load, never under a running backup.
+ * without the drain.  Set at load (it says so, and taints the kernel),
+ * never under a running backup.
  */
 static bool cut_drain = true;
 module_param(cut_drain, bool, 0444);
@@ -1527,11 +1528,11 @@ int db_blk_init(void)
 	check_trace_callback_type_block_bio_remap(db_blk_remap_probe);
 	check_trace_callback_type_block_rq_issue(db_blk_rq_issue_probe);
 	check_trace_callback_type_block_bio_queue(db_blk_queue_probe);
-	if (drop_mark_one_in) {
-		pr_warn("drop_mark_one_in=%u: block bitmaps lose writes (for tests only)\n",
-			drop_mark_one_in);
-		add_taint(TAINT_USER, LOCKDEP_STILL_OK);
-	}
+	if (drop_mark_one_in)
+		db_test_knob_taint("drop_mark_one_in=%u: block bitmaps lose writes",
+				   drop_mark_one_in);
+	if (!cut_drain)
+		db_test_knob_taint("cut_drain=N: cuts lose writes still in flight");
 
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;

@@ -28,6 +28,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/module.h>
+#include <linux/panic.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 
@@ -72,6 +73,24 @@ bool db_fault(void)
 		return false;
 	atomic_long_inc(&db_faults_injected);
 	return true;
+}
+
+/*
+ * A knob for tests only that loses writes or makes operations fail was set
+ * at load: say so, and taint the kernel.  TAINT_USER with lockdep left on:
+ * its reports stay trustworthy, and the rig wants it on to the end.
+ */
+void db_test_knob_taint(const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_warn("%pV (for tests only)\n", &vaf);
+	va_end(args);
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
 }
 
 /* Return: 0 (a read cannot fail). */
@@ -134,7 +153,7 @@ void db_debug_init(void)
 		return;
 	debugfs_create_file_unsafe("fail_nth", 0600, db_debugfs, NULL, &db_fail_nth_fops);
 	debugfs_create_file_unsafe("faults", 0400, db_debugfs, NULL, &db_faults_fops);
-	pr_warn("fault injection enabled (fault_inject=Y): for tests only\n");
+	db_test_knob_taint("fault_inject=Y: operations fail on request (dirtybit/fail_nth)");
 	if (fail_load_nth <= INT_MAX)
 		db_fail_nth_arm(fail_load_nth);
 }

@@ -373,6 +373,7 @@ static inline void db_obj_put(enum db_object kind)
 }
 
 bool db_fault(void);
+__printf(1, 2) void db_test_knob_taint(const char *fmt, ...);
 void db_debug_init(void);
 void db_debug_exit(void);
 

@@ -64,8 +64,7 @@ void db_region_track_init(void)
 {
 	if (region_rearm)
 		return;
-	pr_warn("region_rearm=N: region bitmaps lose writes (for tests only)\n");
-	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+	db_test_knob_taint("region_rearm=N: region bitmaps lose writes");
 }
 
 /* ---- the marking path ------------------------------------------------ */

@@ -61,6 +61,7 @@ struct stack {
 	struct target t[MAX_TARGETS];
 	int nt;
 	const char *watch[MAX_TARGETS];
+	int watch_src[MAX_TARGETS];	/* the tracepoint it completes on */
 	int nwatch;
 	const char *fs_dev;
 	const char *raw;		/* a disk written beside the file system */
@@ -287,6 +288,17 @@ static void add_target(struct stack *s, const char *path, const char *dev, uint6
 	t->view = (struct witness_view){ witness_dev(dev), start, nr, nr << 9 };
 }
 
+/*
+ * The witness watches @dev, whose writes complete on tracepoint @src: a
+ * blk-mq disk's on block_rq_complete, a bio-based device's (dm, md) on
+ * block_bio_complete.
+ */
+static void add_watch(struct stack *s, const char *dev, int src)
+{
+	s->watch_src[s->nwatch] = src;
+	s->watch[s->nwatch++] = dev;
+}
+
 enum kind { PARTITION, DM_LINEAR, MD_RAID0 };
 
 static int stack_up(struct stack *s, enum kind kind)
@@ -302,7 +314,7 @@ static int stack_up(struct stack *s, enum kind kind)
 			return ret;
 		s->fs_dev = "/dev/vda1";
 		add_target(s, "/dev/vda1", "/dev/vda", PART_START, PART_SECTORS);
-		s->watch[s->nwatch++] = "/dev/vda";
+		add_watch(s, "/dev/vda", WITNESS_SRC_RQ);
 		s->raw = "/dev/vda";
 		s->raw_off = 700 * MiB;
 		break;
@@ -314,8 +326,8 @@ static int stack_up(struct stack *s, enum kind kind)
 		s->fs_dev = DM_PATH;
 		add_target(s, DM_PATH, DM_PATH, 0, DM_SECTORS);
 		add_target(s, "/dev/vdb", "/dev/vdb", 0, disk >> 9);
-		s->watch[s->nwatch++] = DM_PATH;
-		s->watch[s->nwatch++] = "/dev/vdb";
+		add_watch(s, DM_PATH, WITNESS_SRC_BIO);
+		add_watch(s, "/dev/vdb", WITNESS_SRC_RQ);
 		s->raw = "/dev/vdb";
 		s->raw_off = 800 * MiB;
 		break;
@@ -328,9 +340,9 @@ static int stack_up(struct stack *s, enum kind kind)
 		add_target(s, "/dev/md0", "/dev/md0", 0, 2 * disk >> 9);
 		add_target(s, "/dev/vda", "/dev/vda", 0, disk >> 9);
 		add_target(s, "/dev/vdb", "/dev/vdb", 0, disk >> 9);
-		s->watch[s->nwatch++] = "/dev/md0";
-		s->watch[s->nwatch++] = "/dev/vda";
-		s->watch[s->nwatch++] = "/dev/vdb";
+		add_watch(s, "/dev/md0", WITNESS_SRC_BIO);
+		add_watch(s, "/dev/vda", WITNESS_SRC_RQ);
+		add_watch(s, "/dev/vdb", WITNESS_SRC_RQ);
 		break;
 	}
 	/* Small requests: a big write is split into many. */
@@ -409,8 +421,14 @@ static int witness_run(struct __test_metadata *_metadata, enum kind kind, const 
 		TH_LOG("witness: %s", strerror(-ret));
 		goto out;
 	}
-	for (i = 0; i < s.nwatch && !ret; i++)
+	for (i = 0; i < s.nwatch && !ret; i++) {
 		ret = witness_watch(&wit, s.watch[i]);
+		/* It reads a request as one range: no multi-range discards. */
+		if (s.watch_src[i] == WITNESS_SRC_RQ)
+			EXPECT_EQ(0, sh("[ \"$(cat /sys/block/%s/queue/max_discard_segments)\" = 1 ]",
+					strrchr(s.watch[i], '/') + 1))
+				TH_LOG("%s takes multi-range discards", s.watch[i]);
+	}
 	ret = ret ?: db_open(&db);
 	if (ret)
 		goto out_wit;
@@ -486,6 +504,9 @@ static int witness_run(struct __test_metadata *_metadata, enum kind kind, const 
 				       (unsigned long long)tt.ops[9], (unsigned long long)(tt.bytes[9] >> 20),
 				       (unsigned long long)tt.dirty, (unsigned long long)tt.lost,
 				       (unsigned long long)tt.extra);
+			/* Every target is written: a check of nothing passes. */
+			EXPECT_LT(0, tt.ranges) TH_LOG("%s %s: the witness saw no range",
+						       t->path, gname(g));
 			sum->ranges += tt.ranges;
 			sum->lost += tt.lost;
 			sum->extra += tt.extra;
@@ -501,6 +522,12 @@ static int witness_run(struct __test_metadata *_metadata, enum kind kind, const 
 		ksft_print_msg("witness %s: block_rq_complete %llu, block_bio_complete %llu\n",
 			       s.watch[i], (unsigned long long)seen.n[WITNESS_SRC_RQ],
 			       (unsigned long long)seen.n[WITNESS_SRC_BIO]);
+		EXPECT_LT(0, seen.n[s.watch_src[i]])
+			TH_LOG("%s: nothing completed on %s", s.watch[i],
+			       s.watch_src[i] == WITNESS_SRC_RQ ? "block_rq_complete" :
+			       "block_bio_complete");
+		/* and nothing on the other (docs/TESTING.md) */
+		EXPECT_EQ(0, seen.n[!s.watch_src[i]]);
 	}
 out_db:
 	for (i = 0; i < s.nt; i++)

@@ -65,6 +65,8 @@ host_run uapi_abi sh -c 'for m in -m64 -m32 -mx32; do
 	gcc $m -std=c11 -Wall -Wextra -Werror -fsyntax-only -Iuapi tests/host/uapi_abi.c || exit 1; done'
 # Kernel style is part of the suite: checkpatch --strict on kmod/ and uapi/.
 host_run checkpatch tools/checkpatch.sh
+# The VM rig's judge on made-up logs.
+host_run judge_test tests/host/judge_test.sh
 # Installing: libdirtybit's ABI and make install/uninstall; DKMS building
 # the installed source for both Debian kernels (nothing installed or
 # loaded); make deb, its packages' contents and lintian.

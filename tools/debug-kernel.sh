@@ -14,7 +14,17 @@
 #   stamp       hash of the fragment, the source version and the recipe
 #               number below; the build is skipped while it matches
 #
-#   tools/debug-kernel.sh [--abi]   (--abi: print the release and exit)
+# A build runs under an exclusive flock of $state/debug/6.1-debug.lock
+# (tools/vm/run and make check-debug take it shared while they read the
+# kernel, its modules and its tree), in $state/debug/.6.1-debug.new/ (a
+# copy of the tree before, so kbuild rebuilds only what changed), renamed
+# into place once complete: a VM or a module build never sees a
+# half-configured tree, and a failed build leaves the last complete one.
+#
+#   tools/debug-kernel.sh [--abi | --check [6.1-debug]]
+#     --abi: print the release and exit
+#     --check: exit 0 only when the kernel in place is complete and what
+#              this recipe builds now (its stamp matches)
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,8 +34,11 @@ src_pkg=linux-source-6.1
 tarball=/usr/src/$src_pkg.tar.xz
 fragment=$top/tools/debug-kernel/$name.config
 dir=$state/debug/$name
-tree=$dir/linux
+new=$state/debug/.$name.new
+old=$state/debug/.$name.old
+tree=$new/linux
 
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;; esac
 if [ "${1:-}" = --abi ]; then
 	cat "$dir/abi"
 	exit 0
@@ -36,23 +49,49 @@ version=$(dpkg-query -W -f='${Version}' "$src_pkg" 2>/dev/null || stat -c %s-%Y 
 # Bump recipe when a change below changes what is built.
 recipe=1
 stamp=$( { echo "$version $recipe"; cat "$fragment"; } | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && [ -e "$dir/bzImage" ]; then
+current() {
+	[ "$(cat "$dir/stamp" 2>/dev/null)" = "$stamp" ] && [ -e "$dir/bzImage" ] &&
+		[ -s "$dir/abi" ] && [ -d "$dir/stage/lib/modules/$(cat "$dir/abi")" ]
+}
+
+if [ "${1:-}" = --check ]; then
+	[ "${2:-$name}" = "$name" ] || { echo "debug-kernel: no recipe for '$2' (only $name)" >&2; exit 1; }
+	current && exit 0
+	if [ -e "$dir/stamp" ]; then
+		echo "debug-kernel: $dir is stale (its stamp is not this recipe's); run 'make debug-kernel'" >&2
+	else
+		echo "debug-kernel: $dir is not built, or not completely; run 'make debug-kernel'" >&2
+	fi
+	exit 1
+fi
+[ $# -eq 0 ] || { echo "debug-kernel: unknown argument $1" >&2; exit 2; }
+
+mkdir -p "$state/debug"
+exec 9>>"$state/debug/$name.lock"
+flock 9
+if current; then
 	echo "debug-kernel: $name $(cat "$dir/abi") is up to date ($dir)"
 	exit 0
 fi
 
 start=$(date +%s)
 echo "debug-kernel: building $name from $src_pkg $version in $tree"
-# A tree from an earlier build is configured afresh and rebuilt by kbuild's
-# own dependency tracking: only what the changed options touch recompiles.
-if [ ! -e "$tree/Makefile" ] || [ "$(cat "$dir/source" 2>/dev/null)" != "$version" ]; then
-	rm -rf "$dir"
-	mkdir -p "$dir"
-	tar -C "$dir" -xaf "$tarball"
-	mv "$dir/$src_pkg" "$tree"
-	echo "$version" >"$dir/source"
+# The tree of an unfinished build, or a copy of the last complete one, is
+# configured afresh and rebuilt by kbuild's own dependency tracking (cp -a
+# keeps the times; the build's commands name paths relative to the tree):
+# only what the changed options touch recompiles.
+if [ ! -e "$tree/Makefile" ] || [ "$(cat "$new/source" 2>/dev/null)" != "$version" ]; then
+	rm -rf "$new"
+	mkdir -p "$new"
+	if [ -e "$dir/linux/Makefile" ] && [ "$(cat "$dir/source" 2>/dev/null)" = "$version" ]; then
+		cp -a "$dir/linux" "$tree"
+	else
+		tar -C "$new" -xaf "$tarball"
+		mv "$new/$src_pkg" "$tree"
+	fi
+	echo "$version" >"$new/source"
 fi
-rm -f "$dir/stamp"
+rm -f "$new/stamp"
 
 mk() { nice -n 19 make -C "$tree" -s "$@"; }
 mk x86_64_defconfig
@@ -82,7 +121,7 @@ while IFS= read -r line; do
 	else
 		grep -qxF "$line" "$tree/.config" && continue
 	fi
-	echo "debug-kernel: $line did not survive olddefconfig (.config: $(grep -E "^(# )?$opt[= ]" "$tree/.config" || echo absent))" >&2
+	echo "debug-kernel: $line did not survive olddefconfig (.config: $(grep -E "^(# )?${opt}[= ]" "$tree/.config" || echo absent))" >&2
 	bad=1
 done <"$fragment"
 [ "$bad" = 0 ] || exit 1
@@ -92,11 +131,18 @@ mk -j"$jobs" bzImage modules
 mk modules_prepare
 [ -s "$tree/Module.symvers" ] || { echo "debug-kernel: no Module.symvers" >&2; exit 1; }
 abi=$(make -C "$tree" -s kernelrelease)
-rm -rf "$dir/stage"
-mk INSTALL_MOD_PATH="$dir/stage" modules_install
-rm -f "$dir/stage/lib/modules/$abi/build" "$dir/stage/lib/modules/$abi/source"
-cp "$tree/arch/x86/boot/bzImage" "$dir/bzImage"
-echo "$abi" >"$dir/abi"
-echo $(($(date +%s) - start)) >"$dir/build-time"
-echo "$stamp" >"$dir/stamp"
+rm -rf "$new/stage"
+mk INSTALL_MOD_PATH="$new/stage" modules_install
+rm -f "$new/stage/lib/modules/$abi/build" "$new/stage/lib/modules/$abi/source"
+cp "$tree/arch/x86/boot/bzImage" "$new/bzImage"
+echo "$abi" >"$new/abi"
+echo $(($(date +%s) - start)) >"$new/build-time"
+echo "$stamp" >"$new/stamp"
+# Complete: into place (under the lock, nobody reads it in between).
+rm -rf "$old"
+if [ -e "$dir" ]; then
+	mv "$dir" "$old"
+fi
+mv "$new" "$dir"
+rm -rf "$old"
 echo "debug-kernel: $name $abi built in $(cat "$dir/build-time") s ($dir)"
