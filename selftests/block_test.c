@@ -845,9 +845,12 @@ static void *delayed_writer(void *arg)
  * attached.  Attached again under writers whose bios a dm-delay device
  * keeps in flight across every unregister and register, a write made after
  * each attach is in the bitmap its freeze cuts (which drains the writes in
- * flight, so a slot leaked across a re-register would hold it up).
+ * flight, so a slot leaked across a re-register would hold it up).  Each
+ * of its 40 cycles waits for several RCU grace periods (unhook, probe
+ * registration, the attach's queue freezes), which a loaded host stretches
+ * (6.12's dm-delay kthread spins while it holds bios): 120 s, not 30.
  */
-TEST_F(brd, block_probes_only_while_a_target_is_attached)
+TEST_F_TIMEOUT(brd, block_probes_only_while_a_target_is_attached, 120)
 {
 	pthread_t writers[DELAYED_WRITERS];
 	uint64_t seed = 7;
