@@ -33,9 +33,12 @@
  *    completing without a slot of a target (submitted before the attach
  *    and kept by its driver, or one that found no slot) marks the whole
  *    target.
- *  - passthrough requests (block_rq_issue: SG_IO, NVMe ioctls) carry their
- *    range in the command: one that may write makes every bitmap of the
- *    disk inconsistent (db_passthrough_may_write()).
+ *  - passthrough requests (SG_IO, NVMe ioctls) carry their range in the
+ *    command: one that may write makes every bitmap of the disk
+ *    inconsistent (db_passthrough_may_write()) as it completes
+ *    (block_rq_complete), and, while a bio-based target is hooked, as it
+ *    is issued (block_rq_issue: a hidden disk's, an NVMe multipath path's,
+ *    flags the bio-based targets, whose writes count from submission).
  *
  * The attach: a blk-mq disk needs no wait (its writes are marked as they
  * complete).  A bio-based disk's writes already submitted are waited for:
@@ -747,7 +750,12 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 {
 	struct bio *bio;
 
-	/* Flagged at issue; again now, for a bitmap added meanwhile. */
+	/*
+	 * A blk-mq target's bitmaps are flagged as the command completes, as
+	 * its writes are marked: one in flight at a cut is in the epoch in
+	 * which it completes.  Bio-based targets' (a hidden disk's) at issue
+	 * too, while their probes are registered.
+	 */
 	if (blk_rq_is_passthrough(rq)) {
 		db_blk_rq_issue_probe(NULL, rq);
 		return;
@@ -863,9 +871,10 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 /*
  * In registration order: completion probes first (a write marked is
  * always seen completing), then the ones that hand slots on, then the
- * markers; unregistered in reverse.  The request probes are all a blk-mq
- * target needs; the bio probes (and the slot release at a request's
- * completion) are registered only while a bio-based target is hooked.
+ * markers; unregistered in reverse.  Request completion is all a blk-mq
+ * target needs (it marks writes and flags passthrough commands); the bio
+ * probes, the passthrough flag at issue and the slot release at a
+ * request's completion only work while a bio-based target is hooked.
  */
 static struct db_probe {
 	const char *name;
@@ -877,7 +886,7 @@ static struct db_probe {
 	{ "block_rq_complete", db_blk_rq_complete_probe, false },
 	{ "block_split", db_blk_split_probe, true },
 	{ "block_bio_remap", db_blk_remap_probe, true },
-	{ "block_rq_issue", db_blk_rq_issue_probe, false },
+	{ "block_rq_issue", db_blk_rq_issue_probe, true },
 	{ "block_bio_queue", db_blk_queue_probe, true },
 };
 
