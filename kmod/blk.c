@@ -258,22 +258,33 @@ static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
 
 /*
  * Frees slot @s if it still holds @bio (@second: @s is in its second
- * bucket): true if this call did.
+ * bucket), and takes its write off its owner's in-flight count.  The owner
+ * and generation are read while the slot is held busy: a purge may find a
+ * slot whose bio completed and whose address a new bio (of another
+ * target) took again, and must account for that one, not the one it
+ * looked for.  The caller is an RCU reader: the owner outlives the call.
+ *
+ * Return: the owner if this call freed the slot, else NULL.
  */
-static bool db_slot_free(struct db_slot *s, struct bio *bio, bool second)
+static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bool second)
 {
+	struct db_blk_target *t;
 	unsigned int bit;
 	unsigned long *used = db_slot_used(s, &bit);
+	u32 gen;
 
 	/* Kept busy until its bit is clear: no write takes it meanwhile. */
 	if (cmpxchg(&s->bio, bio, DB_SLOT_BUSY) != bio)
-		return false;
+		return NULL;
+	t = s->t;
+	gen = s->gen;
 	if (second)
 		atomic_dec(&db_second);
 	clear_bit(bit, used);
 	/* Free once its bit is clear: pairs with a taker's cmpxchg(). */
 	smp_store_release(&s->bio, NULL);
-	return true;
+	this_cpu_dec(t->inflight->n[gen & 1]);
+	return t;
 }
 
 static struct hlist_head *db_disk_bucket(const struct gendisk *disk)
@@ -696,20 +707,16 @@ static void db_inflight_done(struct bio *bio, struct db_done *done)
 
 	for (s = db_slot_first(bio, &it); s; s = db_slot_next(&it)) {
 		struct db_blk_target *t;
-		u32 gen;
 
-		/* Pairs with the release in db_slot_take(): t and gen. */
-		if (smp_load_acquire(&s->bio) != bio)
+		if (READ_ONCE(s->bio) != bio)
 			continue;
-		t = s->t;
-		gen = s->gen;
 		/*
-		 * Lost to a purge (detach, gone): the purger accounts for it,
-		 * and @t, unhashed before, marks at most more.
+		 * Lost to a purge: the purger accounted for it, and its owner
+		 * finds no slot of this bio, so it marks at most more.
 		 */
-		if (!db_slot_free(s, bio, it.second))
+		t = db_slot_free(s, bio, it.second);
+		if (!t)
 			continue;
-		this_cpu_dec(t->inflight->n[gen & 1]);
 		if (done && done->n < DB_DONE_MAX)
 			done->t[done->n++] = t;
 	}
@@ -1042,11 +1049,20 @@ static void db_blk_purge(struct db_blk_target *t)
 
 	for (i = 0; i < db_nslots; i++) {
 		struct db_slot *s = &db_slots[i];
-		struct bio *bio = db_slot_bio(s, t);
-		u32 gen = s->gen;
+		struct bio *bio;
 
-		if (bio && db_slot_free(s, bio, db_slot_second(s, bio)))
-			this_cpu_dec(t->inflight->n[gen & 1]);
+		/*
+		 * The bio may complete and its address be taken again for
+		 * another target before the free: db_slot_free() accounts for
+		 * whoever owns the slot then, a reader so that owner is not
+		 * freed under it.  That owner's write then finds no slot as it
+		 * completes and marks its whole target: more, never less.
+		 */
+		rcu_read_lock();
+		bio = db_slot_bio(s, t);
+		if (bio)
+			db_slot_free(s, bio, db_slot_second(s, bio));
+		rcu_read_unlock();
 	}
 }
 
