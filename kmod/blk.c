@@ -33,9 +33,12 @@
  *    completing without a slot of a target (submitted before the attach
  *    and kept by its driver, or one that found no slot) marks the whole
  *    target.
- *  - passthrough requests (block_rq_issue: SG_IO, NVMe ioctls) carry their
- *    range in the command: one that may write makes every bitmap of the
- *    disk inconsistent (db_passthrough_may_write()).
+ *  - passthrough requests (SG_IO, NVMe ioctls) carry their range in the
+ *    command: one that may write makes every bitmap of the disk
+ *    inconsistent (db_passthrough_may_write()) as it completes
+ *    (block_rq_complete), and, while a bio-based target is hooked, as it
+ *    is issued (block_rq_issue: a hidden disk's, an NVMe multipath path's,
+ *    flags the bio-based targets, whose writes count from submission).
  *
  * The attach: a blk-mq disk needs no wait (its writes are marked as they
  * complete).  A bio-based disk's writes already submitted are waited for:
@@ -136,7 +139,7 @@ struct db_inflight {
 };
 
 struct db_slot {
-	struct bio *bio;		/* NULL free, DB_SLOT_BUSY being filled */
+	struct bio *bio;		/* NULL free, DB_SLOT_BUSY being filled or emptied */
 	struct db_blk_target *t;
 	u64 offset;
 	u32 length;
@@ -150,9 +153,12 @@ static struct hlist_head db_blk_dev_hash[1 << DB_HASH_BITS];
  * A write takes a slot in the bucket its bio's address hashes to, or, when
  * that one is full, in a second bucket from another hash, which lookups
  * visit only while db_second says some slot is so placed.  A write that
- * finds both full goes to the carry set.
+ * finds both full goes to the carry set.  Each bucket has a word of the
+ * slots in use (db_used, bit set from before a slot is filled until after
+ * it is emptied): a lookup visits only those.
  */
 static struct db_slot *db_slots;
+static unsigned long *db_used;
 static unsigned int db_nbuckets;
 static unsigned int db_nslots;
 static atomic_t db_second = ATOMIC_INIT(0);
@@ -187,33 +193,60 @@ static struct db_slot *db_bucket(const struct bio *bio, bool second)
 }
 
 /*
- * The buckets whose slots a write keyed by @bio may hold: its first, then
- * its second while any slot is placed in a second bucket (db_second is
- * raised before such a slot is published).  Computed once per lookup: the
- * completion of every write walks them.
+ * A walk of the slots a write keyed by @bio may hold: its first bucket's,
+ * then its second's while any slot is placed in a second bucket (db_second
+ * is raised before such a slot is published), visiting only the slots
+ * in use: the completion of every write walks them.
  */
 struct db_slot_iter {
-	struct db_slot *b[2];
-	unsigned int nb;
+	struct db_slot *b;		/* the bucket being walked */
+	unsigned long used;		/* its slots in use not yet visited */
+	struct db_slot *next;		/* the second bucket, if still to walk */
+	bool second;			/* walking the second bucket */
 };
 
-static void db_slots_of(const struct bio *bio, struct db_slot_iter *it)
+/* The occupancy word of slot @s's bucket, and @s's bit in it. */
+static unsigned long *db_slot_used(const struct db_slot *s, unsigned int *bit)
 {
-	it->b[0] = db_bucket(bio, false);
-	it->nb = 1;
-	if (atomic_read(&db_second)) {
-		it->b[1] = db_bucket(bio, true);
-		if (it->b[1] != it->b[0])
-			it->nb = 2;
-	}
+	unsigned int i = s - db_slots;
+
+	*bit = i % DB_SLOTS_PER_BUCKET;
+	return &db_used[i / DB_SLOTS_PER_BUCKET];
 }
 
-/* The @i-th slot of @it (from DB_SLOTS_PER_BUCKET on, its second bucket's); NULL past them. */
-static struct db_slot *db_slot_at(const struct db_slot_iter *it, unsigned int i)
+static inline void db_slot_walk(struct db_slot_iter *it, struct db_slot *b)
 {
-	if (i >= it->nb * DB_SLOTS_PER_BUCKET)
-		return NULL;
-	return it->b[i / DB_SLOTS_PER_BUCKET] + i % DB_SLOTS_PER_BUCKET;
+	it->b = b;
+	it->used = READ_ONCE(db_used[(b - db_slots) / DB_SLOTS_PER_BUCKET]);
+}
+
+static inline struct db_slot *db_slot_next(struct db_slot_iter *it)
+{
+	struct db_slot *s;
+
+	while (!it->used) {
+		if (!it->next)
+			return NULL;
+		db_slot_walk(it, it->next);
+		it->next = NULL;
+		it->second = true;
+	}
+	s = it->b + __ffs(it->used);
+	it->used &= it->used - 1;
+	return s;
+}
+
+static inline struct db_slot *db_slot_first(const struct bio *bio, struct db_slot_iter *it)
+{
+	db_slot_walk(it, db_bucket(bio, false));
+	it->next = NULL;
+	it->second = false;
+	if (unlikely(atomic_read(&db_second))) {
+		it->next = db_bucket(bio, true);
+		if (it->next == it->b)
+			it->next = NULL;
+	}
+	return db_slot_next(it);
 }
 
 /* Is @s in @bio's second bucket (one that is not also its first)? */
@@ -226,15 +259,33 @@ static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
 
 /*
  * Frees slot @s if it still holds @bio (@second: @s is in its second
- * bucket): true if this call did.
+ * bucket), and takes its write off its owner's in-flight count.  The owner
+ * and generation are read while the slot is held busy: a purge may find a
+ * slot whose bio completed and whose address a new bio (of another
+ * target) took again, and must account for that one, not the one it
+ * looked for.  The caller is an RCU reader: the owner outlives the call.
+ *
+ * Return: the owner if this call freed the slot, else NULL.
  */
-static bool db_slot_free(struct db_slot *s, struct bio *bio, bool second)
+static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bool second)
 {
-	if (cmpxchg(&s->bio, bio, NULL) != bio)
-		return false;
+	struct db_blk_target *t;
+	unsigned int bit;
+	unsigned long *used = db_slot_used(s, &bit);
+	u32 gen;
+
+	/* Kept busy until its bit is clear: no write takes it meanwhile. */
+	if (cmpxchg(&s->bio, bio, DB_SLOT_BUSY) != bio)
+		return NULL;
+	t = s->t;
+	gen = s->gen;
 	if (second)
 		atomic_dec(&db_second);
-	return true;
+	clear_bit(bit, used);
+	/* Free once its bit is clear: pairs with a taker's cmpxchg(). */
+	smp_store_release(&s->bio, NULL);
+	this_cpu_dec(t->inflight->n[gen & 1]);
+	return t;
 }
 
 static struct hlist_head *db_disk_bucket(const struct gendisk *disk)
@@ -248,6 +299,16 @@ static struct hlist_head *db_dev_bucket(dev_t dev)
 }
 
 /* ---- the marking path (tracepoint probes: atomic, no locks, no allocation) */
+
+/*
+ * The probes run with preemption disabled (__DO_TRACE() on 6.1 and 6.12),
+ * which the RCU grace periods of a cut and of an unhook wait for as they
+ * do for rcu_read_lock(): the marking path takes no read lock of its own.
+ */
+static struct db_rec *db_blk_rec(struct db_blk_target *t)
+{
+	return rcu_dereference_sched(t->track.rec);
+}
 
 /* Is this block mark the one in drop_mark_one_in to drop (tests only)? */
 static bool db_drop_mark(void)
@@ -264,11 +325,15 @@ static bool db_drop_mark(void)
 static bool db_slot_take(struct db_slot *s, struct db_blk_target *t, struct bio *bio,
 			 u64 off, u32 len, u32 gen, bool second)
 {
+	unsigned int bit;
+	unsigned long *used = db_slot_used(s, &bit);
+
 	if (READ_ONCE(s->bio) || cmpxchg(&s->bio, NULL, DB_SLOT_BUSY))
 		return false;
 	/* Counted before the slot is published: a lookup then visits it. */
 	if (second)
 		atomic_inc(&db_second);
+	set_bit(bit, used);
 	s->t = t;
 	s->offset = off;
 	s->length = len;
@@ -302,10 +367,10 @@ static void db_inflight_add(struct db_blk_target *t, struct bio *bio, u64 off,
 	atomic64_inc(&t->overflows);
 }
 
-/* Marks [@off, @off + @len) of @t in the current epoch; under RCU. */
+/* Marks [@off, @off + @len) of @t in the current epoch; from a probe. */
 static void db_blk_mark(struct db_blk_target *t, struct bio *bio, u64 off, u32 len)
 {
-	struct db_rec *rec = rcu_dereference(t->track.rec);
+	struct db_rec *rec = db_blk_rec(t);
 
 	if (!db_drop_mark())
 		db_rec_mark(rec, off, len);
@@ -352,7 +417,6 @@ static void db_blk_mark_disk(struct gendisk *disk, u8 partno, sector_t sector,
 	u64 off;
 	u32 len;
 
-	rcu_read_lock();
 	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 		if (t->disk != disk)
 			continue;
@@ -360,7 +424,6 @@ static void db_blk_mark_disk(struct gendisk *disk, u8 partno, sector_t sector,
 		if (t->bio_based && db_blk_range(t, sector, end, &off, &len))
 			db_blk_mark(t, bio, off, len);
 	}
-	rcu_read_unlock();
 }
 
 /*
@@ -376,15 +439,13 @@ static void db_blk_mark_completed(struct gendisk *disk, u8 partno, sector_t sect
 	u64 off;
 	u32 len;
 
-	rcu_read_lock();
 	hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 		if (t->disk != disk || t->bio_based)
 			continue;
 		db_blk_check_end(t, partno, end);
 		if (db_blk_range(t, sector, end, &off, &len) && !db_drop_mark())
-			db_rec_mark(rcu_dereference(t->track.rec), off, len);
+			db_rec_mark(db_blk_rec(t), off, len);
 	}
-	rcu_read_unlock();
 }
 
 static bool db_bio_is_write(struct bio *bio)
@@ -418,15 +479,13 @@ static void db_blk_queue_probe(void *ignore, struct bio *bio)
 		db_blk_mark_bio(bio);
 }
 
-/* Does @bio hold a slot of @t?  Under RCU. */
+/* Does @bio hold a slot of @t?  From a probe. */
 static bool db_slot_held(const struct bio *bio, const struct db_blk_target *t)
 {
 	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int k;
 
-	db_slots_of(bio, &it);
-	for (k = 0; (s = db_slot_at(&it, k)); k++)
+	for (s = db_slot_first(bio, &it); s; s = db_slot_next(&it))
 		/* Pairs with the release in db_slot_take(): t. */
 		if (smp_load_acquire(&s->bio) == bio && READ_ONCE(s->t) == t)
 			return true;
@@ -448,13 +507,10 @@ static void db_blk_inherit(struct bio *child)
 	const struct bio *parent = child->bi_private;
 	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int k;
 
 	if (!parent)
 		return;
-	rcu_read_lock();
-	db_slots_of(parent, &it);
-	for (k = 0; (s = db_slot_at(&it, k)); k++) {
+	for (s = db_slot_first(parent, &it); s; s = db_slot_next(&it)) {
 		struct db_blk_target *t;
 		struct db_rec *rec;
 		u64 off;
@@ -474,12 +530,11 @@ static void db_blk_inherit(struct bio *child)
 		if (READ_ONCE(s->bio) != parent || READ_ONCE(t->track.gone) ||
 		    db_slot_held(child, t))
 			continue;
-		rec = rcu_dereference(t->track.rec);
+		rec = db_blk_rec(t);
 		if (rec->gen != gen)
 			db_rec_mark(rec, off, len);
 		db_inflight_add(t, child, off, len, rec->gen);
 	}
-	rcu_read_unlock();
 }
 
 static void db_blk_split_probe(void *ignore, struct bio *bio, unsigned int new_sector)
@@ -500,12 +555,10 @@ static void db_blk_mark_origin(struct bio *bio, dev_t dev, sector_t from)
 	u64 off;
 	u32 len;
 
-	rcu_read_lock();
 	hlist_for_each_entry_rcu(t, db_dev_bucket(dev), dev_hash)
 		if (disk_devt(t->disk) == dev && t->bio_based && !READ_ONCE(t->track.gone) &&
 		    db_blk_range(t, from, end, &off, &len) && !db_slot_held(bio, t))
 			db_blk_mark(t, bio, off, len);
-	rcu_read_unlock();
 }
 
 /*
@@ -610,7 +663,6 @@ static void db_blk_rq_issue_probe(void *ignore, struct request *rq)
 
 	if (!blk_rq_is_passthrough(rq) || !disk || !db_passthrough_may_write(rq))
 		return;
-	rcu_read_lock();
 	if (disk->flags & GENHD_FL_HIDDEN) {
 		for (b = 0; b < ARRAY_SIZE(db_blk_hash); b++)
 			hlist_for_each_entry_rcu(t, &db_blk_hash[b], hash)
@@ -621,7 +673,6 @@ static void db_blk_rq_issue_probe(void *ignore, struct request *rq)
 			if (t->disk == disk)
 				db_track_lost(&t->track, DB_LOST_PASSTHROUGH);
 	}
-	rcu_read_unlock();
 }
 
 /*
@@ -654,25 +705,19 @@ static void db_inflight_done(struct bio *bio, struct db_done *done)
 {
 	struct db_slot_iter it;
 	struct db_slot *s;
-	unsigned int k;
 
-	db_slots_of(bio, &it);
-	for (k = 0; (s = db_slot_at(&it, k)); k++) {
+	for (s = db_slot_first(bio, &it); s; s = db_slot_next(&it)) {
 		struct db_blk_target *t;
-		u32 gen;
 
-		/* Pairs with the release in db_slot_take(): t and gen. */
-		if (smp_load_acquire(&s->bio) != bio)
+		if (READ_ONCE(s->bio) != bio)
 			continue;
-		t = s->t;
-		gen = s->gen;
 		/*
-		 * Lost to a purge (detach, gone): the purger accounts for it,
-		 * and @t, unhashed before, marks at most more.
+		 * Lost to a purge: the purger accounted for it, and its owner
+		 * finds no slot of this bio, so it marks at most more.
 		 */
-		if (!db_slot_free(s, bio, k >= DB_SLOTS_PER_BUCKET))
+		t = db_slot_free(s, bio, it.second);
+		if (!t)
 			continue;
-		this_cpu_dec(t->inflight->n[gen & 1]);
 		if (done && done->n < DB_DONE_MAX)
 			done->t[done->n++] = t;
 	}
@@ -724,14 +769,12 @@ static void db_blk_complete_probe(void *ignore, struct request_queue *q, struct 
 	if (!queue_is_mq(q) && disk && bio->bi_bdev && bio->bi_bdev->bd_disk == disk &&
 	    !db_bio_empty_flush(bio)) {
 		partno = db_bdev_partno(bio->bi_bdev);
-		rcu_read_lock();
 		hlist_for_each_entry_rcu(t, db_disk_bucket(disk), hash) {
 			if (t->disk != disk || (partno && t->partno && partno != t->partno) ||
 			    db_done_has(&done, t) || db_chained_to_held(bio, t))
 				continue;
-			db_rec_mark(rcu_dereference(t->track.rec), 0, t->track.size);
+			db_rec_mark(db_blk_rec(t), 0, t->track.size);
 		}
-		rcu_read_unlock();
 	}
 }
 
@@ -748,7 +791,12 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 {
 	struct bio *bio;
 
-	/* Flagged at issue; again now, for a bitmap added meanwhile. */
+	/*
+	 * A blk-mq target's bitmaps are flagged as the command completes, as
+	 * its writes are marked: one in flight at a cut is in the epoch in
+	 * which it completes.  Bio-based targets' (a hidden disk's) at issue
+	 * too, while their probes are registered.
+	 */
 	if (blk_rq_is_passthrough(rq)) {
 		db_blk_rq_issue_probe(NULL, rq);
 		return;
@@ -864,9 +912,10 @@ static void db_blk_drain(struct db_track *tr, u32 old_gen, struct db_rec *rec)
 /*
  * In registration order: completion probes first (a write marked is
  * always seen completing), then the ones that hand slots on, then the
- * markers; unregistered in reverse.  The request probes are all a blk-mq
- * target needs; the bio probes (and the slot release at a request's
- * completion) are registered only while a bio-based target is hooked.
+ * markers; unregistered in reverse.  Request completion is all a blk-mq
+ * target needs (it marks writes and flags passthrough commands); the bio
+ * probes, the passthrough flag at issue and the slot release at a
+ * request's completion only work while a bio-based target is hooked.
  */
 static struct db_probe {
 	const char *name;
@@ -878,7 +927,7 @@ static struct db_probe {
 	{ "block_rq_complete", db_blk_rq_complete_probe, false },
 	{ "block_split", db_blk_split_probe, true },
 	{ "block_bio_remap", db_blk_remap_probe, true },
-	{ "block_rq_issue", db_blk_rq_issue_probe, false },
+	{ "block_rq_issue", db_blk_rq_issue_probe, true },
 	{ "block_bio_queue", db_blk_queue_probe, true },
 };
 
@@ -1001,11 +1050,20 @@ static void db_blk_purge(struct db_blk_target *t)
 
 	for (i = 0; i < db_nslots; i++) {
 		struct db_slot *s = &db_slots[i];
-		struct bio *bio = db_slot_bio(s, t);
-		u32 gen = s->gen;
+		struct bio *bio;
 
-		if (bio && db_slot_free(s, bio, db_slot_second(s, bio)))
-			this_cpu_dec(t->inflight->n[gen & 1]);
+		/*
+		 * The bio may complete and its address be taken again for
+		 * another target before the free: db_slot_free() accounts for
+		 * whoever owns the slot then, a reader so that owner is not
+		 * freed under it.  That owner's write then finds no slot as it
+		 * completes and marks its whole target: more, never less.
+		 */
+		rcu_read_lock();
+		bio = db_slot_bio(s, t);
+		if (bio)
+			db_slot_free(s, bio, db_slot_second(s, bio));
+		rcu_read_unlock();
 	}
 }
 
@@ -1030,7 +1088,7 @@ static void db_blk_unhook(struct db_blk_target *t, bool removal)
 	synchronize_rcu();
 	db_blk_purge(t);
 	/* A completion probe that claimed a slot before the purge is done
-	 * with @t (probes run under RCU): @t may be freed after this.
+	 * with @t (a probe is an RCU reader): @t may be freed after this.
 	 */
 	synchronize_rcu();
 	put_device(disk_to_dev(t->disk));
@@ -1537,14 +1595,19 @@ int db_blk_init(void)
 	db_nbuckets = max(1U, inflight_slots / DB_SLOTS_PER_BUCKET);
 	db_nslots = db_nbuckets * DB_SLOTS_PER_BUCKET;
 	db_slots = db_fault() ? NULL : kvcalloc(db_nslots, sizeof(*db_slots), GFP_KERNEL);
-	if (!db_slots)
+	db_used = db_fault() ? NULL : kvcalloc(db_nbuckets, sizeof(*db_used), GFP_KERNEL);
+	if (!db_slots || !db_used) {
+		kvfree(db_used);
+		kvfree(db_slots);
 		return -ENOMEM;
+	}
 
 	/* Not all exported to modules: found by name. */
 	for_each_kernel_tracepoint(db_find_tracepoints, NULL);
 	for (i = 0; i < ARRAY_SIZE(db_probes); i++) {
 		if (!db_probes[i].tp) {
 			pr_err("tracepoint %s not found\n", db_probes[i].name);
+			kvfree(db_used);
 			kvfree(db_slots);
 			return -ENOENT;
 		}
@@ -1591,5 +1654,6 @@ void db_blk_exit(void)
 	flush_workqueue(db_wq);
 	WARN_ON_ONCE(db_probe_users || db_bio_probe_users);
 	tracepoint_synchronize_unregister();
+	kvfree(db_used);
 	kvfree(db_slots);
 }

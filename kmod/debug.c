@@ -53,18 +53,17 @@ static const char * const db_object_names[DB_OBJ_NR] = {
 };
 
 static struct dentry *db_debugfs;
-static atomic_t db_fail_nth = ATOMIC_INIT(0);
+atomic_t db_fail_nth = ATOMIC_INIT(0);
 static pid_t db_fail_tgid;
 static atomic_long_t db_faults_injected = ATOMIC_LONG_INIT(0);
 
 /*
- * True when this fault point must fail.  The armed process only: marking
- * in other tasks and in interrupt context goes on undisturbed.
+ * db_fault() once armed: true when this fault point must fail.  The armed
+ * process only: marking in other tasks and in interrupt context goes on
+ * undisturbed.
  */
-bool db_fault(void)
+bool db_fault_armed(void)
 {
-	if (likely(!atomic_read(&db_fail_nth)))
-		return false;
 	/* Pairs with the release in db_fail_nth_set(): the tgid is the armer's. */
 	smp_rmb();
 	if (!in_task() || task_tgid_nr(current) != READ_ONCE(db_fail_tgid))
@@ -104,7 +103,7 @@ static void db_fail_nth_arm(unsigned int n)
 {
 	atomic_set(&db_fail_nth, 0);
 	WRITE_ONCE(db_fail_tgid, task_tgid_nr(current));
-	/* The tgid before the count: pairs with the smp_rmb() in db_fault(). */
+	/* The tgid before the count: pairs with the smp_rmb() in db_fault_armed(). */
 	smp_wmb();
 	atomic_set(&db_fail_nth, n);
 }

@@ -152,9 +152,9 @@ struct db_track_ops {
 static inline void db_rec_mark(const struct db_rec *rec, u64 off, u64 len)
 {
 	if (rec->log)
-		hbitmap_set(rec->log, off, len);
+		hbitmap_mark(rec->log, off, len);
 	else if (rec->n)
-		hbitmap_set(rec->hb[0], off, len);
+		hbitmap_mark(rec->hb[0], off, len);
 }
 
 /* Bitmap and region names: non-empty, of A-Z a-z 0-9 _ . : - */
@@ -372,8 +372,16 @@ static inline void db_obj_put(enum db_object kind)
 	atomic_long_dec(&db_objects[kind]);
 }
 
-bool db_fault(void);
+extern atomic_t db_fail_nth;
+bool db_fault_armed(void);
 __printf(1, 2) void db_test_knob_taint(const char *fmt, ...);
+
+/* A fault point (debug.c); inline while none is armed: the marking path has some. */
+static inline bool db_fault(void)
+{
+	return unlikely(atomic_read(&db_fail_nth)) && db_fault_armed();
+}
+
 void db_debug_init(void);
 void db_debug_exit(void);
 

@@ -89,6 +89,31 @@ static inline u32 hbitmap_granularity(const struct hbitmap *hb)
 }
 
 void hbitmap_set(struct hbitmap *hb, u64 start, u64 length);
+
+/*
+ * hbitmap_set(), with the common case of a busy device decided inline: a
+ * range within one leaf word whose bits are all set already, where
+ * hbitmap_set() would find nothing to store either.
+ */
+static inline void hbitmap_mark(struct hbitmap *hb, u64 start, u64 length)
+{
+	u64 first = start >> hb->shift, last, mask, word;
+	const atomic64_t *chunk;
+
+	if (length && start < hb->size && length <= hb->size - start) {
+		last = (start + length - 1) >> hb->shift;
+		if (first >> 6 == last >> 6) {
+			word = first >> 6;
+			chunk = hb->levels[hb->depth - 1].chunks[word >> HBITMAP_CHUNK_SHIFT];
+			mask = (~0ULL << (first & 63)) & (~0ULL >> (63 - (last & 63)));
+			if (((u64)atomic64_read(&chunk[word & (HBITMAP_CHUNK_WORDS - 1)]) & mask) ==
+			    mask)
+				return;
+		}
+	}
+	hbitmap_set(hb, start, length);
+}
+
 void hbitmap_clear(struct hbitmap *hb, u64 start, u64 length);
 bool hbitmap_test(const struct hbitmap *hb, u64 offset);
 u64 hbitmap_count(const struct hbitmap *hb);

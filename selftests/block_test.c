@@ -822,8 +822,8 @@ static int block_probes(void)
 }
 
 #define PROBE_CYCLES 40
-#define PROBES_BLK_MQ 2		/* request issue and completion */
-#define PROBES_ALL 6		/* and the bio probes, for a bio-based disk */
+#define PROBES_BLK_MQ 1		/* request completion */
+#define PROBES_ALL 6		/* and request issue and the bio probes, for a bio-based disk */
 #define DELAYED "/dev/mapper/dirtybit-probes"
 #define DELAYED_WRITERS 4
 

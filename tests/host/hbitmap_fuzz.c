@@ -122,7 +122,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		switch (op) {
 		case 0:
 		case 1:
-			hbitmap_set(a, off, len);
+			if (op)
+				hbitmap_mark(a, off, len);	/* the marking path's */
+			else
+				hbitmap_set(a, off, len);
 			ref_fill(&ra, off, len, 1);
 			check(a, &ra, "set");
 			break;
