@@ -22,6 +22,7 @@ log() {
 	echo "# 1..1"
 	echo "# ok 1 a.b"
 	echo "ok 1 selftests: dirtybit: a_test"
+	[ -z "${kmemleak:-}" ] || { echo "DIRTYBIT-RIG: kmemleak-begin"; echo "DIRTYBIT-RIG: kmemleak-end"; }
 	[ -z "${locks:-}" ] || echo "DIRTYBIT-RIG: debug_locks $locks"
 	echo "DIRTYBIT-RIG: dmesg-begin"
 	[ "${banner:-1}" = 0 ] || echo "[    0.000000] Linux version 6.1.0-50-amd64 (debian-kernel@lists.debian.org)"
@@ -63,9 +64,14 @@ tap user_sigill judge_ok 6.1 - "traps: a_test[99] trap invalid opcode ip:401000 
 faults=1 tap bare_call_trace_in_fault_window judge_ok 6.1 - \
 	"FAULT_INJECTION: forcing a failure." "Call Trace:" "a_test: page allocation failure: order:0"
 banner=0 tap wrapped_log judge_fails 6.1 "log buffer wrapped"
-locks=0 tap lockdep_off_at_end judge_fails 6.1-debug "debug_locks 0"
-tap debug_kernel_without_debug_locks judge_fails 6.1-debug "no debug_locks line"
-locks=1 tap debug_kernel_lockdep_on judge_ok 6.1-debug -
+kmemleak=1 locks=0 tap lockdep_off_at_end judge_fails 6.1-debug "debug_locks 0"
+kmemleak=1 tap debug_kernel_without_debug_locks judge_fails 6.1-debug "no debug_locks line"
+kmemleak=1 locks=1 tap debug_kernel_lockdep_on judge_ok 6.1-debug -
+locks=1 tap debug_kernel_without_kmemleak_scan judge_fails 6.1-debug "no kmemleak scan"
+faults=1 tap call_trace_in_fault_window_without_a_fault judge_fails 6.1 "Call Trace:" \
+	"kmemleak: Freeing unknown object at 0xffff888000000000" "Call Trace:"
+faults=1 tap call_trace_long_after_a_fault judge_fails 6.1 "Call Trace:" \
+	"FAULT_INJECTION: forcing a failure." 1 2 3 4 5 6 7 "Call Trace:"
 for faults in "" 1; do
 	for line in \
 		"kernel BUG at fs/block_dev.c:12!" \
