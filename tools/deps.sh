@@ -10,7 +10,7 @@ STAMP_PKGS=(
 	busybox-static cpio xz-utils kmod fio libmnl-dev clang llvm python3 valgrind
 	e2fsprogs fdisk util-linux dmsetup mdadm btrfs-progs xfsprogs
 	dkms dh-dkms debhelper dpkg-dev lintian
-	bpftool libbpf-dev zlib1g-dev
+	bpftool libbpf-dev zlib1g-dev pahole
 )
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
