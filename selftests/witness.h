@@ -187,6 +187,11 @@ static inline void witness_mark_range(void *arg, uint64_t off, uint64_t len)
 		m->g[g] |= m->flag;
 }
 
+/* The block layer's operations the witness records (include/linux/blk_types.h). */
+#define WITNESS_OP_WRITE		1
+#define WITNESS_OP_DISCARD		3
+#define WITNESS_OP_WRITE_ZEROES		9
+
 /* What one epoch's check found. */
 struct witness_result {
 	uint64_t ranges;	/* witnessed ranges completed within the epoch */
