@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The kernel's own fault injection under dirtybit's control operations
- * (the debug kernel of make check-debug: CONFIG_FAULT_INJECTION_DEBUG_FS
- * with FAILSLAB and FAIL_PAGE_ALLOC).  fault_test fails the module's own
+ * (the debug kernel of make check-debug: CONFIG_FAULT_INJECTION, which
+ * gives fail-nth, with FAILSLAB and FAIL_PAGE_ALLOC).  fault_test fails the module's own
  * fault points; here /proc/thread-self/fail-nth fails the Nth allocation
  * the calling thread makes anywhere in the kernel (netlink and generic
  * netlink, the block layer, VFS, kobjects, the page allocator), N = 1, 2,
@@ -283,7 +283,7 @@ TEST_F_TIMEOUT(failnth, every_allocation_below_every_control_operation_fails_cle
 	unsigned int i;
 
 	if (access(FAIL_NTH, F_OK))
-		SKIP(return, "no " FAIL_NTH " (a kernel without CONFIG_FAULT_INJECTION_DEBUG_FS; make check-debug has it)");
+		SKIP(return, "no " FAIL_NTH " (a kernel without CONFIG_FAULT_INJECTION; make check-debug has it)");
 	kmsg("dirtybit-rig: injected-faults-begin");
 	for (i = 0; i < ARRAY_SIZE(fops); i++) {
 		n = walk(_metadata, &self->c, &fops[i], &lost);
