@@ -96,7 +96,26 @@ struct fop {
 	const char *what;
 	fault_op op;
 	fault_op undo;	/* NULL: the operation changes nothing */
+	bool makes_node;	/* it asks for a node under /dev (devtmpfs) */
 };
+
+#define NODE_LINE	"region node fr: "
+
+/*
+ * Snapshot @s with its node line as it is when the node is there.
+ * device_add() ignores devtmpfs_create_node()'s -ENOMEM (6.1 and 6.12:
+ * drivers/base/core.c): an allocation failed below that makes a region
+ * whose node never appears (udev, from the uevent, would still make it),
+ * and nothing tells the module.  Return: whether the node was missing.
+ */
+static bool node_as_made(char *s)
+{
+	char *line = strstr(s, NODE_LINE "0");
+
+	if (line)
+		line[strlen(NODE_LINE)] = '1';
+	return line;
+}
 
 /*
  * Runs @f with the Nth allocation of the calling thread failing, N = 1, 2,
@@ -104,7 +123,7 @@ struct fop {
  * allocations failed it, or -1.
  */
 static int walk(struct __test_metadata *_metadata, struct ctx *c, const struct fop *f,
-		int *lost)
+		int *lost, int *nodeless)
 {
 	static char before[16384], done[16384], after[16384];
 	int n, ret;
@@ -148,6 +167,11 @@ static int walk(struct __test_metadata *_metadata, struct ctx *c, const struct f
 			return ret ? -1 : n - 1;
 		}
 		snapshot(c->db, after, sizeof(after));
+		if (!ret && f->makes_node && strcmp(done, after) && node_as_made(after)) {
+			TH_LOG("%s: allocation %d: done without its node (devtmpfs's failure, not reported to its caller)",
+			       f->what, n);
+			(*nodeless)++;
+		}
 		if (!ret || !strcmp(before, done)) {
 			/* It worked despite the failure (the kernel had a
 			 * fallback), or it changes nothing anyway: the state
@@ -216,11 +240,16 @@ static int op_extents(struct ctx *c)
 }
 
 /* A region created with a node, then gone again. */
+/* The region "fr" goes, named by REGION_NAME: it may have no node. */
 static int op_region_gone(struct ctx *c)
 {
+	struct nl_msg m;
+
 	close(c->fd);
 	c->fd = -1;
-	return db_detach(c->db, "/dev/dirtybit-regions/fr");
+	db_msg(c->db, &m, DIRTYBIT_CMD_TARGET_DETACH);
+	db_put_str(&m, DIRTYBIT_A_REGION_NAME, "fr");
+	return nl_send(&c->db->nl, &m, NULL, 0);
 }
 
 static int op_close(struct ctx *c)
@@ -264,46 +293,46 @@ FIXTURE_TEARDOWN(failnth)
 TEST_F_TIMEOUT(failnth, every_allocation_below_every_control_operation_fails_cleanly, 900)
 {
 	static const struct fop fops[] = {
-		{ "attach", op_attach, op_detach_ram1 },
-		{ "add", op_add, op_remove_new },
-		{ "info", op_info, NULL },
-		{ "extents", op_extents, NULL },
-		{ "target_get", op_target_get, NULL },
-		{ "bitmap_read", op_bitmap_read, NULL },
-		{ "freeze", op_freeze, op_reclaim },
-		{ "region_create", op_region_create, op_region_gone },
+		{ "attach", op_attach, op_detach_ram1, false },
+		{ "add", op_add, op_remove_new, false },
+		{ "info", op_info, NULL, false },
+		{ "extents", op_extents, NULL, false },
+		{ "target_get", op_target_get, NULL, false },
+		{ "bitmap_read", op_bitmap_read, NULL, false },
+		{ "freeze", op_freeze, op_reclaim, false },
+		{ "region_create", op_region_create, op_region_gone, true },
 	};
 	static const struct fop after_attach[] = {
-		{ "detach", op_detach_ram1, op_attach_ram1 },
+		{ "detach", op_detach_ram1, op_attach_ram1, false },
 	};
 	static const struct fop with_region[] = {
-		{ "region_open", op_region_open, op_close },
+		{ "region_open", op_region_open, op_close, false },
 	};
-	int total = 0, lost = 0, n;
+	int total = 0, lost = 0, nodeless = 0, n;
 	unsigned int i;
 
 	if (access(FAIL_NTH, F_OK))
 		SKIP(return, "no " FAIL_NTH " (a kernel without CONFIG_FAULT_INJECTION; make check-debug has it)");
 	kmsg("dirtybit-rig: injected-faults-begin");
 	for (i = 0; i < ARRAY_SIZE(fops); i++) {
-		n = walk(_metadata, &self->c, &fops[i], &lost);
+		n = walk(_metadata, &self->c, &fops[i], &lost, &nodeless);
 		ASSERT_LE(0, n);
 		total += n;
 	}
 	ASSERT_EQ(0, op_attach(&self->c));
-	n = walk(_metadata, &self->c, &after_attach[0], &lost);
+	n = walk(_metadata, &self->c, &after_attach[0], &lost, &nodeless);
 	ASSERT_LE(0, n);
 	total += n;
 	/* The region stays (it has a node) for the opens. */
 	ASSERT_EQ(0, op_region_create(&self->c));
 	op_close(&self->c);
-	n = walk(_metadata, &self->c, &with_region[0], &lost);
+	n = walk(_metadata, &self->c, &with_region[0], &lost, &nodeless);
 	ASSERT_LE(0, n);
 	total += n;
 	kmsg("dirtybit-rig: injected-faults-end");
 	EXPECT_EQ(0, op_region_gone(&self->c));
-	TH_LOG("%d kernel allocations failed in turn; %d answers lost after success", total,
-	       lost);
+	TH_LOG("%d kernel allocations failed in turn; %d answers lost after success; %d regions made without their node",
+	       total, lost, nodeless);
 }
 
 NEEDS_HARNESS_MAIN("dirtybit brd", "")
