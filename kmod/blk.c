@@ -264,7 +264,8 @@ static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
  * The bio in slot @s once no purge is looking at it: a purge holds a slot
  * for a few instructions with interrupts off (db_blk_purge_slot()), so
  * this waits for another CPU, never for a task it interrupted.  Pairs
- * with the releases in db_slot_take() and db_blk_purge_slot().
+ * with the releases in db_slot_take(), db_slot_release() and
+ * db_blk_purge_slot().
  */
 static inline struct bio *db_slot_load(struct db_slot *s)
 {
@@ -303,7 +304,7 @@ static struct db_blk_target *db_slot_release(struct db_slot *s, bool second)
  * bucket), from @bio's completion.
  *
  * Return: the slot's target if this call freed it, else NULL (a purge
- * did).
+ * did: a write's completion frees its slots once).
  */
 static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bool second)
 {
@@ -313,11 +314,9 @@ static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bo
 	 * Kept busy until its bit is clear: no write takes it meanwhile.  A
 	 * purge looking at it frees it or gives it back: wait for which.
 	 */
-	while ((old = cmpxchg(&s->bio, bio, DB_SLOT_BUSY)) != bio) {
-		if (old != DB_SLOT_PURGING)
+	while ((old = cmpxchg(&s->bio, bio, DB_SLOT_BUSY)) != bio)
+		if (old != DB_SLOT_PURGING || db_slot_load(s) != bio)
 			return NULL;
-		cpu_relax();
-	}
 	return db_slot_release(s, second);
 }
 
@@ -1071,18 +1070,23 @@ static bool db_blk_claim(struct db_blk_target *t)
 }
 
 /*
- * Frees slot @s, found holding @bio for @t, if it still does.  Between the
- * look and the claim @bio may have completed and its address been taken
- * again, for this slot and another target: the claim (with interrupts
- * off, so a completion waiting in db_slot_load() waits on another CPU)
- * checks the owner, and gives such a slot back untouched.
+ * Frees slot @s, found holding @bio for @t, if it still holds @t's write.
+ * Between the look and the claim @bio may have completed and its address
+ * been taken again, for this slot and another target: the claim (with
+ * interrupts off, so a completion waiting in db_slot_load() waits on
+ * another CPU) checks the owner, and gives such a slot back untouched.
+ * Another purge may hold the slot so (two targets going at once): that one
+ * gives it back or frees it, a few instructions later; wait for which.
  */
 static void db_blk_purge_slot(struct db_slot *s, struct db_blk_target *t, struct bio *bio)
 {
 	unsigned long flags;
+	struct bio *old;
 
 	local_irq_save(flags);
-	if (cmpxchg(&s->bio, bio, DB_SLOT_PURGING) == bio) {
+	while ((old = cmpxchg(&s->bio, bio, DB_SLOT_PURGING)) == DB_SLOT_PURGING)
+		cpu_relax();
+	if (old == bio) {
 		if (s->t == t)
 			db_slot_release(s, db_slot_second(s, bio));
 		else
