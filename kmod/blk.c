@@ -109,6 +109,7 @@ static atomic_t db_marks = ATOMIC_INIT(0);
 #define DB_HASH_BITS		6
 #define DB_SLOTS_PER_BUCKET	8
 #define DB_SLOT_BUSY		((struct bio *)1)
+#define DB_SLOT_PURGING		((struct bio *)2)
 
 struct db_blk_target {
 	struct db_track track;
@@ -139,7 +140,9 @@ struct db_inflight {
 };
 
 struct db_slot {
-	struct bio *bio;		/* NULL free, DB_SLOT_BUSY being filled or emptied */
+	struct bio *bio;		/* NULL free, DB_SLOT_BUSY being filled or emptied,
+					 * DB_SLOT_PURGING looked at by a purge
+					 */
 	struct db_blk_target *t;
 	u64 offset;
 	u32 length;
@@ -258,27 +261,35 @@ static bool db_slot_second(const struct db_slot *s, const struct bio *bio)
 }
 
 /*
- * Frees slot @s if it still holds @bio (@second: @s is in its second
- * bucket), and takes its write off its owner's in-flight count.  The owner
- * and generation are read while the slot is held busy: a purge may find a
- * slot whose bio completed and whose address a new bio (of another
- * target) took again, and must account for that one, not the one it
- * looked for.  The caller is an RCU reader: the owner outlives the call.
- *
- * Return: the owner if this call freed the slot, else NULL.
+ * The bio in slot @s once no purge is looking at it: a purge holds a slot
+ * for a few instructions with interrupts off (db_blk_purge_slot()), so
+ * this waits for another CPU, never for a task it interrupted.  Pairs
+ * with the releases in db_slot_take(), db_slot_release() and
+ * db_blk_purge_slot().
  */
-static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bool second)
+static inline struct bio *db_slot_load(struct db_slot *s)
 {
-	struct db_blk_target *t;
+	struct bio *bio;
+
+	while ((bio = smp_load_acquire(&s->bio)) == DB_SLOT_PURGING)
+		cpu_relax();
+	return bio;
+}
+
+/*
+ * Empties slot @s, claimed (DB_SLOT_BUSY or DB_SLOT_PURGING) from its
+ * write (@second: @s is in that write's second bucket), and takes the
+ * write off its target's in-flight count.
+ *
+ * Return: that target.
+ */
+static struct db_blk_target *db_slot_release(struct db_slot *s, bool second)
+{
+	struct db_blk_target *t = s->t;
 	unsigned int bit;
 	unsigned long *used = db_slot_used(s, &bit);
-	u32 gen;
+	u32 gen = s->gen;
 
-	/* Kept busy until its bit is clear: no write takes it meanwhile. */
-	if (cmpxchg(&s->bio, bio, DB_SLOT_BUSY) != bio)
-		return NULL;
-	t = s->t;
-	gen = s->gen;
 	if (second)
 		atomic_dec(&db_second);
 	clear_bit(bit, used);
@@ -286,6 +297,27 @@ static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bo
 	smp_store_release(&s->bio, NULL);
 	this_cpu_dec(t->inflight->n[gen & 1]);
 	return t;
+}
+
+/*
+ * Frees slot @s if it still holds @bio (@second: @s is in its second
+ * bucket), from @bio's completion.
+ *
+ * Return: the slot's target if this call freed it, else NULL (a purge
+ * did: a write's completion frees its slots once).
+ */
+static struct db_blk_target *db_slot_free(struct db_slot *s, struct bio *bio, bool second)
+{
+	struct bio *old;
+
+	/*
+	 * Kept busy until its bit is clear: no write takes it meanwhile.  A
+	 * purge looking at it frees it or gives it back: wait for which.
+	 */
+	while ((old = cmpxchg(&s->bio, bio, DB_SLOT_BUSY)) != bio)
+		if (old != DB_SLOT_PURGING || db_slot_load(s) != bio)
+			return NULL;
+	return db_slot_release(s, second);
 }
 
 static struct hlist_head *db_disk_bucket(const struct gendisk *disk)
@@ -487,7 +519,7 @@ static bool db_slot_held(const struct bio *bio, const struct db_blk_target *t)
 
 	for (s = db_slot_first(bio, &it); s; s = db_slot_next(&it))
 		/* Pairs with the release in db_slot_take(): t. */
-		if (smp_load_acquire(&s->bio) == bio && READ_ONCE(s->t) == t)
+		if (db_slot_load(s) == bio && READ_ONCE(s->t) == t)
 			return true;
 	return false;
 }
@@ -517,7 +549,7 @@ static void db_blk_inherit(struct bio *child)
 		u32 len, gen;
 
 		/* Pairs with the release in db_slot_take(). */
-		if (smp_load_acquire(&s->bio) != parent)
+		if (db_slot_load(s) != parent)
 			continue;
 		t = READ_ONCE(s->t);
 		off = READ_ONCE(s->offset);
@@ -527,7 +559,7 @@ static void db_blk_inherit(struct bio *child)
 		 * and reused meanwhile (its target went away).
 		 */
 		smp_rmb();
-		if (READ_ONCE(s->bio) != parent || READ_ONCE(t->track.gone) ||
+		if (db_slot_load(s) != parent || READ_ONCE(t->track.gone) ||
 		    db_slot_held(child, t))
 			continue;
 		rec = db_blk_rec(t);
@@ -709,12 +741,9 @@ static void db_inflight_done(struct bio *bio, struct db_done *done)
 	for (s = db_slot_first(bio, &it); s; s = db_slot_next(&it)) {
 		struct db_blk_target *t;
 
-		if (READ_ONCE(s->bio) != bio)
+		if (db_slot_load(s) != bio)
 			continue;
-		/*
-		 * Lost to a purge: the purger accounted for it, and its owner
-		 * finds no slot of this bio, so it marks at most more.
-		 */
+		/* Lost to a purge (detach, gone): the purger accounted for it. */
 		t = db_slot_free(s, bio, it.second);
 		if (!t)
 			continue;
@@ -823,7 +852,7 @@ static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 static struct bio *db_slot_bio(struct db_slot *s, const struct db_blk_target *t)
 {
 	/* Pairs with the release in db_slot_take(): t, offset, length, gen. */
-	struct bio *bio = smp_load_acquire(&s->bio);
+	struct bio *bio = db_slot_load(s);
 
 	return bio && bio != DB_SLOT_BUSY && s->t == t ? bio : NULL;
 }
@@ -1041,6 +1070,32 @@ static bool db_blk_claim(struct db_blk_target *t)
 }
 
 /*
+ * Frees slot @s, found holding @bio for @t, if it still holds @t's write.
+ * Between the look and the claim @bio may have completed and its address
+ * been taken again, for this slot and another target: the claim (with
+ * interrupts off, so a completion waiting in db_slot_load() waits on
+ * another CPU) checks the owner, and gives such a slot back untouched.
+ * Another purge may hold the slot so (two targets going at once): that one
+ * gives it back or frees it, a few instructions later; wait for which.
+ */
+static void db_blk_purge_slot(struct db_slot *s, struct db_blk_target *t, struct bio *bio)
+{
+	unsigned long flags;
+	struct bio *old;
+
+	local_irq_save(flags);
+	while ((old = cmpxchg(&s->bio, bio, DB_SLOT_PURGING)) == DB_SLOT_PURGING)
+		cpu_relax();
+	if (old == bio) {
+		if (s->t == t)
+			db_slot_release(s, db_slot_second(s, bio));
+		else
+			smp_store_release(&s->bio, bio);
+	}
+	local_irq_restore(flags);
+}
+
+/*
  * Frees the slots of a target nothing marks any more (unhashed and
  * synchronized), accounting for them as their completion would.
  */
@@ -1050,20 +1105,10 @@ static void db_blk_purge(struct db_blk_target *t)
 
 	for (i = 0; i < db_nslots; i++) {
 		struct db_slot *s = &db_slots[i];
-		struct bio *bio;
+		struct bio *bio = db_slot_bio(s, t);
 
-		/*
-		 * The bio may complete and its address be taken again for
-		 * another target before the free: db_slot_free() accounts for
-		 * whoever owns the slot then, a reader so that owner is not
-		 * freed under it.  That owner's write then finds no slot as it
-		 * completes and marks its whole target: more, never less.
-		 */
-		rcu_read_lock();
-		bio = db_slot_bio(s, t);
 		if (bio)
-			db_slot_free(s, bio, db_slot_second(s, bio));
-		rcu_read_unlock();
+			db_blk_purge_slot(s, t, bio);
 	}
 }
 
