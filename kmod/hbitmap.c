@@ -21,14 +21,9 @@
 
 static atomic64_t hb_live;
 
-static inline atomic64_t *hb_word(const struct hbitmap_level *l, u64 i)
-{
-	return &l->chunks[i >> HBITMAP_CHUNK_SHIFT][i & HB_CHUNK_MASK];
-}
-
 static inline u64 hb_read(const struct hbitmap_level *l, u64 i)
 {
-	return (u64)atomic64_read(hb_word(l, i));
+	return (u64)atomic64_read(hbitmap_word(l, i));
 }
 
 static inline const struct hbitmap_level *hb_leaf(const struct hbitmap *hb)
@@ -225,7 +220,7 @@ static void hb_set_parents(struct hbitmap *hb, u64 i)
 		u64 bit = 1ULL << (i & 63);
 
 		i >>= 6;
-		if (atomic64_fetch_or(bit, hb_word(&hb->levels[lvl], i)))
+		if (atomic64_fetch_or(bit, hbitmap_word(&hb->levels[lvl], i)))
 			return;
 	}
 }
@@ -242,7 +237,7 @@ static void hb_clear_parents(struct hbitmap *hb, int lvl, u64 i)
 {
 	for (lvl--; lvl >= 0; lvl--) {
 		const struct hbitmap_level *child = &hb->levels[lvl + 1];
-		atomic64_t *w = hb_word(&hb->levels[lvl], i >> 6);
+		atomic64_t *w = hbitmap_word(&hb->levels[lvl], i >> 6);
 		u64 bit = 1ULL << (i & 63);
 		u64 old;
 
@@ -260,7 +255,7 @@ static void hb_clear_parents(struct hbitmap *hb, int lvl, u64 i)
 /* Sets @mask in leaf word @i; the marking path's only store. */
 static void hb_set_word(struct hbitmap *hb, u64 i, u64 mask)
 {
-	atomic64_t *w = hb_word(hb_leaf(hb), i);
+	atomic64_t *w = hbitmap_word(hb_leaf(hb), i);
 	u64 old = (u64)atomic64_read(w);
 
 	/* Already dirty: no store, no shared cache line dirtied. */
@@ -296,7 +291,7 @@ void hbitmap_set(struct hbitmap *hb, u64 start, u64 length)
 /* Clears @mask in leaf word @i and returns the bits that were set. */
 static u64 hb_clear_word(struct hbitmap *hb, u64 i, u64 mask)
 {
-	atomic64_t *w = hb_word(hb_leaf(hb), i);
+	atomic64_t *w = hbitmap_word(hb_leaf(hb), i);
 	u64 old, taken;
 
 	if (mask == ~0ULL)
@@ -613,7 +608,7 @@ static void hb_rebuild(struct hbitmap *hb, u64 lo, u64 hi)
 			for (c = p << 6; c < child->nwords && c < (p + 1) << 6; c++)
 				if (hb_read(child, c))
 					w |= 1ULL << (c & 63);
-			atomic64_set(hb_word(&hb->levels[lvl], p), w);
+			atomic64_set(hbitmap_word(&hb->levels[lvl], p), w);
 		}
 		lo >>= 6;
 		hi >>= 6;
@@ -686,7 +681,7 @@ int hbitmap_deserialize(struct hbitmap *hb, u64 first_word, u64 nwords,
 		u64 v = le64_to_cpu(in[k]) & hb_valid_mask(hb, i);
 
 		delta += (s64)hweight64(v) - (s64)hweight64(hb_read(leaf, i));
-		atomic64_set(hb_word(leaf, i), v);
+		atomic64_set(hbitmap_word(leaf, i), v);
 	}
 	atomic64_add(delta, &hb->count);
 	hb_rebuild(hb, first_word, first_word + nwords - 1);
@@ -718,7 +713,7 @@ int hbitmap_resize(struct hbitmap *hb, u64 size, gfp_t gfp)
 	for (i = 0; i < n; i++) {
 		u64 v = hb_read(hb_leaf(hb), i) & hb_valid_mask(&tmp, i);
 
-		atomic64_set(hb_word(hb_leaf(&tmp), i), v);
+		atomic64_set(hbitmap_word(hb_leaf(&tmp), i), v);
 		count += hweight64(v);
 	}
 	atomic64_set(&tmp.count, count);

@@ -90,6 +90,12 @@ static inline u32 hbitmap_granularity(const struct hbitmap *hb)
 
 void hbitmap_set(struct hbitmap *hb, u64 start, u64 length);
 
+/* Word @i of level @l. */
+static inline atomic64_t *hbitmap_word(const struct hbitmap_level *l, u64 i)
+{
+	return &l->chunks[i >> HBITMAP_CHUNK_SHIFT][i & (HBITMAP_CHUNK_WORDS - 1)];
+}
+
 /*
  * hbitmap_set(), with the common case of a busy device decided inline: a
  * range within one leaf word whose bits are all set already, where
@@ -97,17 +103,14 @@ void hbitmap_set(struct hbitmap *hb, u64 start, u64 length);
  */
 static inline void hbitmap_mark(struct hbitmap *hb, u64 start, u64 length)
 {
-	u64 first = start >> hb->shift, last, mask, word;
-	const atomic64_t *chunk;
+	u64 first = start >> hb->shift, last, mask;
 
 	if (length && start < hb->size && length <= hb->size - start) {
 		last = (start + length - 1) >> hb->shift;
 		if (first >> 6 == last >> 6) {
-			word = first >> 6;
-			chunk = hb->levels[hb->depth - 1].chunks[word >> HBITMAP_CHUNK_SHIFT];
 			mask = (~0ULL << (first & 63)) & (~0ULL >> (63 - (last & 63)));
-			if (((u64)atomic64_read(&chunk[word & (HBITMAP_CHUNK_WORDS - 1)]) & mask) ==
-			    mask)
+			if (((u64)atomic64_read(hbitmap_word(&hb->levels[hb->depth - 1],
+							     first >> 6)) & mask) == mask)
 				return;
 		}
 	}
