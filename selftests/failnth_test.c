@@ -239,7 +239,6 @@ static int op_extents(struct ctx *c)
 	return n < 0 ? (int)n : 0;
 }
 
-/* A region created with a node, then gone again. */
 /* The region "fr" goes, named by REGION_NAME: it may have no node. */
 static int op_region_gone(struct ctx *c)
 {

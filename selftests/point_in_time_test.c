@@ -207,9 +207,10 @@ static int count_passes(const char *json, int *frozen)
 static void pass_bytes(const char *json, long long *all, long long *frozen)
 {
 	const char *p = strstr(json, "\"passes\":");
+	const char *stop = p ? strchr(p, ']') : NULL;
 
 	*all = *frozen = 0;
-	while (p && (p = strstr(p, "\"bytes\":"))) {
+	while (p && (p = strstr(p, "\"bytes\":")) && p < stop) {
 		long long n = strtoll(p + strlen("\"bytes\":"), NULL, 10);
 		const char *end = strchr(p, '}');
 		const char *f = strstr(p, "\"frozen\":true");
