@@ -271,6 +271,7 @@ static inline struct bio *db_slot_load(struct db_slot *s)
 {
 	struct bio *bio;
 
+	/* Acquire: the slot's fields, as its last owner released them. */
 	while ((bio = smp_load_acquire(&s->bio)) == DB_SLOT_PURGING)
 		cpu_relax();
 	return bio;
@@ -1089,7 +1090,7 @@ static void db_blk_purge_slot(struct db_slot *s, struct db_blk_target *t, struct
 	if (old == bio) {
 		if (s->t == t)
 			db_slot_release(s, db_slot_second(s, bio));
-		else
+		else	/* given back untouched, to db_slot_load()'s acquire */
 			smp_store_release(&s->bio, bio);
 	}
 	local_irq_restore(flags);
