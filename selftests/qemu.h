@@ -109,8 +109,12 @@ static inline int qtest_writeq(FILE *qt, unsigned long addr, unsigned long value
 	return strcmp(line, "OK") ? -EIO : 0;
 }
 
-/* QMP: sends @json, reads up to its reply; see qmp_cmd(). */
-static inline int qmp_send(FILE *qmp, const char *json, char *reply, size_t size)
+/*
+ * QMP: sends command @json and reads up to its reply (events before it are
+ * skipped) into @reply; 0 for a "return", -EINVAL for an "error" (in
+ * @reply), -EIO if QEMU went away.
+ */
+static inline int qmp_cmd(FILE *qmp, const char *json, char *reply, size_t size)
 {
 	if (dprintf(fileno(qmp), "%s\n", json) < 0)
 		return -EIO;
@@ -122,34 +126,6 @@ static inline int qmp_send(FILE *qmp, const char *json, char *reply, size_t size
 		if (!strncmp(reply, "{\"error\"", 8))
 			return -EINVAL;
 	}
-}
-
-/*
- * QMP: sends command @json and reads up to its reply (events before it are
- * skipped) into @reply; 0 for a "return", -EINVAL for an "error" (in
- * @reply), -EIO if QEMU went away.
- *
- * A lexical error for a command sent intact is not the command's answer:
- * once, in a debug-kernel run, the nested QEMU answered "JSON parse
- * error, stray '-s'" to migrate-set-capabilities, as if the quote before
- * its name had not arrived.  It is printed, the errors the rest of that
- * line raised are read off up to the reply of a marked query-version, and
- * the command is sent again, once.
- */
-static inline int qmp_cmd(FILE *qmp, const char *json, char *reply, size_t size)
-{
-	int ret = qmp_send(qmp, json, reply, size);
-
-	if (ret != -EINVAL || !strstr(reply, "JSON parse error"))
-		return ret;
-	fprintf(stderr, "# QMP: %s answered %s; sent again\n", json, reply);
-	if (dprintf(fileno(qmp), "{\"execute\": \"query-version\", \"id\": \"resync\"}\n") < 0)
-		return -EIO;
-	do {
-		if (qemu_line(qmp, reply, size))
-			return -EIO;
-	} while (!strstr(reply, "\"id\": \"resync\""));
-	return qmp_send(qmp, json, reply, size);
 }
 
 /* QMP: connects, reads the greeting, enters command mode; NULL on failure. */

@@ -253,7 +253,16 @@ TEST_F_TIMEOUT(guest, live_image_of_guest_ram_equals_the_held_copy_and_qemu_load
 		QEMU_BIN, "-nodefaults", "-display", "none", "-accel", (char *)accel(),
 		"-object", "memory-backend-ram,id=" NAME ",size=" SIZE_OPT,
 		"-machine", "none,memory-backend=" NAME, "-m", SIZE_OPT, "-incoming", "defer",
-		"-qmp", "unix:" QMP_SOCK ",server=on,wait=off", NULL
+		/*
+		 * wait=on: QEMU accepts the test's connection before it makes
+		 * the monitor.  With wait=off a client that connects early may
+		 * be read by the main loop and the monitor's I/O thread at once
+		 * (QEMU 10's startup race, "monitor/qmp: cleanup SocketChardev
+		 * listener sources early" upstream): once, on the debug kernel,
+		 * QMP's lexer lost the quote before a command's name ("JSON
+		 * parse error, stray '-s'").
+		 */
+		"-qmp", "unix:" QMP_SOCK ",server=on,wait=on", NULL
 	};
 	char reply[8192], status[256];
 	unsigned long before = progress(self), after;
