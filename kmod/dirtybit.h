@@ -148,13 +148,21 @@ struct db_track_ops {
 	u32 min_granularity;
 };
 
+/* What a mark goes into: the log, the one recording bitmap, or none. */
+static inline struct hbitmap *db_rec_target(const struct db_rec *rec)
+{
+	if (rec->log)
+		return rec->log;
+	return rec->n ? rec->hb[0] : NULL;
+}
+
 /* Marks [@off, @off + @len) for every recording bitmap; under RCU. */
 static inline void db_rec_mark(const struct db_rec *rec, u64 off, u64 len)
 {
-	if (rec->log)
-		hbitmap_mark(rec->log, off, len);
-	else if (rec->n)
-		hbitmap_mark(rec->hb[0], off, len);
+	struct hbitmap *hb = db_rec_target(rec);
+
+	if (hb)
+		hbitmap_mark(hb, off, len);
 }
 
 /* Bitmap and region names: non-empty, of A-Z a-z 0-9 _ . : - */

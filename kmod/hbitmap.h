@@ -97,24 +97,32 @@ static inline atomic64_t *hbitmap_word(const struct hbitmap_level *l, u64 i)
 }
 
 /*
- * hbitmap_set(), with the common case of a busy device decided inline: a
- * range within one leaf word whose bits are all set already, where
- * hbitmap_set() would find nothing to store either.
+ * Is [@start, @start + @length) within one leaf word whose bits are all set
+ * already?  Then marking it would store nothing.  False says nothing more.
  */
-static inline void hbitmap_mark(struct hbitmap *hb, u64 start, u64 length)
+static inline bool hbitmap_all_set(const struct hbitmap *hb, u64 start, u64 length)
 {
 	u64 first = start >> hb->shift, last, mask;
 
-	if (length && start < hb->size && length <= hb->size - start) {
-		last = (start + length - 1) >> hb->shift;
-		if (first >> 6 == last >> 6) {
-			mask = (~0ULL << (first & 63)) & (~0ULL >> (63 - (last & 63)));
-			if (((u64)atomic64_read(hbitmap_word(&hb->levels[hb->depth - 1],
-							     first >> 6)) & mask) == mask)
-				return;
-		}
-	}
-	hbitmap_set(hb, start, length);
+	if (!length || start >= hb->size || length > hb->size - start)
+		return false;
+	last = (start + length - 1) >> hb->shift;
+	if (first >> 6 != last >> 6)
+		return false;
+	mask = (~0ULL << (first & 63)) & (~0ULL >> (63 - (last & 63)));
+	return ((u64)atomic64_read(hbitmap_word(&hb->levels[hb->depth - 1], first >> 6)) &
+		mask) == mask;
+}
+
+/*
+ * hbitmap_set(), with the common case of a busy device decided inline: a
+ * range whose bits are all set already, where hbitmap_set() would find
+ * nothing to store either.
+ */
+static inline void hbitmap_mark(struct hbitmap *hb, u64 start, u64 length)
+{
+	if (!hbitmap_all_set(hb, start, length))
+		hbitmap_set(hb, start, length);
 }
 
 void hbitmap_clear(struct hbitmap *hb, u64 start, u64 length);

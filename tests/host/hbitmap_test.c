@@ -482,4 +482,44 @@ TEST(random_against_model)
 	}
 }
 
+/*
+ * hbitmap_all_set(), which lets the marking path skip a mark: true only if
+ * every granule of the range is set (never a lost mark), and true for
+ * every such range within one leaf word (the case it exists for).
+ */
+TEST(all_set_only_when_every_granule_is)
+{
+	static const u32 grans[] = { 512, 4096, 64 * KiB };
+	unsigned int round;
+
+	srand(7);
+	for (round = 0; round < 30; round++) {
+		u32 gran = grans[round % 3];
+		u64 size = (u64)(rand() % 5000 + 1) * (rand() % 2 ? gran : 777);
+		struct pair p;
+		int op;
+
+		ASSERT_TRUE(pair_init(&p, size, gran));
+		for (op = 0; op < 2000; op++) {
+			u64 off = (u64)rand() * rand() % (size + gran);
+			u64 len = (u64)rand() % (rand() % 4 ? 70ULL * gran : size + 2);
+			u64 first = off / gran, last = (off + len - 1) / gran, g;
+			bool all = len && off < size && len <= size - off;
+
+			if (rand() % 4 == 0)
+				pair_set(&p, off, len);
+			else if (rand() % 8 == 0)
+				pair_clear(&p, rand() % size, rand() % (4 * gran));
+			for (g = first; all && g <= last; g++)
+				all = ref_test(&p.r, g * gran);
+			if (hbitmap_all_set(p.hb, off, len)) {
+				ASSERT_TRUE(all);
+			} else if (all) {
+				ASSERT_NE(first / 64, last / 64);
+			}
+		}
+		pair_free(&p);
+	}
+}
+
 TEST_HARNESS_MAIN
