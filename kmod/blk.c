@@ -869,7 +869,7 @@ static noinline void db_blk_rq_completed(struct request *rq, unsigned int nr_byt
 	}
 }
 
-/* Passthrough requests carry no sector. */
+/* block_rq_complete: a passthrough command is flagged, a write marked. */
 static void db_blk_rq_complete_probe(void *ignore, struct request *rq,
 				     blk_status_t error, unsigned int nr_bytes)
 {
