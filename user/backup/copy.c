@@ -111,6 +111,27 @@ static bool wanted(const struct backup *b, uint64_t c)
 					   b->nbits);
 }
 
+/*
+ * The first cluster from @c on that wanted() takes, or @end: a word of
+ * clean granules at a time (a 1% incremental's bitmap is mostly zero words).
+ */
+static uint64_t next_wanted(const struct backup *b, uint64_t c, uint64_t end)
+{
+	uint64_t per = b->res->cluster / b->granularity, g = c * per, w;
+
+	if (b->o->full && !b->pass)
+		return c;
+	while (g < b->nbits) {
+		w = b->words[g / 64] >> (g % 64);
+		if (w) {
+			g += (uint64_t)__builtin_ctzll(w);
+			break;
+		}
+		g = (g / 64 + 1) * 64;
+	}
+	return g < b->nbits && g / per < end ? g / per : end;
+}
+
 /* Hands out the next batch; false when none is left or on stop. */
 static bool take_batch(struct copier *cp, struct batch *bt)
 {
@@ -122,8 +143,7 @@ static bool take_batch(struct copier *cp, struct batch *bt)
 	if (!cp->ret)
 		cp->ret = stop_requested(b->o->stop, b->err, b->errlen);
 	while (!cp->ret && bt->runs < BACKUP_BATCH_RUNS && bt->clusters < cp->max_batch) {
-		while (cp->next < cp->nclusters && !wanted(b, cp->next))
-			cp->next++;
+		cp->next = next_wanted(b, cp->next, cp->nclusters);
 		if (cp->next == cp->nclusters)
 			break;
 		c = cp->next;
@@ -311,14 +331,17 @@ int backup_copy(struct backup *b, unsigned int k, uint64_t *bytes)
 		return errf(b->err, b->errlen, ret, "reading bitmap %s: %s", b->o->bitmap,
 			    b->ctx->err);
 	/* A second pass over the bits, only for the progress line. */
-	for (c = 0; b->o->progress && c < cp.nclusters; c++)
-		if (wanted(b, c))
-			cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
+	for (c = next_wanted(b, 0, cp.nclusters); b->o->progress && c < cp.nclusters;
+	     c = next_wanted(b, c + 1, cp.nclusters))
+		cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
 	pthread_mutex_init(&cp.lock, NULL);
 	cp.caller = pthread_self();
 	to_copy = b->o->full && !k ? b->t.size :
 		  bits_weight(b->words, b->nbits) * b->granularity;
 	batch = to_copy >= BACKUP_BIG_COPY ? BACKUP_BATCH : BACKUP_SMALL_BATCH;
+	/* An incremental's clusters: their room in the file at once. */
+	if (!(b->o->full && !k))
+		qcow2_reserve(&b->w, to_copy);
 	cp.max_batch = batch / cluster ? batch / cluster : 1;
 	cp.max_run = cp.max_batch;
 	threads = b->o->threads;

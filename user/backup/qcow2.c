@@ -83,6 +83,18 @@ void qcow2_data_fd(struct qcow2_writer *w, int fd)
 	w->data_fd = fd;
 }
 
+void qcow2_reserve(struct qcow2_writer *w, uint64_t bytes)
+{
+	uint64_t from;
+
+	pthread_mutex_lock(&w->lock);
+	from = w->next;
+	pthread_mutex_unlock(&w->lock);
+	/* A hint: a file system without it allocates as the writes come. */
+	if (bytes)
+		(void)fallocate(w->fd, 0, (off_t)from, (off_t)bytes);
+}
+
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen)
 {
@@ -144,15 +156,19 @@ void qcow2_zero_cluster(struct qcow2_writer *w, uint64_t gc)
 }
 
 /*
- * Writes a metadata cluster but for its trailing zero pages: the file is
- * new, and qcow2_finish() extends it over its last cluster, so they read as
+ * Writes metadata but for its trailing zero pages: that part of the file
+ * was never written (new, or reserved by qcow2_reserve()), and
+ * qcow2_finish() extends the file over its last cluster, so they read as
  * zeros anyway (an incremental's refcount block, L1 and header are mostly
- * zeros, and every page written costs).
+ * zeros, and every page written costs).  Through the O_DIRECT descriptor
+ * if there is one (@buf page-aligned, @len in pages): no page cache to
+ * fill and write back at the fsync; through the other if it refuses.
  */
-static int pwrite_meta(int fd, const void *buf, size_t len, uint64_t off)
+static int pwrite_meta(struct qcow2_writer *w, const void *buf, size_t len, uint64_t off)
 {
 	const unsigned char *p = buf;
 	size_t keep = len;
+	int ret;
 
 	while (keep) {
 		size_t page = (keep - 1) / 4096 * 4096;
@@ -161,28 +177,54 @@ static int pwrite_meta(int fd, const void *buf, size_t len, uint64_t off)
 			break;
 		keep = page;
 	}
-	return keep ? pwrite_all(fd, buf, keep, off) : 0;
+	if (!keep)
+		return 0;
+	ret = pwrite_all(w->data_fd, buf, keep, off);
+	if (ret == -EINVAL && w->data_fd != w->fd)
+		ret = pwrite_all(w->fd, buf, keep, off);
+	return ret;
 }
 
-/* Big-endian copies of @n host-order entries, written at @off. */
-static int write_be64s(int fd, const uint64_t *v, uint64_t n, uint64_t off, size_t pad_to)
+/*
+ * A metadata buffer: page-aligned, so it can go through the O_DIRECT
+ * descriptor too, and its contents undefined (the callers fill what they
+ * write; clearing what is never written costs).
+ */
+static void *meta_alloc(size_t len)
 {
-	size_t bytes = n * 8 > pad_to ? n * 8 : pad_to;
-	uint64_t *be = calloc(1, bytes), i;
+	void *p;
+
+	return posix_memalign(&p, 4096, len) ? NULL : p;
+}
+
+static size_t page_up(uint64_t bytes)
+{
+	return (size_t)((bytes + 4095) / 4096 * 4096);
+}
+
+/*
+ * Big-endian copies of @n host-order entries, written at @off; the rest of
+ * their last page zeros, and nothing past it (see pwrite_meta()).
+ */
+static int write_be64s(struct qcow2_writer *w, const uint64_t *v, uint64_t n, uint64_t off)
+{
+	size_t bytes = page_up(n * 8);
+	uint64_t *be = meta_alloc(bytes), i;
 	int ret;
 
 	if (!be)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		be[i] = htobe64(v[i]);
-	ret = pwrite_meta(fd, be, bytes, off);
+	memset(be + n, 0, bytes - n * 8);
+	ret = pwrite_meta(w, be, bytes, off);
 	free(be);
 	return ret;
 }
 
 static int write_header(struct qcow2_writer *w, uint64_t rt_offset, uint64_t rt_clusters)
 {
-	unsigned char *h = calloc(1, w->cluster);
+	unsigned char *h = meta_alloc(4096);	/* all of it fits: see qcow2_create() */
 	size_t pos = QCOW2_HEADER_V3, flen = strlen(w->backing_fmt);
 	uint64_t v64;
 	uint32_t v32;
@@ -190,6 +232,7 @@ static int write_header(struct qcow2_writer *w, uint64_t rt_offset, uint64_t rt_
 
 	if (!h)
 		return -ENOMEM;
+	memset(h, 0, 4096);
 #define PUT32(o, v) (v32 = htobe32(v), memcpy(h + (o), &v32, 4))
 #define PUT64(o, v) (v64 = htobe64(v), memcpy(h + (o), &v64, 8))
 	PUT32(0, QCOW2_MAGIC);
@@ -218,7 +261,7 @@ static int write_header(struct qcow2_writer *w, uint64_t rt_offset, uint64_t rt_
 	}
 #undef PUT32
 #undef PUT64
-	ret = pwrite_meta(w->fd, h, w->cluster, 0);
+	ret = pwrite_meta(w, h, 4096, 0);
 	free(h);
 	return ret;
 }
@@ -233,8 +276,8 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 
 	if (!l1)
 		return errf(err, errlen, -ENOMEM, "out of memory");
-	/* L2 tables for every L1 entry that maps anything. */
-	for (i = 0; i < w->l1_entries && !ret; i++) {
+	/* An L2 table for every L1 entry that maps anything: placed, then written. */
+	for (i = 0; i < w->l1_entries; i++) {
 		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
 						    w->nclusters - first : per_l2;
 
@@ -242,7 +285,6 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 			;
 		if (j == cnt)
 			continue;
-		ret = write_be64s(w->fd, w->l2 + first, cnt, w->next, w->cluster);
 		l1[i] = w->next | QCOW2_OFLAG_COPIED;
 		w->next += w->cluster;
 	}
@@ -257,21 +299,39 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 	rb_off = w->next;
 	rt_off = rb_off + rb * w->cluster;
 	n = rt_off / w->cluster + rt;
-	block = malloc(w->cluster);
-	table = calloc(rt * w->cluster / 8, 8);
+	for (i = 0; i < w->l1_entries && !ret; i++) {
+		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
+						    w->nclusters - first : per_l2;
+
+		if (l1[i])
+			ret = write_be64s(w, w->l2 + first, cnt, l1[i] & QCOW2_OFFSET_MASK);
+	}
+	block = meta_alloc(w->cluster);
+	table = malloc(rb * 8);
 	if (!ret && (!block || !table))
 		ret = -ENOMEM;
+	/*
+	 * Each block's refcounts of 1, then zeros to the end of their page;
+	 * the rest of the cluster is never written (zeros, see pwrite_meta()).
+	 */
 	for (i = 0; i < rb && !ret; i++) {
-		for (j = 0; j < per_rb; j++)
-			block[j] = htobe16(i * per_rb + j < n ? 1 : 0);
-		ret = pwrite_meta(w->fd, block, w->cluster, rb_off + i * w->cluster);
+		uint64_t ones = n - i * per_rb < per_rb ? n - i * per_rb : per_rb;
+		size_t bytes = page_up(ones * 2);
+
+		for (j = 0; j < ones; j++)
+			block[j] = htobe16(1);
+		memset(block + ones, 0, bytes - ones * 2);
+		ret = pwrite_meta(w, block, bytes, rb_off + i * w->cluster);
 		table[i] = rb_off + i * w->cluster;
 	}
 	if (!ret)
-		ret = write_be64s(w->fd, table, rt * w->cluster / 8, rt_off, 0);
+		ret = write_be64s(w, table, rb, rt_off);
 	if (!ret)
-		ret = write_be64s(w->fd, l1, w->l1_entries, w->l1_offset, w->cluster);
-	/* The file spans its last cluster, whatever pwrite_meta() skipped. */
+		ret = write_be64s(w, l1, w->l1_entries, w->l1_offset);
+	/*
+	 * The file spans its last cluster, whatever pwrite_meta() skipped, and
+	 * no further: a reservation past it is cut off.
+	 */
 	if (!ret && ftruncate(w->fd, (off_t)(rt_off + rt * w->cluster)))
 		ret = -errno;
 	/* Only now is it a qcow2 file.  No sync before the header: the file

@@ -48,6 +48,12 @@ int qcow2_create(struct qcow2_writer *w, int fd, uint64_t size, unsigned int clu
  * offsets are cluster-aligned), metadata still to the first one.
  */
 void qcow2_data_fd(struct qcow2_writer *w, int fd);
+/*
+ * About @bytes of data clusters are coming: allocated in the file at once
+ * (fallocate), so the data writes do not allocate one by one.  A hint: it
+ * may fail; qcow2_finish() cuts the file to what it uses.
+ */
+void qcow2_reserve(struct qcow2_writer *w, uint64_t bytes);
 /* Guest cluster @gc holds @buf (one cluster; the last may be partial). */
 int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 			char *err, size_t errlen);
