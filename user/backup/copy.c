@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "../common/fileio.h"
+#include "../common/uring.h"
 #include "../common/util.h"
 #include "session.h"
 
@@ -48,10 +49,16 @@ static bool cluster_dirty(const uint64_t *words, uint64_t c, uint64_t per, uint6
  * backup from brd: 0.84 s with 1 MiB batches of small pages, 0.53 s so,
  * under icount).  A smaller copy keeps BACKUP_SMALL_BATCH of small pages:
  * a huge page is cleared whole at its first touch, which would cost a small
- * incremental more than the pinning it saves.
+ * incremental more than the pinning it saves.  It reads and writes through
+ * io_uring with that buffer registered (pinned once, not per I/O; a
+ * batch's reads in one system call), where the kernel has io_uring.  Its
+ * size weighs the buffer's pages (each cleared at first touch: ~8,500
+ * instructions under icount) against the writes (~20,000 each): a 1%
+ * incremental of 1 GiB cost 13.5 M instructions with 1 MiB batches, 12.5 M
+ * with 256 KiB, 13.3 M with 128 KiB.
  */
 #define BACKUP_BATCH		(4 << 20)
-#define BACKUP_SMALL_BATCH	(1 << 20)
+#define BACKUP_SMALL_BATCH	(256 << 10)
 #define BACKUP_BIG_COPY		(64ULL << 20)
 #define BACKUP_HUGE_PAGE	(2 << 20)
 #define BACKUP_BATCH_RUNS	64
@@ -63,6 +70,7 @@ struct copier {
 	uint64_t next;			/* the first cluster not handed out */
 	uint64_t nclusters, max_run, max_batch, total, done;	/* clusters; total/done: bytes */
 	uint64_t failed_at;		/* the lowest cluster of a failed batch */
+	bool ring;			/* workers read and write through io_uring */
 	int ret;			/* the first error, its reason in b->err */
 };
 
@@ -79,8 +87,10 @@ struct batch {
  * clusters are packed to the front and written at once; zero ones are holes
  * (full) or zero flags (incremental, hiding what the backing file holds).
  */
-static int store_batch(struct backup *b, unsigned char *buf, struct batch *bt,
-		       char *err, size_t errlen)
+static int ring_pwrite(void *arg, int fd, const void *buf, size_t len, uint64_t off);
+
+static int store_batch(struct backup *b, struct uring *ring, unsigned char *buf,
+		       struct batch *bt, char *err, size_t errlen)
 {
 	uint64_t cluster = b->res->cluster, pos = 0, i;
 	unsigned int r;
@@ -102,7 +112,11 @@ static int store_batch(struct backup *b, unsigned char *buf, struct batch *bt,
 			bt->gcs[bt->data++] = bt->c[r] + i;
 		}
 	}
-	return bt->data ? qcow2_write_list(&b->w, bt->gcs, bt->data, buf, err, errlen) : 0;
+	/* Buffered writes would go to io_uring's worker threads: plain ones. */
+	if (b->out_direct < 0)
+		ring = NULL;
+	return bt->data ? qcow2_write_list_io(&b->w, bt->gcs, bt->data, buf,
+					      ring ? ring_pwrite : NULL, ring, err, errlen) : 0;
 }
 
 static bool wanted(const struct backup *b, uint64_t c)
@@ -222,25 +236,85 @@ static uint64_t readable_prefix(struct backup *b, unsigned char *p, uint64_t c, 
 	return k;
 }
 
-/*
- * Reads the batch's runs one after another into @buf; 0 or -errno.  On a
- * read error the batch is cut to the clusters before it, and *@failed_at
- * is the first cluster that failed.
- */
-static int read_batch(struct backup *b, unsigned char *buf, struct batch *bt,
-		      uint64_t *failed_at, char *err, size_t errlen)
+static void ring_note(void *arg, uint64_t tag, int res)
+{
+	((int *)arg)[tag] = res;
+}
+
+/* One write through the ring; what it leaves (a short write), by pwrite. */
+static int ring_pwrite(void *arg, int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct uring *ring = arg;
+	int res = -EIO, ret;
+
+	ret = uring_queue(ring, fd, true, (void *)buf, len, off, 0);
+	if (!ret)
+		ret = uring_run(ring, ring_note, &res);
+	if (ret)
+		return ret;
+	if (res < 0)
+		return res;
+	return (size_t)res >= len ? 0 :
+	       pwrite_all(fd, (const char *)buf + res, len - (size_t)res, off + (uint64_t)res);
+}
+
+/* The batch's runs, [c, c + k) each, read through the ring at once. */
+static int ring_read(struct backup *b, struct uring *ring, unsigned char *buf,
+		     const struct batch *bt, int *res)
 {
 	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
 	unsigned int r;
+	int ret = 0, qret = 0;
+
+	for (r = 0; r < bt->runs; r++) {
+		uint64_t c = bt->c[r], k = bt->k[r];
+		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+
+		res[r] = -EIO;
+		if (!qret)	/* the ring holds BACKUP_BATCH_RUNS: not expected */
+			qret = uring_queue(ring, b->dev, false, buf + pos * cluster, len,
+					   c * cluster, r);
+		pos += k;
+	}
+	/* What was queued runs to its end, whatever failed to queue. */
+	ret = uring_run(ring, ring_note, res);
+	return ret ? ret : qret;
+}
+
+/*
+ * Reads the batch's runs one after another into @buf; 0 or -errno.  On a
+ * read error the batch is cut to the clusters before it, and *@failed_at
+ * is the first cluster that failed.  With @ring, every run is read through
+ * it first, and one it did not read whole is read again as without.
+ */
+static int read_batch(struct backup *b, struct uring *ring, unsigned char *buf,
+		      struct batch *bt, uint64_t *failed_at, char *err, size_t errlen)
+{
+	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
+	int res[BACKUP_BATCH_RUNS];
+	unsigned int r;
 	int ret;
 
+	if (ring) {
+		ret = ring_read(b, ring, buf, bt, res);
+		if (ret) {
+			/* Nothing is known of what the ring did with the buffer. */
+			*failed_at = bt->c[0];
+			bt->runs = 0;
+			bt->clusters = 0;
+			return errf(err, errlen, ret, "io_uring: %s", strerror(-ret));
+		}
+	}
 	for (r = 0; r < bt->runs; r++) {
 		uint64_t c = bt->c[r], k = bt->k[r], good = 0;
 		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
 		unsigned char *p = buf + pos * cluster;
 
 		memset(p + len, 0, k * cluster - len);
-		ret = pread_all(b->dev, p, len, c * cluster);
+		if (ring && res[r] >= 0 && (uint64_t)res[r] == len)
+			ret = 0;
+		else
+			ret = pread_all(b->dev, p, len, c * cluster);
 		if (ret && k > 1)
 			good = readable_prefix(b, p, c, k, &ret);
 		if (ret) {
@@ -273,6 +347,7 @@ static void *copy_worker(void *arg)
 	unsigned char *buf = NULL;
 	size_t len = cp->max_batch * b->res->cluster, align = 4096;
 	char err[256], serr[256];
+	struct uring ring, *rp = NULL;
 
 	/* Huge pages where the buffer can hold one (madvise may fail: THP off). */
 	if (len >= BACKUP_HUGE_PAGE) {
@@ -290,13 +365,16 @@ static void *copy_worker(void *arg)
 		free(bt);
 		return NULL;
 	}
+	/* Without io_uring (old kernel, disabled): plain reads and writes. */
+	if (cp->ring && !uring_init(&ring, BACKUP_BATCH_RUNS, buf, len))
+		rp = &ring;
 	while (take_batch(cp, bt)) {
 		uint64_t failed_at = cp->nclusters;
-		int ret = read_batch(b, buf, bt, &failed_at, err, sizeof(err)), sret = 0;
+		int ret = read_batch(b, rp, buf, bt, &failed_at, err, sizeof(err)), sret = 0;
 
 		/* What was read before a read error is still stored. */
 		if (bt->runs)
-			sret = store_batch(b, buf, bt, serr, sizeof(serr));
+			sret = store_batch(b, rp, buf, bt, serr, sizeof(serr));
 		if (sret) {
 			ret = sret;
 			failed_at = bt->c[0];
@@ -308,6 +386,8 @@ static void *copy_worker(void *arg)
 	}
 	if (caller)
 		report_progress(cp, t0, true);
+	if (rp)
+		uring_exit(rp);
 	free(buf);
 	free(bt);
 	return NULL;
@@ -344,6 +424,13 @@ int backup_copy(struct backup *b, unsigned int k, uint64_t *bytes)
 		qcow2_reserve(&b->w, to_copy);
 	cp.max_batch = batch / cluster ? batch / cluster : 1;
 	cp.max_run = cp.max_batch;
+	/*
+	 * A small copy through io_uring, its buffer registered once: plain
+	 * O_DIRECT pins and releases the buffer's pages for every read and
+	 * write, the most of what a scattered incremental costs beside the
+	 * copies themselves.  (A big copy's huge pages make that cheap.)
+	 */
+	cp.ring = to_copy < BACKUP_BIG_COPY;
 	threads = b->o->threads;
 	if (threads > 1 + to_copy / BACKUP_BYTES_PER_THREAD)
 		threads = (unsigned int)(1 + to_copy / BACKUP_BYTES_PER_THREAD);

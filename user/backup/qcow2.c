@@ -98,6 +98,12 @@ void qcow2_reserve(struct qcow2_writer *w, uint64_t bytes)
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen)
 {
+	return qcow2_write_list_io(w, gcs, n, buf, NULL, NULL, err, errlen);
+}
+
+int qcow2_write_list_io(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
+			qcow2_pwrite_fn pw, void *arg, char *err, size_t errlen)
+{
 	const unsigned char *p = buf;
 	uint64_t *off, i, run;
 	int ret = 0;
@@ -122,7 +128,8 @@ int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, co
 	for (i = 0; i < n && !ret; i += run) {
 		for (run = 1; i + run < n && off[i + run] == off[i] + run * w->cluster;)
 			run++;
-		ret = pwrite_all(w->data_fd, p + i * w->cluster, run * w->cluster, off[i]);
+		ret = pw ? pw(arg, w->data_fd, p + i * w->cluster, run * w->cluster, off[i]) :
+			   pwrite_all(w->data_fd, p + i * w->cluster, run * w->cluster, off[i]);
 		if (ret)
 			errf(err, errlen, ret, "writing %llu clusters from %llu: %s",
 			     (unsigned long long)run, (unsigned long long)gcs[i], strerror(-ret));

@@ -65,6 +65,13 @@ int qcow2_write_cluster(struct qcow2_writer *w, uint64_t gc, const void *buf,
 int qcow2_write_list(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
 		     char *err, size_t errlen);
 /*
+ * The same, each data write through @pw (@arg; 0 or -errno, the whole of
+ * it written) instead of pwrite_all().
+ */
+typedef int (*qcow2_pwrite_fn)(void *arg, int fd, const void *buf, size_t len, uint64_t off);
+int qcow2_write_list_io(struct qcow2_writer *w, const uint64_t *gcs, uint64_t n, const void *buf,
+			qcow2_pwrite_fn pw, void *arg, char *err, size_t errlen);
+/*
  * Guest cluster @gc reads as zeros, whatever the backing file holds; not
  * for one written before (write zeros into that one).
  */
