@@ -22,6 +22,7 @@
 #define DEV	"/dev/ram0"
 #define SIZE	(64UL << 20)
 #define DIR	"/tmp/bk"
+#define IO_URING_OFF	"/proc/sys/kernel/io_uring_disabled"	/* 6.6+ */
 /* Rounds per kernel: 50 per make check; make soak sets BACKUP_CYCLES. */
 #define CYCLES	(getenv("BACKUP_CYCLES") ? atoi(getenv("BACKUP_CYCLES")) : 25)
 
@@ -215,6 +216,42 @@ TEST_F(backup, never_mode_keeps_the_bits)
 	ASSERT_EQ(0, run(&r, CLI " -j backup " DEV " --bitmap b --backing " DIR "/b.qcow2 "
 			 "-o " DIR "/c.qcow2"));
 	EXPECT_NE(NULL, strstr(r.out, "\"clusters\":0,")) TH_LOG("%s", r.out);
+}
+
+/*
+ * A small copy (an incremental) reads, and with --direct writes, through
+ * io_uring where the kernel lets it; where it does not (6.6+:
+ * kernel.io_uring_disabled), through plain reads and writes.  Each way the
+ * chain restores to the device.
+ */
+TEST_F(backup, incremental_with_and_without_io_uring_restores_the_device)
+{
+	bool can_disable = access(IO_URING_OFF, W_OK) == 0;
+	unsigned int way;
+	int ret;
+
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/i0.qcow2"));
+	for (way = 1; way <= 4; way++) {
+		bool no_ring = way >= 3, direct = way % 2;
+
+		if (no_ring && !can_disable) {
+			TH_LOG("no " IO_URING_OFF ": io_uring cannot be turned off on this kernel");
+			break;
+		}
+		writer(20 + way, 0);
+		if (no_ring)
+			ASSERT_EQ(0, system("echo 2 > " IO_URING_OFF));
+		ret = run(&r, CLI " -j backup " DEV " --bitmap b %s--backing " DIR
+			  "/i%u.qcow2 -o " DIR "/i%u.qcow2", direct ? "--direct " : "", way - 1, way);
+		if (no_ring)
+			system("echo 0 > " IO_URING_OFF);
+		ASSERT_EQ(0, ret) TH_LOG("way %u: %s", way, r.err);
+		EXPECT_EQ(NULL, strstr(r.out, "\"clusters\":0,")) TH_LOG("way %u: %s", way, r.out);
+		ASSERT_EQ(0, run(&r, CLI " restore " DIR "/i%u.qcow2 -o " DIR "/r.raw", way))
+			TH_LOG("way %u: %s", way, r.err);
+		EXPECT_EQ(0, run(&r, "cmp " DEV " " DIR "/r.raw")) TH_LOG("way %u", way);
+		unlink(DIR "/r.raw");
+	}
 }
 
 /*
