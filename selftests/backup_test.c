@@ -14,6 +14,7 @@
 #include "kselftest_harness.h"
 #include "db.h"
 #include "dm.h"
+#include "loop.h"
 #include "module.h"
 #include "needs.h"
 #include "run.h"
@@ -23,6 +24,7 @@
 #define SIZE	(64UL << 20)
 #define DIR	"/tmp/bk"
 #define IO_URING_OFF	"/proc/sys/kernel/io_uring_disabled"	/* 6.6+ */
+#define EXT4	DIR "/ext4"
 /* Rounds per kernel: 50 per make check; make soak sets BACKUP_CYCLES. */
 #define CYCLES	(getenv("BACKUP_CYCLES") ? atoi(getenv("BACKUP_CYCLES")) : 25)
 
@@ -98,6 +100,10 @@ FIXTURE_TEARDOWN(backup)
 		waitpid(self->writer, NULL, 0);
 	}
 	umount(DIR "/small");
+	umount(EXT4);		/* its loop device goes with it (autoclear) */
+	/* On again, whatever a test that turned io_uring off left. */
+	if (!access(IO_URING_OFF, W_OK))
+		system("echo 0 > " IO_URING_OFF);
 	db_bitmap(&self->db, DIRTYBIT_CMD_BITMAP_RECLAIM, DEV, "b");
 	db_detach(&self->db, DEV);
 	nl_close(&self->db.nl);
@@ -222,15 +228,20 @@ TEST_F(backup, never_mode_keeps_the_bits)
  * A small copy (an incremental) reads, and with --direct writes, through
  * io_uring where the kernel lets it; where it does not (6.6+:
  * kernel.io_uring_disabled), through plain reads and writes.  Each way the
- * chain restores to the device.
+ * chain restores to the device.  The images go to ext4 (tmpfs has no
+ * O_DIRECT before 6.6).
  */
 TEST_F(backup, incremental_with_and_without_io_uring_restores_the_device)
 {
 	bool can_disable = access(IO_URING_OFF, W_OK) == 0;
 	unsigned int way;
+	char loop[32];
 	int ret;
 
-	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " DIR "/i0.qcow2"));
+	ASSERT_EQ(0, system("truncate -s 96M " DIR "/fs.img && mke2fs -q -F -t ext4 " DIR "/fs.img"));
+	ASSERT_LE(0, loop_attach(DIR "/fs.img", LO_FLAGS_AUTOCLEAR, loop));
+	ASSERT_EQ(0, run(&r, "mkdir -p " EXT4 " && mount -t ext4 %s " EXT4, loop)) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " EXT4 "/i0.qcow2"));
 	for (way = 1; way <= 4; way++) {
 		bool no_ring = way >= 3, direct = way % 2;
 
@@ -241,13 +252,13 @@ TEST_F(backup, incremental_with_and_without_io_uring_restores_the_device)
 		writer(20 + way, 0);
 		if (no_ring)
 			ASSERT_EQ(0, system("echo 2 > " IO_URING_OFF));
-		ret = run(&r, CLI " -j backup " DEV " --bitmap b %s--backing " DIR
-			  "/i%u.qcow2 -o " DIR "/i%u.qcow2", direct ? "--direct " : "", way - 1, way);
+		ret = run(&r, CLI " -j backup " DEV " --bitmap b %s--backing " EXT4
+			  "/i%u.qcow2 -o " EXT4 "/i%u.qcow2", direct ? "--direct " : "", way - 1, way);
 		if (no_ring)
 			system("echo 0 > " IO_URING_OFF);
 		ASSERT_EQ(0, ret) TH_LOG("way %u: %s", way, r.err);
 		EXPECT_EQ(NULL, strstr(r.out, "\"clusters\":0,")) TH_LOG("way %u: %s", way, r.out);
-		ASSERT_EQ(0, run(&r, CLI " restore " DIR "/i%u.qcow2 -o " DIR "/r.raw", way))
+		ASSERT_EQ(0, run(&r, CLI " restore " EXT4 "/i%u.qcow2 -o " DIR "/r.raw", way))
 			TH_LOG("way %u: %s", way, r.err);
 		EXPECT_EQ(0, run(&r, "cmp " DEV " " DIR "/r.raw")) TH_LOG("way %u", way);
 		unlink(DIR "/r.raw");
@@ -357,4 +368,4 @@ TEST_F(backup, refusals_leave_nothing_behind)
 }
 
 NEEDS_SCRATCH_DISKS
-NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-flakey ext4", "dirtybit dmsetup mke2fs tar")
+NEEDS_HARNESS_MAIN("dirtybit brd dm-mod dm-flakey ext4 loop", "dirtybit dmsetup mke2fs tar truncate")

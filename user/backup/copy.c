@@ -252,8 +252,9 @@ static int ring_pwrite(void *arg, int fd, const void *buf, size_t len, uint64_t 
 		ret = uring_run(ring, ring_note, &res);
 	if (ret)
 		return ret;
+	/* An error is the plain write's to report (or not: -EAGAIN). */
 	if (res < 0)
-		return res;
+		return pwrite_all(fd, buf, len, off);
 	return (size_t)res >= len ? 0 :
 	       pwrite_all(fd, (const char *)buf + res, len - (size_t)res, off + (uint64_t)res);
 }
@@ -349,15 +350,27 @@ static void *copy_worker(void *arg)
 	char err[256], serr[256];
 	struct uring ring, *rp = NULL;
 
-	/* Huge pages where the buffer can hold one (madvise may fail: THP off). */
-	if (len >= BACKUP_HUGE_PAGE) {
-		align = BACKUP_HUGE_PAGE;
-		len = (len + align - 1) / align * align;
+	/*
+	 * A ring's buffer is mapped: zero pages that memory checkers
+	 * (valgrind) take as defined, as they do not see the ring's reads
+	 * fill it.  Otherwise huge pages where the buffer can hold one
+	 * (madvise may fail: THP off).
+	 */
+	if (cp->ring) {
+		buf = bt ? mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0) : MAP_FAILED;
+		if (buf == MAP_FAILED)
+			buf = NULL;
+	} else {
+		if (len >= BACKUP_HUGE_PAGE) {
+			align = BACKUP_HUGE_PAGE;
+			len = (len + align - 1) / align * align;
+		}
+		if (bt && posix_memalign((void **)&buf, align, len))
+			buf = NULL;
+		if (buf && align > 4096)
+			madvise(buf, len, MADV_HUGEPAGE);
 	}
-	if (bt && posix_memalign((void **)&buf, align, len))
-		buf = NULL;
-	if (buf && align > 4096)
-		madvise(buf, len, MADV_HUGEPAGE);
 	if (!bt || !buf) {
 		struct batch none = { .runs = 0 };
 
@@ -365,18 +378,9 @@ static void *copy_worker(void *arg)
 		free(bt);
 		return NULL;
 	}
-	/*
-	 * Without io_uring (old kernel, disabled): plain reads and writes.
-	 * With it, the buffer is cleared first: memory checkers (valgrind) do
-	 * not see the ring's reads fill it, and take what they never saw
-	 * written as undefined.  Its pages are touched by the registration
-	 * anyway; the stores cost little beside.
-	 */
-	if (cp->ring) {
-		memset(buf, 0, len);
-		if (!uring_init(&ring, BACKUP_BATCH_RUNS, buf, len))
-			rp = &ring;
-	}
+	/* Without io_uring (old kernel, disabled): plain reads and writes. */
+	if (cp->ring && !uring_init(&ring, BACKUP_BATCH_RUNS, buf, len))
+		rp = &ring;
 	while (take_batch(cp, bt)) {
 		uint64_t failed_at = cp->nclusters;
 		int ret = read_batch(b, rp, buf, bt, &failed_at, err, sizeof(err)), sret = 0;
@@ -397,7 +401,10 @@ static void *copy_worker(void *arg)
 		report_progress(cp, t0, true);
 	if (rp)
 		uring_exit(rp);
-	free(buf);
+	if (cp->ring)
+		munmap(buf, len);
+	else
+		free(buf);
 	free(bt);
 	return NULL;
 }
