@@ -14,7 +14,6 @@
 #include "kselftest_harness.h"
 #include "db.h"
 #include "dm.h"
-#include "loop.h"
 #include "module.h"
 #include "needs.h"
 #include "run.h"
@@ -100,7 +99,7 @@ FIXTURE_TEARDOWN(backup)
 		waitpid(self->writer, NULL, 0);
 	}
 	umount(DIR "/small");
-	umount(EXT4);		/* its loop device goes with it (autoclear) */
+	umount(EXT4);		/* its loop device goes with it (mount -o loop) */
 	/* On again, whatever a test that turned io_uring off left. */
 	if (!access(IO_URING_OFF, W_OK))
 		system("echo 0 > " IO_URING_OFF);
@@ -235,12 +234,11 @@ TEST_F(backup, incremental_with_and_without_io_uring_restores_the_device)
 {
 	bool can_disable = access(IO_URING_OFF, W_OK) == 0;
 	unsigned int way;
-	char loop[32];
 	int ret;
 
-	ASSERT_EQ(0, system("truncate -s 96M " DIR "/fs.img && mke2fs -q -F -t ext4 " DIR "/fs.img"));
-	ASSERT_LE(0, loop_attach(DIR "/fs.img", LO_FLAGS_AUTOCLEAR, loop));
-	ASSERT_EQ(0, run(&r, "mkdir -p " EXT4 " && mount -t ext4 %s " EXT4, loop)) TH_LOG("%s", r.err);
+	ASSERT_EQ(0, system("truncate -s 96M " DIR "/fs.img && " MKE2FS " -q -F -t ext4 " DIR "/fs.img"));
+	ASSERT_EQ(0, run(&r, "mkdir -p " EXT4 " && mount -t ext4 -o loop " DIR "/fs.img " EXT4))
+		TH_LOG("%s", r.err);
 	ASSERT_EQ(0, run(&r, CLI " backup " DEV " --bitmap b --full -o " EXT4 "/i0.qcow2"));
 	for (way = 1; way <= 4; way++) {
 		bool no_ring = way >= 3, direct = way % 2;
