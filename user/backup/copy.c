@@ -22,17 +22,6 @@
  */
 #define BACKUP_BYTES_PER_THREAD	(8ULL << 20)
 
-/* Any granule of cluster @c dirty in @words? */
-static bool cluster_dirty(const uint64_t *words, uint64_t c, uint64_t per, uint64_t nbits)
-{
-	uint64_t g, end = (c + 1) * per < nbits ? (c + 1) * per : nbits;
-
-	for (g = c * per; g < end; g++)
-		if (words[g / 64] >> (g % 64) & 1)
-			return true;
-	return false;
-}
-
 /*
  * The copy runs on o->threads workers (the caller is worker 0 and reports
  * progress).  Each takes the next batch of dirty clusters in ascending
@@ -119,23 +108,19 @@ static int store_batch(struct backup *b, struct uring *ring, unsigned char *buf,
 					      ring ? ring_pwrite : NULL, ring, err, errlen) : 0;
 }
 
-static bool wanted(const struct backup *b, uint64_t c)
-{
-	return (b->o->full && !b->pass) || cluster_dirty(b->words, c, b->res->cluster / b->granularity,
-					   b->nbits);
-}
-
 /*
- * The first cluster from @c on that wanted() takes, or @end: a word of
- * clean granules at a time (a 1% incremental's bitmap is mostly zero words).
+ * The first cluster in [@c, @end) the copy takes (every one for a first
+ * full pass, else one with a dirty granule), or @end: a word of clean
+ * granules at a time (a 1% incremental's bitmap is mostly zero words).
  */
 static uint64_t next_wanted(const struct backup *b, uint64_t c, uint64_t end)
 {
 	uint64_t per = b->res->cluster / b->granularity, g = c * per, w;
+	uint64_t lim = end * per < b->nbits ? end * per : b->nbits;
 
 	if (b->o->full && !b->pass)
 		return c;
-	while (g < b->nbits) {
+	while (g < lim) {
 		w = b->words[g / 64] >> (g % 64);
 		if (w) {
 			g += (uint64_t)__builtin_ctzll(w);
@@ -143,7 +128,20 @@ static uint64_t next_wanted(const struct backup *b, uint64_t c, uint64_t end)
 		}
 		g = (g / 64 + 1) * 64;
 	}
-	return g < b->nbits && g / per < end ? g / per : end;
+	return g < lim ? g / per : end;
+}
+
+static bool wanted(const struct backup *b, uint64_t c)
+{
+	return next_wanted(b, c, c + 1) == c;
+}
+
+/* The bytes of clusters [@c, @c + @k) on the device (the last may be short). */
+static uint64_t run_bytes(const struct backup *b, uint64_t c, uint64_t k)
+{
+	uint64_t cluster = b->res->cluster;
+
+	return (c + k) * cluster > b->t.size ? b->t.size - c * cluster : k * cluster;
 }
 
 /* Hands out the next batch; false when none is left or on stop. */
@@ -224,12 +222,11 @@ static void report_progress(struct copier *cp, double t0, bool end)
 static uint64_t readable_prefix(struct backup *b, unsigned char *p, uint64_t c, uint64_t k,
 				int *ret)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, j, off;
+	uint64_t cluster = b->res->cluster, j;
 
 	for (j = 0; j < k; j++) {
-		off = (c + j) * cluster;
-		*ret = pread_all(b->dev, p + j * cluster,
-				 off + cluster > size ? size - off : cluster, off);
+		*ret = pread_all(b->dev, p + j * cluster, run_bytes(b, c + j, 1),
+				 (c + j) * cluster);
 		if (*ret)
 			return j;
 	}
@@ -263,13 +260,13 @@ static int ring_pwrite(void *arg, int fd, const void *buf, size_t len, uint64_t 
 static int ring_read(struct backup *b, struct uring *ring, unsigned char *buf,
 		     const struct batch *bt, int *res)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
+	uint64_t cluster = b->res->cluster, pos = 0;
 	unsigned int r;
 	int ret = 0, qret = 0;
 
 	for (r = 0; r < bt->runs; r++) {
 		uint64_t c = bt->c[r], k = bt->k[r];
-		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+		uint64_t len = run_bytes(b, c, k);
 
 		res[r] = -EIO;
 		if (!qret)	/* the ring holds BACKUP_BATCH_RUNS: not expected */
@@ -291,7 +288,7 @@ static int ring_read(struct backup *b, struct uring *ring, unsigned char *buf,
 static int read_batch(struct backup *b, struct uring *ring, unsigned char *buf,
 		      struct batch *bt, uint64_t *failed_at, char *err, size_t errlen)
 {
-	uint64_t cluster = b->res->cluster, size = b->t.size, pos = 0;
+	uint64_t cluster = b->res->cluster, pos = 0;
 	int res[BACKUP_BATCH_RUNS];
 	unsigned int r;
 	int ret;
@@ -308,7 +305,7 @@ static int read_batch(struct backup *b, struct uring *ring, unsigned char *buf,
 	}
 	for (r = 0; r < bt->runs; r++) {
 		uint64_t c = bt->c[r], k = bt->k[r], good = 0;
-		uint64_t len = (c + k) * cluster > size ? size - c * cluster : k * cluster;
+		uint64_t len = run_bytes(b, c, k);
 		unsigned char *p = buf + pos * cluster;
 
 		memset(p + len, 0, k * cluster - len);
@@ -429,7 +426,7 @@ int backup_copy(struct backup *b, unsigned int k, uint64_t *bytes)
 	/* A second pass over the bits, only for the progress line. */
 	for (c = next_wanted(b, 0, cp.nclusters); b->o->progress && c < cp.nclusters;
 	     c = next_wanted(b, c + 1, cp.nclusters))
-		cp.total += c == cp.nclusters - 1 ? b->t.size - c * cluster : cluster;
+		cp.total += run_bytes(b, c, 1);
 	pthread_mutex_init(&cp.lock, NULL);
 	cp.caller = pthread_self();
 	to_copy = b->o->full && !k ? b->t.size :
