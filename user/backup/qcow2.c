@@ -283,8 +283,8 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 
 	if (!l1)
 		return errf(err, errlen, -ENOMEM, "out of memory");
-	/* An L2 table for every L1 entry that maps anything: placed, then written. */
-	for (i = 0; i < w->l1_entries; i++) {
+	/* L2 tables for every L1 entry that maps anything. */
+	for (i = 0; i < w->l1_entries && !ret; i++) {
 		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
 						    w->nclusters - first : per_l2;
 
@@ -292,6 +292,7 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 			;
 		if (j == cnt)
 			continue;
+		ret = write_be64s(w, w->l2 + first, cnt, w->next);
 		l1[i] = w->next | QCOW2_OFLAG_COPIED;
 		w->next += w->cluster;
 	}
@@ -306,13 +307,6 @@ int qcow2_finish(struct qcow2_writer *w, char *err, size_t errlen)
 	rb_off = w->next;
 	rt_off = rb_off + rb * w->cluster;
 	n = rt_off / w->cluster + rt;
-	for (i = 0; i < w->l1_entries && !ret; i++) {
-		uint64_t first = i * per_l2, cnt = w->nclusters - first < per_l2 ?
-						    w->nclusters - first : per_l2;
-
-		if (l1[i])
-			ret = write_be64s(w, w->l2 + first, cnt, l1[i] & QCOW2_OFFSET_MASK);
-	}
 	block = meta_alloc(w->cluster);
 	table = malloc(rb * 8);
 	if (!ret && (!block || !table))
